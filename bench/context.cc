@@ -1,0 +1,59 @@
+#include "bench/context.h"
+
+#include <benchmark/benchmark.h>
+#include <cblas.h>  // openblas_get_config and friends (OpenBLAS's cblas.h)
+#include <curl/curl.h>
+
+#include <boost/version.hpp>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
+
+namespace parbench {
+namespace {
+
+// The first "model name" line of /proc/cpuinfo.
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const std::size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string Join(const std::vector<int>& values) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
+  return out.str();
+}
+
+}  // namespace
+
+void AddMachineContext(const SuiteOptions& options, int hardware_threads) {
+  using benchmark::AddCustomContext;
+  AddCustomContext("parbench_cpu_model", CpuModel());
+  AddCustomContext("parbench_cores", std::to_string(hardware_threads));
+  AddCustomContext("parbench_compiler", "GCC " __VERSION__);
+  AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
+  AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
+  AddCustomContext("parbench_sanitizers", PARBENCH_SANITIZE_VALUE);
+  AddCustomContext("parbench_git_revision", PARBENCH_GIT_REVISION);
+  AddCustomContext("parbench_openblas_config", openblas_get_config());
+  AddCustomContext("parbench_openblas_core", openblas_get_corename());
+  AddCustomContext("parbench_openblas_threads", std::to_string(openblas_get_num_threads()));
+  AddCustomContext("parbench_boost_version", BOOST_LIB_VERSION);
+  AddCustomContext("parbench_libcurl_version", curl_version());
+  AddCustomContext("parbench_google_benchmark_version", PARBENCH_BENCHMARK_VERSION);
+  AddCustomContext("parbench_workers", Join(options.workers));
+  AddCustomContext("parbench_tasks", std::to_string(options.tasks));
+  AddCustomContext("parbench_cpu_n", std::to_string(options.cpu_n));
+  AddCustomContext("parbench_task_timeout_s", std::to_string(options.task_timeout_s));
+}
+
+}  // namespace parbench

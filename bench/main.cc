@@ -1,0 +1,50 @@
+// bench: the parbench suite on Google Benchmark, and (with --worker) a process-pool worker.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "bench/context.h"
+#include "bench/flags.h"
+#include "bench/suite.h"
+#include "executors/worker_main.h"
+
+int main(int argc, char** argv) {
+  // The process pool re-executes this binary as its workers.
+  if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
+
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  parbench::SuiteOptions options;
+  try {
+    options = parbench::ParseSuiteFlags(&argc, argv, cores);
+  } catch (const parbench::FlagError& e) {
+    std::fprintf(stderr, "bench: %s\n", e.what());
+    return 2;
+  }
+  if (options.help) std::fputs(parbench::SuiteFlagsHelp(cores).c_str(), stdout);
+  benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+  parbench::ExecutorOptions executor_options;
+  executor_options.task_timeout = std::chrono::seconds(options.task_timeout_s);
+  parbench::SuiteEnv env{.options = options,
+                         .pools = parbench::PoolCache(executor_options),
+                         .timeline = {}};
+  parbench::RegisterSuite(env);
+  parbench::AddMachineContext(options, cores);
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  env.pools.Clear();  // stop and reap every worker before reporting
+
+  if (!options.timeline_out.empty()) {
+    try {
+      env.timeline.Write(options.timeline_out);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench: %s\n", e.what());
+      return 1;
+    }
+  }
+  return 0;
+}

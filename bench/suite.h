@@ -1,0 +1,82 @@
+// The suite: a table of cases (workload variants) crossed with executors and worker counts,
+// registered as Google Benchmark benchmarks.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/flags.h"
+#include "bench/timeline.h"
+#include "executors/executor.h"
+
+namespace parbench {
+
+// What one benchmark run needs, built once per case outside any timed region.
+struct Prepared {
+  Job job;
+  std::vector<std::byte> payload;  // given to every task (empty: none)
+  std::uint32_t tasks = 0;
+  // Checks one task's result; returns "" when it proves the work was done, else why not.
+  std::function<std::string(const Result&)> check;
+};
+
+// The totals of a benchmark's timed iterations, measured around Executor::Run.
+struct Measurement {
+  int workers = 1;
+  std::int64_t iterations = 0;
+  std::int64_t tasks = 0;    // tasks run in all iterations
+  std::int64_t wall_ns = 0;  // summed wall time of the iterations
+  std::int64_t busy_ns = 0;  // summed durations of every task
+};
+
+// One row of the case table: a workload with fixed arguments.
+struct CaseSpec {
+  std::string workload;                                     // first part of the name
+  std::vector<std::pair<std::string, std::string>> args;    // name suffix: /key:value ...
+  std::vector<ExecutorKind> executors = {ExecutorKind::kSerial, ExecutorKind::kThreads,
+                                         ExecutorKind::kProcesses};
+  std::function<Prepared()> prepare;
+  // Counters beyond the common ones (tasks_per_second, utilization); may be empty.
+  std::function<void(benchmark::State&, const Prepared&, const Measurement&)> counters;
+};
+
+// The case table for these options (cases.cc).
+[[nodiscard]] std::vector<CaseSpec> MakeCases(const SuiteOptions& options);
+
+// "cpu/serial", "cpu/threads/workers:4", "io/processes/workers:2/mode:durable".
+[[nodiscard]] std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers);
+
+// Pools kept alive across the benchmarks (Google Benchmark calls a benchmark several times),
+// one per (kind, workers). A broken pool is dropped and the next Get() starts a fresh one.
+class PoolCache {
+ public:
+  explicit PoolCache(ExecutorOptions base) : base_(std::move(base)) {}
+  // The pool for (kind, workers), started on first use. Throws ExecutorError.
+  Executor& Get(ExecutorKind kind, int workers);
+  // Destroys the pool for (kind, workers), if any.
+  void Drop(ExecutorKind kind, int workers);
+  // Destroys every pool (workers stopped and reaped).
+  void Clear() { pools_.clear(); }
+
+ private:
+  ExecutorOptions base_;
+  std::map<std::pair<ExecutorKind, int>, std::unique_ptr<Executor>> pools_;
+};
+
+// Everything the registered benchmarks share; outlives RunSpecifiedBenchmarks().
+struct SuiteEnv {
+  SuiteOptions options;
+  PoolCache pools;
+  Timeline timeline;
+};
+
+// Registers every case x executor x worker count; returns the names in registration order.
+std::vector<std::string> RegisterSuite(SuiteEnv& env);
+
+}  // namespace parbench

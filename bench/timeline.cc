@@ -1,0 +1,65 @@
+#include "bench/timeline.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace parbench {
+namespace {
+
+double Micros(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+}  // namespace
+
+void Timeline::Record(const std::string& name, int workers, std::int64_t start_ns,
+                      std::int64_t stop_ns, const std::vector<Result>& results) {
+  auto it = std::find_if(entries_.begin(), entries_.end(),
+                         [&](const Entry& e) { return e.name == name; });
+  if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{});
+  it->name = name;
+  it->workers = workers;
+  it->start_ns = start_ns;
+  it->stop_ns = stop_ns;
+  it->spans.clear();
+  for (const Result& r : results) it->spans.push_back(r.span);
+}
+
+void Timeline::Write(const std::string& path) const {
+  using nlohmann::json;
+  json events = json::array();
+  int pid = 1;
+  for (const Entry& e : entries_) {
+    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid}, {"tid", 0},
+                      {"args", {{"name", e.name}}}});
+    // Keep Perfetto's process order equal to the run order.
+    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", pid}, {"tid", 0},
+                      {"args", {{"sort_index", pid}}}});
+    for (int slot = 0; slot < e.workers; ++slot) {
+      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", slot},
+                        {"args", {{"name", "worker " + std::to_string(slot)}}}});
+    }
+    // The iteration's wall time, on its own lane after the workers'.
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", e.workers},
+                      {"args", {{"name", "iteration"}}}});
+    events.push_back({{"name", "iteration"}, {"cat", "iteration"}, {"ph", "X"}, {"pid", pid},
+                      {"tid", e.workers}, {"ts", 0.0}, {"dur", Micros(e.stop_ns - e.start_ns)},
+                      {"args", {{"workers", e.workers}, {"tasks", e.spans.size()}}}});
+    for (const Span& s : e.spans) {
+      events.push_back({{"name", "task " + std::to_string(s.task)}, {"cat", "task"}, {"ph", "X"},
+                        {"pid", pid}, {"tid", s.slot}, {"ts", Micros(s.start_ns - e.start_ns)},
+                        {"dur", Micros(s.stop_ns - s.start_ns)},
+                        {"args", {{"task", s.task}, {"os_pid", s.pid}, {"os_tid", s.tid}}}});
+    }
+    ++pid;
+  }
+  const json trace = {{"traceEvents", events},
+                      {"displayTimeUnit", "ms"},
+                      {"otherData", {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}}}};
+  std::ofstream out(path);
+  out << trace.dump(1) << '\n';
+  out.close();
+  if (!out) throw std::runtime_error("cannot write the timeline to '" + path + "'");
+}
+
+}  // namespace parbench

@@ -1,0 +1,38 @@
+// The timeline: every benchmark's last iteration as Chrome Trace Event JSON (Perfetto opens it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "executors/executor.h"
+
+namespace parbench {
+
+class Timeline {
+ public:
+  // Keeps the spans of one iteration of benchmark `name`, replacing what an earlier call for
+  // the same name recorded (so the last iteration of the last run wins).
+  void Record(const std::string& name, int workers, std::int64_t start_ns, std::int64_t stop_ns,
+              const std::vector<Result>& results);
+
+  // Writes the trace: one pid per benchmark (named by a process_name metadata event), one tid
+  // per worker slot, an X event per task (ts/dur in µs from the iteration's start, args with the
+  // task index and OS pid) and one X event for the whole iteration. Throws std::runtime_error
+  // when the file cannot be written.
+  void Write(const std::string& path) const;
+
+  [[nodiscard]] bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    std::string name;
+    int workers = 0;
+    std::int64_t start_ns = 0;
+    std::int64_t stop_ns = 0;
+    std::vector<Span> spans;
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace parbench

@@ -1,0 +1,162 @@
+#include "executors/frame.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>  // IOV_MAX
+#include <cerrno>
+#include <system_error>
+
+namespace parbench::wire {
+
+void CheckHeader(const Header& header) {
+  if (header.magic != kMagic) {
+    throw ProtocolError("bad frame magic (the peer is not a parbench worker)");
+  }
+  if (header.version != kVersion) {
+    throw ProtocolError("protocol version " + std::to_string(header.version) +
+                        " where this binary speaks version " + std::to_string(kVersion));
+  }
+  if (header.type < static_cast<std::uint16_t>(FrameType::kHello) ||
+      header.type > static_cast<std::uint16_t>(FrameType::kError)) {
+    throw ProtocolError("unknown frame type " + std::to_string(header.type));
+  }
+  if (header.size > kMaxBody) {
+    throw ProtocolError("frame body of " + std::to_string(header.size) +
+                        " bytes exceeds the limit of " + std::to_string(kMaxBody));
+  }
+}
+
+void Writer::Str(std::string_view s) {
+  U32(static_cast<std::uint32_t>(s.size()));
+  Raw(s.data(), s.size());
+}
+
+void Writer::Raw(const void* data, std::size_t n) {
+  const auto* p = static_cast<const std::byte*>(data);
+  out_.insert(out_.end(), p, p + n);
+}
+
+std::string Reader::Str() {
+  const std::uint32_t n = U32();
+  const auto bytes = Bytes(n);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::span<const std::byte> Reader::Bytes(std::uint64_t n) {
+  if (n > body_.size() - pos_) {
+    throw ProtocolError("frame body ends early: " + std::to_string(n) + " bytes wanted, " +
+                        std::to_string(body_.size() - pos_) + " left");
+  }
+  const auto out = body_.subspan(pos_, static_cast<std::size_t>(n));
+  pos_ += static_cast<std::size_t>(n);
+  return out;
+}
+
+void Reader::ExpectEnd() const {
+  if (pos_ != body_.size()) {
+    throw ProtocolError("frame body has " + std::to_string(body_.size() - pos_) +
+                        " unexpected trailing bytes");
+  }
+}
+
+void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const std::byte> body) {
+  const Header header{.type = static_cast<std::uint16_t>(type), .size = body.size()};
+  Writer w(out);
+  w.Raw(&header, sizeof header);
+  w.Raw(body.data(), body.size());
+}
+
+std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,
+                                        std::uint64_t payload_size) {
+  std::vector<std::byte> out;
+  out.reserve(sizeof(Header) + 16);
+  const Header header{.type = static_cast<std::uint16_t>(FrameType::kTasks),
+                      .size = 16 + payload_size};
+  Writer w(out);
+  w.Raw(&header, sizeof header);
+  w.U32(first);
+  w.U32(count);
+  w.U64(payload_size);
+  return out;
+}
+
+void EncodeResult(Writer& w, const ResultRecord& r) {
+  w.U32(r.task);
+  w.U64(r.value);
+  w.I64(r.start_ns);
+  w.I64(r.stop_ns);
+  w.I32(r.tid);
+  w.Str(std::string_view(r.error).substr(0, kMaxErrorText));
+  w.U64(r.reply.size());
+  w.Raw(r.reply.data(), r.reply.size());
+}
+
+ResultRecord DecodeResult(Reader& r) {
+  ResultRecord out;
+  out.task = r.U32();
+  out.value = r.U64();
+  out.start_ns = r.I64();
+  out.stop_ns = r.I64();
+  out.tid = r.I32();
+  out.error = r.Str();
+  out.reply = r.Bytes(r.U64());
+  return out;
+}
+
+bool ReadFull(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<char*>(data);
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, p + got, n - got);
+    if (r > 0) {
+      got += static_cast<std::size_t>(r);
+    } else if (r == 0) {
+      if (got == 0) return false;
+      throw ProtocolError("end of file inside a frame");
+    } else if (errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "read");
+    }
+  }
+  return true;
+}
+
+void WriteFull(int fd, std::span<const std::span<const std::byte>> pieces) {
+  std::vector<iovec> iov;
+  for (const auto& piece : pieces) {
+    if (!piece.empty()) {
+      iov.push_back({const_cast<std::byte*>(piece.data()), piece.size()});
+    }
+  }
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    const ssize_t w = ::writev(fd, iov.data() + first, count);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "write");
+    }
+    auto left = static_cast<std::size_t>(w);
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+}
+
+bool ReadFrame(int fd, Header& header, std::vector<std::byte>& body) {
+  if (!ReadFull(fd, &header, sizeof header)) return false;
+  CheckHeader(header);
+  body.resize(static_cast<std::size_t>(header.size));
+  if (header.size > 0 && !ReadFull(fd, body.data(), body.size())) {
+    throw ProtocolError("end of file inside a frame");
+  }
+  return true;
+}
+
+}  // namespace parbench::wire

@@ -1,0 +1,126 @@
+// The wire protocol between the process pool and its workers: length-prefixed binary frames.
+//
+// Every frame is a 16-byte Header followed by `size` body bytes. Both ends are the same binary
+// (the worker is `bench --worker`), so integers travel in native byte order. A frame with the
+// wrong magic, another protocol version, an unknown type or a body over kMaxBody is a
+// ProtocolError: the receiver never allocates more than kMaxBody for one frame.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parbench::wire {
+
+inline constexpr std::uint32_t kMagic = 0x31464250;  // "PBF1" in little-endian bytes
+inline constexpr std::uint16_t kVersion = 1;
+// The largest payload a task may carry (the io and transfer sizes are validated against it).
+inline constexpr std::uint64_t kMaxPayload = std::uint64_t{1} << 30;
+// Room for a frame's fixed fields and a batch of result records beside the payload.
+inline constexpr std::uint64_t kMaxBody = kMaxPayload + (std::uint64_t{16} << 20);
+// An error text longer than this is cut, so one runaway message cannot fill a frame.
+inline constexpr std::size_t kMaxErrorText = 4096;
+
+enum class FrameType : std::uint16_t {
+  kHello = 1,      // worker -> parent, once at start: {i32 pid}
+  kConfigure = 2,  // parent -> worker: {str workload, str config}: build the runner for a job
+  kTasks = 3,      // parent -> worker: {u32 first, u32 count, u64 n, n payload bytes}
+  kResults = 4,    // worker -> parent: {u32 count, count x ResultRecord}
+  kError = 5,      // worker -> parent, before exiting: {str message}
+};
+
+struct Header {
+  std::uint32_t magic = kMagic;
+  std::uint16_t version = kVersion;
+  std::uint16_t type = 0;
+  std::uint64_t size = 0;  // body bytes that follow
+};
+static_assert(sizeof(Header) == 16, "the header is 16 bytes on the wire");
+
+// A frame that breaks the protocol.
+class ProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws ProtocolError unless `header` is a frame this version accepts.
+void CheckHeader(const Header& header);
+
+// Appends fixed-width fields to a byte buffer.
+class Writer {
+ public:
+  explicit Writer(std::vector<std::byte>& out) : out_(out) {}
+  void U32(std::uint32_t v) { Raw(&v, sizeof v); }
+  void U64(std::uint64_t v) { Raw(&v, sizeof v); }
+  void I32(std::int32_t v) { Raw(&v, sizeof v); }
+  void I64(std::int64_t v) { Raw(&v, sizeof v); }
+  // A u32 length and the characters.
+  void Str(std::string_view s);
+  void Raw(const void* data, std::size_t n);
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+// Reads fixed-width fields from a frame body; any read past the end throws ProtocolError.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> body) : body_(body) {}
+  std::uint32_t U32() { return Fixed<std::uint32_t>(); }
+  std::uint64_t U64() { return Fixed<std::uint64_t>(); }
+  std::int32_t I32() { return Fixed<std::int32_t>(); }
+  std::int64_t I64() { return Fixed<std::int64_t>(); }
+  std::string Str();
+  // A view of the next n bytes.
+  std::span<const std::byte> Bytes(std::uint64_t n);
+  // Throws unless every byte was read.
+  void ExpectEnd() const;
+
+ private:
+  template <typename T>
+  T Fixed() {
+    T v;
+    const auto bytes = Bytes(sizeof(T));
+    std::memcpy(&v, bytes.data(), sizeof(T));
+    return v;
+  }
+  std::span<const std::byte> body_;
+  std::size_t pos_ = 0;
+};
+
+// Appends a whole frame (header and body) to `out`.
+void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const std::byte> body);
+
+// The fixed part of a kTasks frame; the payload follows it on the wire.
+[[nodiscard]] std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,
+                                                      std::uint64_t payload_size);
+
+// One task's outcome as a worker reports it.
+struct ResultRecord {
+  std::uint32_t task = 0;
+  std::uint64_t value = 0;
+  std::int64_t start_ns = 0;
+  std::int64_t stop_ns = 0;
+  std::int32_t tid = 0;
+  std::string error;
+  std::span<const std::byte> reply;  // a view into the frame being read or written
+};
+
+// Encodes records into a kResults body (replies are copied: use for small replies) .
+void EncodeResult(Writer& w, const ResultRecord& r);
+[[nodiscard]] ResultRecord DecodeResult(Reader& r);
+
+// Blocking I/O for the worker side and for tests. Both retry on EINTR and short transfers.
+// ReadFull returns false on end of file before the first byte; a partial frame throws.
+bool ReadFull(int fd, void* data, std::size_t n);
+void WriteFull(int fd, std::span<const std::span<const std::byte>> pieces);
+
+// Reads one frame into `body` (reusing its capacity); returns false on a clean end of file.
+bool ReadFrame(int fd, Header& header, std::vector<std::byte>& body);
+
+}  // namespace parbench::wire

@@ -1,0 +1,15 @@
+#include "executors/serial_executor.h"
+
+namespace parbench {
+
+std::vector<Result> SerialExecutor::Run(const Batch& batch) {
+  TaskRunner* runner = cache_.Get(*batch.job);
+  std::vector<Result> results;
+  results.reserve(batch.tasks);
+  for (std::uint32_t i = 0; i < batch.tasks; ++i) {
+    results.push_back(RunOneTask(runner, cache_.error(), batch, i, 0));
+  }
+  return results;
+}
+
+}  // namespace parbench

@@ -1,0 +1,148 @@
+#include "executors/worker_main.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <string>
+
+#include "executors/executor.h"
+#include "executors/frame.h"
+
+namespace parbench {
+namespace {
+
+using wire::FrameType;
+
+// The slot is the parent's business: it fills it in from which pipe the result came through.
+constexpr std::int32_t kUnknownSlot = -1;
+
+void SendError(int out, const std::string& message) {
+  std::vector<std::byte> body;
+  wire::Writer(body).Str(message.substr(0, wire::kMaxErrorText));
+  std::vector<std::byte> frame;
+  wire::AppendFrame(frame, FrameType::kError, body);
+  try {
+    const std::span<const std::byte> pieces[] = {frame};
+    wire::WriteFull(out, pieces);
+  } catch (const std::exception&) {
+    // The parent is gone; stderr still carries the message.
+  }
+}
+
+// Runs the tasks of one kTasks frame and writes one kResults frame back.
+void ServeTasks(int out, const Job& job, RunnerCache& cache, std::span<const std::byte> body) {
+  wire::Reader reader(body);
+  const std::uint32_t first = reader.U32();
+  const std::uint32_t count = reader.U32();
+  const std::span<const std::byte> payload = reader.Bytes(reader.U64());
+  reader.ExpectEnd();
+  if (count == 0 || std::uint64_t{first} + count > UINT32_MAX) {
+    throw wire::ProtocolError("kTasks frame with a bad task range");
+  }
+  if (job.workload.empty()) throw wire::ProtocolError("kTasks frame before any kConfigure");
+
+  TaskRunner* runner = cache.Get(job);
+  const Batch batch{.job = &job, .tasks = first + count, .payload = payload};
+  // Each record's fixed fields in its own buffer and its reply as a separate piece, so a large
+  // reply goes out with writev instead of being copied into the frame.
+  std::deque<std::vector<std::byte>> heads;
+  std::deque<std::vector<std::byte>> owned_replies;
+  std::vector<std::span<const std::byte>> pieces;
+  std::uint64_t body_size = sizeof(std::uint32_t);
+  std::vector<std::byte>& top = heads.emplace_back();
+  pieces.emplace_back();  // header and count, filled in below
+  for (std::uint32_t i = first; i < first + count; ++i) {
+    Result result = RunOneTask(runner, cache.error(), batch, i, kUnknownSlot);
+    std::span<const std::byte> reply = result.reply;
+    // A runner's reply is valid only until its next task: copy it when more tasks follow.
+    if (count > 1 && !reply.empty()) reply = owned_replies.emplace_back(reply.begin(), reply.end());
+    const wire::ResultRecord record{.task = i,
+                                    .value = result.value,
+                                    .start_ns = result.span.start_ns,
+                                    .stop_ns = result.span.stop_ns,
+                                    .tid = result.span.tid,
+                                    .error = result.error,
+                                    .reply = {}};
+    std::vector<std::byte>& head = heads.emplace_back();
+    wire::Writer w(head);
+    wire::EncodeResult(w, record);
+    // EncodeResult wrote a zero reply length; patch in the real one (the last 8 bytes).
+    const std::uint64_t reply_size = reply.size();
+    std::memcpy(head.data() + head.size() - sizeof reply_size, &reply_size, sizeof reply_size);
+    pieces.emplace_back(head);
+    pieces.push_back(reply);
+    body_size += head.size() + reply.size();
+  }
+  const wire::Header header{.type = static_cast<std::uint16_t>(FrameType::kResults),
+                            .size = body_size};
+  wire::Writer w(top);
+  w.Raw(&header, sizeof header);
+  w.U32(count);
+  pieces[0] = top;
+  wire::WriteFull(out, pieces);
+}
+
+}  // namespace
+
+bool IsWorkerInvocation(int argc, char** argv) { return argc >= 2 && argv[1] == kWorkerFlag; }
+
+int WorkerMain(int argc, char** argv) {
+  // Die with the parent, so a killed bench never leaves an orphan worker behind.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (argc >= 3 && ::getppid() != std::atoi(argv[2])) return 1;  // the parent died before prctl
+  // Ctrl-C reaches the whole process group; the parent decides how workers stop.
+  std::signal(SIGINT, SIG_IGN);
+
+  // Frames go out on a private copy of stdout; anything a library prints goes to stderr.
+  const int in = STDIN_FILENO;
+  const int out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (out < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    std::perror("parbench worker: setting up stdout");
+    return 3;
+  }
+
+  try {
+    std::vector<std::byte> hello;
+    wire::Writer(hello).I32(static_cast<std::int32_t>(::getpid()));
+    std::vector<std::byte> frame;
+    wire::AppendFrame(frame, FrameType::kHello, hello);
+    const std::span<const std::byte> pieces[] = {frame};
+    wire::WriteFull(out, pieces);
+
+    Job job;
+    RunnerCache cache;
+    wire::Header header;
+    std::vector<std::byte> body;
+    while (wire::ReadFrame(in, header, body)) {
+      switch (static_cast<FrameType>(header.type)) {
+        case FrameType::kConfigure: {
+          wire::Reader reader(body);
+          job.workload = reader.Str();
+          job.config = Config::Parse(reader.Str());
+          reader.ExpectEnd();
+          break;
+        }
+        case FrameType::kTasks:
+          ServeTasks(out, job, cache, body);
+          break;
+        default:
+          throw wire::ProtocolError("unexpected frame type " + std::to_string(header.type) +
+                                    " from the parent");
+      }
+    }
+    return 0;  // the parent closed our stdin: a clean shutdown
+  } catch (const std::exception& e) {
+    const std::string message = std::string("protocol error: ") + e.what();
+    std::fprintf(stderr, "parbench worker %d: %s\n", static_cast<int>(::getpid()),
+                 message.c_str());
+    SendError(out, message);
+    return 3;
+  }
+}
+
+}  // namespace parbench
