@@ -163,6 +163,10 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
   ::sigaction(SIGPIPE, nullptr, &old);
   if (old.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
 
+  if (::access(options.worker_exe.c_str(), X_OK) != 0) {
+    throw ExecutorError("processes: cannot start worker '" + options.worker_exe +
+                        "': " + std::strerror(errno));
+  }
   const std::string parent_pid = std::to_string(::getpid());
   workers_.reserve(static_cast<std::size_t>(options.workers));
   try {
@@ -190,7 +194,14 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
           bp::posix::use_vfork,
           // Only stdin, stdout and stderr cross into the worker: close whatever else the
           // parent holds without O_CLOEXEC (an output file, a socket).
-          bp::extend::on_exec_setup = [](auto&) { ::close_range(3, ~0U, 0); }, ec);
+          bp::extend::on_exec_setup = [](auto&) { ::close_range(3, ~0U, 0); },
+          // When exec fails, Boost reports the error but leaves the dead child unreaped.
+          bp::extend::on_error =
+              [](auto& exec, const std::error_code&) {
+                int status = 0;
+                if (exec.pid > 0) ::waitpid(exec.pid, &status, 0);
+              },
+          ec);
       if (ec) {
         throw ExecutorError("processes: cannot start worker '" + options.worker_exe +
                             "': " + ec.message());

@@ -1,0 +1,88 @@
+// Suite flags: parsed out of argv, validated with one-line errors naming the flag.
+#include "bench/flags.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace parbench {
+namespace {
+
+// Parses `args` (without the program name); returns options and leaves the remaining args.
+SuiteOptions Parse(std::vector<std::string> args, std::vector<std::string>* rest = nullptr) {
+  args.insert(args.begin(), "bench");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(args.size());
+  SuiteOptions options = ParseSuiteFlags(&argc, argv.data(), 2);
+  if (rest != nullptr) rest->assign(argv.begin() + 1, argv.begin() + argc);
+  return options;
+}
+
+std::string ErrorOf(std::vector<std::string> args) {
+  try {
+    (void)Parse(std::move(args));
+  } catch (const FlagError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
+  const SuiteOptions options = Parse({});
+  EXPECT_EQ(options.workers, (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(options.tasks, 16U);
+  EXPECT_TRUE(options.timeline_out.empty());
+}
+
+TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {
+  std::vector<std::string> rest;
+  const SuiteOptions options =
+      Parse({"--workers=8,2,2", "--benchmark_filter=cpu", "--tasks=5", "--cpu_n=1e6",
+             "--benchmark_out=out/run.json"},
+            &rest);
+  EXPECT_EQ(options.workers, (std::vector<int>{2, 8}));
+  EXPECT_EQ(options.tasks, 5U);
+  EXPECT_EQ(options.cpu_n, 1'000'000);
+  EXPECT_EQ(options.timeline_out, "out/run.trace.json");
+  EXPECT_EQ(rest, (std::vector<std::string>{"--benchmark_filter=cpu", "--benchmark_out=out/run.json"}));
+}
+
+TEST(FlagsTest, ExplicitTimelineWins) {
+  EXPECT_EQ(Parse({"--benchmark_out=a.json", "--timeline_out=t.json"}).timeline_out, "t.json");
+  EXPECT_EQ(Parse({"--benchmark_out=dir.v1/run"}).timeline_out, "dir.v1/run.trace.json");
+}
+
+TEST(FlagsTest, BadValuesNameTheFlagAndTheAllowedRange) {
+  for (const auto& bad : {"--workers=0", "--workers=-1", "--workers=abc", "--workers=100000",
+                          "--workers=", "--workers=1,,2", "--workers=1.5"}) {
+    const std::string error = ErrorOf({bad});
+    EXPECT_NE(error.find("--workers"), std::string::npos) << bad << ": " << error;
+    EXPECT_NE(error.find("1 to 256"), std::string::npos) << bad << ": " << error;
+  }
+  for (const auto& bad : {"--tasks=0", "--tasks=-3", "--tasks=x", "--tasks=1e15", "--tasks"}) {
+    EXPECT_NE(ErrorOf({bad}).find("--tasks"), std::string::npos) << bad;
+  }
+  EXPECT_NE(ErrorOf({"--cpu_n=0"}).find("--cpu_n"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--cpu_n=1e300"}).find("--cpu_n"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--task_timeout_s=0"}).find("--task_timeout_s"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--timeline_out="}).find("--timeline_out"), std::string::npos);
+  for (const auto& bad : {"--workers=0", "--tasks=x"}) {
+    EXPECT_EQ(ErrorOf({bad}).find('\n'), std::string::npos) << "one line";
+  }
+}
+
+TEST(FlagsTest, HelpIsNoticedAndPassedOn) {
+  std::vector<std::string> rest;
+  EXPECT_TRUE(Parse({"--help"}, &rest).help);
+  EXPECT_EQ(rest, std::vector<std::string>{"--help"});
+  const std::string help = SuiteFlagsHelp(2);
+  for (const char* flag : {"--workers", "--tasks", "--cpu_n", "--task_timeout_s", "--timeline_out"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace parbench

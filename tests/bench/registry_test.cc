@@ -1,0 +1,79 @@
+// The registered benchmarks are the documented table, and they run: names captured with a
+// reporter, as Google Benchmark's own tests do (never a timing).
+#include <benchmark/benchmark.h>
+#include <gtest/gtest.h>
+
+#include "bench/suite.h"
+
+namespace parbench {
+namespace {
+
+// Collects the name and error of every run instead of printing it.
+class CapturingReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      names.push_back(run.benchmark_name());
+      if (run.error_occurred) errors.push_back(run.benchmark_name() + ": " + run.error_message);
+      counters.push_back(run.counters);
+    }
+  }
+  std::vector<std::string> names;
+  std::vector<std::string> errors;
+  std::vector<benchmark::UserCounters> counters;
+};
+
+TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
+  SuiteOptions options;
+  options.workers = {1, 2};
+  options.tasks = 3;
+  options.cpu_n = 1000;
+  SuiteEnv env{.options = options, .pools = PoolCache(ExecutorOptions{}), .timeline = {}};
+  const std::vector<std::string> registered = RegisterSuite(env);
+
+  const std::vector<std::string> cpu_names = {
+      "cpu/serial",
+      "cpu/threads/workers:1",
+      "cpu/threads/workers:2",
+      "cpu/processes/workers:1",
+      "cpu/processes/workers:2",
+      "cpu_scaling/serial/steps:1000",
+      "cpu_scaling/serial/steps:2000",
+  };
+  for (const auto& name : cpu_names) {
+    EXPECT_NE(std::find(registered.begin(), registered.end(), name), registered.end()) << name;
+  }
+
+  std::string filter = "--benchmark_filter=^cpu";
+  std::string min_time = "--benchmark_min_time=0.001";
+  std::string program = "registry_test";
+  char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
+  int argc = 3;
+  benchmark::Initialize(&argc, argv);
+  CapturingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  env.pools.Clear();
+
+  std::vector<std::string> expected;
+  for (const auto& name : cpu_names) expected.push_back(name + "/real_time");
+  EXPECT_EQ(reporter.names, expected);
+  EXPECT_TRUE(reporter.errors.empty()) << reporter.errors.front();
+  for (const auto& counters : reporter.counters) {
+    EXPECT_EQ(counters.count("tasks_per_second"), 1U);
+    EXPECT_EQ(counters.count("utilization"), 1U);
+  }
+  EXPECT_FALSE(env.timeline.empty());
+}
+
+TEST(RegistryTest, BenchmarkNameFormat) {
+  CaseSpec spec;
+  spec.workload = "io";
+  spec.args = {{"mode", "durable"}, {"payload", "shipped"}};
+  EXPECT_EQ(BenchmarkName(spec, ExecutorKind::kSerial, 1), "io/serial/mode:durable/payload:shipped");
+  EXPECT_EQ(BenchmarkName(spec, ExecutorKind::kProcesses, 4),
+            "io/processes/workers:4/mode:durable/payload:shipped");
+}
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,157 @@
+// Behaviour every executor shares, at 1, 2, 4 and 8 workers: every task exactly once, results in
+// task order, W distinct workers really running, well-formed spans, errors reported.
+#include "executors/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "tests/support.h"
+
+namespace parbench {
+namespace {
+
+using testing::SharedCounter;
+
+struct Param {
+  ExecutorKind kind;
+  int workers;
+};
+
+std::string ParamName(const ::testing::TestParamInfo<Param>& info) {
+  return std::string(ToString(info.param.kind)) + "_" + std::to_string(info.param.workers);
+}
+
+class ExecutorTest : public ::testing::TestWithParam<Param> {
+ protected:
+  std::unique_ptr<Executor> Make() {
+    ExecutorOptions options;
+    options.workers = GetParam().workers;
+    options.task_timeout = std::chrono::seconds(60);
+    return MakeExecutor(GetParam().kind, options);
+  }
+  // How many workers the executor really has (serial always has one).
+  int Workers() const { return GetParam().kind == ExecutorKind::kSerial ? 1 : GetParam().workers; }
+};
+
+Job BarrierJob(const SharedCounter& counter, int parties) {
+  return {"barrier", Config()
+                         .Set("shm", counter.name())
+                         .Set("parties", parties)
+                         .Set("timeout_ms", 20'000)};
+}
+
+TEST_P(ExecutorTest, RunsEveryTaskExactlyOnceInTaskOrder) {
+  auto executor = Make();
+  for (std::uint32_t tasks : {1U, 7U, 100U}) {
+    SharedCounter counter;  // each task adds one: a task run twice would show here
+    const Job job = BarrierJob(counter, 1);
+    const auto results = executor->Run({.job = &job, .tasks = tasks, .payload = {}});
+    ASSERT_EQ(results.size(), tasks);
+    for (std::uint32_t i = 0; i < tasks; ++i) {
+      EXPECT_EQ(results[i].span.task, i);
+      EXPECT_EQ(results[i].error, "");
+      EXPECT_EQ(results[i].value, 1U);
+    }
+    EXPECT_EQ(counter.value(), tasks);
+  }
+}
+
+TEST_P(ExecutorTest, WDistinctWorkersRunAtOnce) {
+  auto executor = Make();
+  const int w = Workers();
+  SharedCounter counter;
+  // The first W tasks all wait until W tasks have arrived: only W workers at once get through.
+  const Job job = BarrierJob(counter, w);
+  const auto results =
+      executor->Run({.job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}});
+  std::set<std::pair<int, int>> os_workers;
+  std::set<int> slots;
+  for (const Result& r : results) {
+    ASSERT_EQ(r.error, "");
+    os_workers.insert({r.span.pid, r.span.tid});
+    slots.insert(r.span.slot);
+  }
+  EXPECT_EQ(static_cast<int>(os_workers.size()), w);
+  EXPECT_EQ(static_cast<int>(slots.size()), w);
+  if (GetParam().kind == ExecutorKind::kProcesses) {
+    std::set<int> pids;
+    for (const Result& r : results) pids.insert(r.span.pid);
+    EXPECT_EQ(static_cast<int>(pids.size()), w) << "each process worker is its own process";
+  }
+}
+
+TEST_P(ExecutorTest, SpansAreWellFormedInsideTheIterationAndNeverOverlapOnASlot) {
+  auto executor = Make();
+  const Job job{"sleep", Config().Set("ms", 1)};
+  const std::int64_t before = NowNs();
+  const auto results = executor->Run(
+      {.job = &job, .tasks = static_cast<std::uint32_t>(4 * Workers()), .payload = {}});
+  const std::int64_t after = NowNs();
+  std::map<int, std::vector<Span>> by_slot;
+  for (const Result& r : results) {
+    const Span& s = r.span;
+    EXPECT_LE(s.start_ns, s.stop_ns);
+    EXPECT_LE(before, s.start_ns);
+    EXPECT_LE(s.stop_ns, after);
+    EXPECT_GE(s.slot, 0);
+    EXPECT_LT(s.slot, Workers());
+    by_slot[s.slot].push_back(s);
+  }
+  for (auto& [slot, spans] : by_slot) {
+    std::sort(spans.begin(), spans.end(),
+              [](const Span& a, const Span& b) { return a.start_ns < b.start_ns; });
+    for (std::size_t i = 1; i < spans.size(); ++i) {
+      EXPECT_LE(spans[i - 1].stop_ns, spans[i].start_ns) << "overlap on slot " << slot;
+    }
+  }
+}
+
+TEST_P(ExecutorTest, PayloadReachesEveryTaskAndTheReplyComesBack) {
+  auto executor = Make();
+  std::vector<std::byte> payload(3 << 20);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = std::byte(i * 7 + 3);
+  const std::uint64_t sum = testing::ByteSum(payload);
+  const Job job{"echo", Config()};
+  const auto results = executor->Run({.job = &job, .tasks = 5, .payload = payload});
+  for (const Result& r : results) {
+    EXPECT_EQ(r.value, sum);
+    ASSERT_EQ(r.reply.size(), payload.size());
+    EXPECT_TRUE(std::equal(r.reply.begin(), r.reply.end(), payload.begin()));
+  }
+}
+
+TEST_P(ExecutorTest, AFailingTaskIsReportedAndThePoolStaysUsable) {
+  auto executor = Make();
+  const Job broken{"barrier", Config().Set("shm", "/parbench-no-such-object")
+                                  .Set("parties", 1)
+                                  .Set("timeout_ms", 1)};
+  const auto failed = executor->Run({.job = &broken, .tasks = 3, .payload = {}});
+  for (const Result& r : failed) {
+    EXPECT_NE(r.error.find("cannot open shared memory"), std::string::npos) << r.error;
+  }
+  EXPECT_FALSE(executor->broken());
+  const Job sleep{"sleep", Config().Set("ms", 0)};
+  const auto ok = executor->Run({.job = &sleep, .tasks = 3, .payload = {}});
+  for (const Result& r : ok) EXPECT_EQ(r.error, "");
+}
+
+TEST_P(ExecutorTest, EmptyBatchReturnsNoResults) {
+  auto executor = Make();
+  const Job job{"sleep", Config().Set("ms", 0)};
+  EXPECT_TRUE(executor->Run({.job = &job, .tasks = 0, .payload = {}}).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllExecutors, ExecutorTest,
+    ::testing::Values(Param{ExecutorKind::kSerial, 1}, Param{ExecutorKind::kThreads, 1},
+                      Param{ExecutorKind::kThreads, 2}, Param{ExecutorKind::kThreads, 4},
+                      Param{ExecutorKind::kThreads, 8}, Param{ExecutorKind::kProcesses, 1},
+                      Param{ExecutorKind::kProcesses, 2}, Param{ExecutorKind::kProcesses, 4},
+                      Param{ExecutorKind::kProcesses, 8}),
+    ParamName);
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,113 @@
+// The process pool's life cycle: no child, zombie or descriptor outlives it; a dead, hung or
+// missing worker is reported, not waited on forever.
+#include "executors/process_pool.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/support.h"
+
+namespace parbench {
+namespace {
+
+using testing::ChildPids;
+using testing::OpenFdCount;
+
+ExecutorOptions Options(int workers) {
+  ExecutorOptions options;
+  options.workers = workers;
+  options.task_timeout = std::chrono::seconds(60);
+  return options;
+}
+
+TEST(ProcessPoolTest, DestroyingThePoolLeavesNoChildAndNoDescriptor) {
+  ASSERT_TRUE(ChildPids().empty());
+  const int fds_before = OpenFdCount();
+  {
+    ProcessPool pool(Options(4));
+    EXPECT_EQ(ChildPids().size(), 4U);
+    const Job job{"sleep", Config().Set("ms", 1)};
+    const auto results = pool.Run({.job = &job, .tasks = 8, .payload = {}});
+    EXPECT_EQ(results.size(), 8U);
+    EXPECT_GT(OpenFdCount(), fds_before);
+  }
+  EXPECT_TRUE(ChildPids().empty()) << "a worker (or its zombie) outlived the pool";
+  EXPECT_EQ(OpenFdCount(), fds_before);
+}
+
+TEST(ProcessPoolTest, WorkersAreDistinctLiveProcesses) {
+  ProcessPool pool(Options(3));
+  auto pids = pool.pids();
+  ASSERT_EQ(pids.size(), 3U);
+  std::sort(pids.begin(), pids.end());
+  EXPECT_EQ(std::unique(pids.begin(), pids.end()), pids.end());
+  for (int pid : pids) EXPECT_EQ(::kill(pid, 0), 0) << "worker " << pid << " is not alive";
+}
+
+TEST(ProcessPoolTest, AKilledWorkerIsReportedWithItsSlotPidAndSignal) {
+  const int fds_before = OpenFdCount();
+  {
+    ProcessPool pool(Options(2));
+    const int victim = pool.pids()[1];
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    const Job job{"sleep", Config().Set("ms", 50)};
+    try {
+      (void)pool.Run({.job = &job, .tasks = 4, .payload = {}});
+      FAIL() << "Run() should have thrown";
+    } catch (const ExecutorError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("worker slot 1"), std::string::npos) << what;
+      EXPECT_NE(what.find("pid " + std::to_string(victim)), std::string::npos) << what;
+      EXPECT_NE(what.find("signal 9"), std::string::npos) << what;
+    }
+    EXPECT_TRUE(pool.broken());
+    EXPECT_THROW((void)pool.Run({.job = &job, .tasks = 1, .payload = {}}), ExecutorError);
+  }
+  EXPECT_TRUE(ChildPids().empty());
+  EXPECT_EQ(OpenFdCount(), fds_before);
+}
+
+TEST(ProcessPoolTest, ATaskPastTheTimeoutKillsItsWorkerAndNamesTheTask) {
+  ExecutorOptions options = Options(2);
+  options.task_timeout = std::chrono::milliseconds(300);
+  {
+    ProcessPool pool(options);
+    const Job job{"sleep", Config().Set("ms", 60'000)};
+    try {
+      (void)pool.Run({.job = &job, .tasks = 1, .payload = {}});
+      FAIL() << "Run() should have thrown";
+    } catch (const ExecutorError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("task timeout"), std::string::npos) << what;
+      EXPECT_NE(what.find("task 0"), std::string::npos) << what;
+    }
+  }
+  EXPECT_TRUE(ChildPids().empty());
+}
+
+TEST(ProcessPoolTest, AMissingWorkerBinaryIsAnErrorNotAHang) {
+  ExecutorOptions options = Options(2);
+  options.worker_exe = "/nonexistent/parbench-worker";
+  EXPECT_THROW(ProcessPool pool(options), ExecutorError);
+  EXPECT_TRUE(ChildPids().empty());
+}
+
+TEST(ProcessPoolTest, AWorkerBinaryThatCannotBeExecutedLeavesNoZombie) {
+  // Executable bit set but no valid format: execve fails after vfork, in the child.
+  char path[] = "/tmp/parbench-not-a-binary-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "\x01\x02garbage", 9), 9);
+  ::close(fd);
+  ::chmod(path, 0700);
+  ExecutorOptions options = Options(2);
+  options.worker_exe = path;
+  EXPECT_THROW(ProcessPool pool(options), ExecutorError);
+  ::unlink(path);
+  EXPECT_TRUE(ChildPids().empty());
+}
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,159 @@
+#include "tests/support.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace parbench::testing {
+namespace {
+
+class EchoRunner final : public TaskRunner {
+ public:
+  TaskOutput Run(std::uint32_t, std::span<const std::byte> payload) override {
+    return {.value = ByteSum(payload), .reply = payload};
+  }
+};
+
+class BarrierRunner final : public TaskRunner {
+ public:
+  explicit BarrierRunner(const Config& config)
+      : parties_(static_cast<std::uint32_t>(config.GetInt("parties"))),
+        timeout_(config.GetInt("timeout_ms")) {
+    const int fd = ::shm_open(config.GetString("shm").c_str(), O_RDWR, 0);
+    if (fd < 0) throw WorkloadError("barrier: cannot open shared memory " + config.GetString("shm"));
+    void* p = ::mmap(nullptr, sizeof(std::atomic<std::uint32_t>), PROT_READ | PROT_WRITE,
+                     MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) throw WorkloadError("barrier: mmap failed");
+    counter_ = static_cast<std::atomic<std::uint32_t>*>(p);
+  }
+  ~BarrierRunner() override { ::munmap(counter_, sizeof(*counter_)); }
+  BarrierRunner(const BarrierRunner&) = delete;
+  BarrierRunner& operator=(const BarrierRunner&) = delete;
+
+  TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
+    counter_->fetch_add(1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_);
+    while (counter_->load() < parties_) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw WorkloadError("barrier: only " + std::to_string(counter_->load()) + " of " +
+                            std::to_string(parties_) + " tasks arrived");
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return {.value = 1, .reply = {}};
+  }
+
+ private:
+  std::uint32_t parties_;
+  std::int64_t timeout_;
+  std::atomic<std::uint32_t>* counter_ = nullptr;
+};
+
+class SleepRunner final : public TaskRunner {
+ public:
+  explicit SleepRunner(const Config& config) : ms_(config.GetInt("ms")) {}
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte>) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms_));
+    return {.value = index, .reply = {}};
+  }
+
+ private:
+  std::int64_t ms_;
+};
+
+}  // namespace
+
+std::uint64_t ByteSum(std::span<const std::byte> payload) {
+  std::uint64_t sum = 0;
+  for (std::byte b : payload) sum += std::to_integer<std::uint8_t>(b);
+  return sum;
+}
+
+void RegisterTestWorkloads() {
+  RegisterWorkload({"echo", "test: returns its payload",
+                    [](const Config&) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<EchoRunner>();
+                    }});
+  RegisterWorkload({"barrier", "test: waits for N tasks at once",
+                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<BarrierRunner>(c);
+                    }});
+  RegisterWorkload({"sleep", "test: sleeps",
+                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<SleepRunner>(c);
+                    }});
+}
+
+std::vector<pid_t> ChildPids() {
+  std::vector<pid_t> out;
+  const pid_t self = ::getpid();
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return out;
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat("/proc/" + name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // Fields after the parenthesized command name: state ppid ...
+    const std::size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == self) out.push_back(std::stoi(name));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+int OpenFdCount() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count - 1;  // the directory stream itself
+}
+
+SharedCounter::SharedCounter() {
+  static std::atomic<int> serial{0};
+  name_ = "/parbench-test-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
+  const int fd = ::shm_open(name_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || ::ftruncate(fd, sizeof(std::atomic<std::uint32_t>)) != 0) {
+    throw std::runtime_error("cannot create shared memory " + name_);
+  }
+  ::close(fd);  // a new object is zero-filled: the counter starts at 0
+}
+
+std::uint32_t SharedCounter::value() const {
+  const int fd = ::shm_open(name_.c_str(), O_RDONLY, 0);
+  if (fd < 0) return 0;
+  void* p = ::mmap(nullptr, sizeof(std::atomic<std::uint32_t>), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return 0;
+  const std::uint32_t v = static_cast<const std::atomic<std::uint32_t>*>(p)->load();
+  ::munmap(p, sizeof(std::atomic<std::uint32_t>));
+  return v;
+}
+
+SharedCounter::~SharedCounter() { ::shm_unlink(name_.c_str()); }
+
+std::string SelfExe() {
+  char buffer[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+}  // namespace parbench::testing

@@ -1,0 +1,47 @@
+// Test support: test-only workloads (registered in every test binary, and so in its process
+// workers) and probes of what the test process holds (children, descriptors).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "executors/executor.h"
+
+namespace parbench::testing {
+
+// Registers the test workloads:
+//   echo     value = byte sum of the payload, reply = the payload itself
+//   barrier  each task waits (up to timeout_ms) until `parties` tasks have arrived at a counter
+//            in POSIX shared memory `shm`; fails when they do not
+//   sleep    sleeps `ms` milliseconds
+void RegisterTestWorkloads();
+
+// The byte sum that echo returns for `payload`.
+[[nodiscard]] std::uint64_t ByteSum(std::span<const std::byte> payload);
+
+// The pids of this process's children, zombies included (from /proc).
+[[nodiscard]] std::vector<pid_t> ChildPids();
+// How many file descriptors this process has open.
+[[nodiscard]] int OpenFdCount();
+
+// A shared-memory counter for the barrier workload; unlinked on destruction.
+class SharedCounter {
+ public:
+  SharedCounter();
+  ~SharedCounter();
+  SharedCounter(const SharedCounter&) = delete;
+  SharedCounter& operator=(const SharedCounter&) = delete;
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // The counter's current value.
+  [[nodiscard]] std::uint32_t value() const;
+
+ private:
+  std::string name_;
+};
+
+// The path of the running test binary (for tests that spawn it as a worker).
+[[nodiscard]] std::string SelfExe();
+
+}  // namespace parbench::testing

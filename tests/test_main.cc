@@ -1,0 +1,13 @@
+// main() of every GoogleTest binary: registers the test workloads, then either serves as a
+// process-pool worker (the pool re-executes the test binary) or runs the tests.
+#include <gtest/gtest.h>
+
+#include "executors/worker_main.h"
+#include "tests/support.h"
+
+int main(int argc, char** argv) {
+  parbench::testing::RegisterTestWorkloads();
+  if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
