@@ -54,6 +54,14 @@ void AddMachineContext(const SuiteOptions& options, int hardware_threads) {
   AddCustomContext("parbench_tasks", std::to_string(options.tasks));
   AddCustomContext("parbench_cpu_n", std::to_string(options.cpu_n));
   AddCustomContext("parbench_task_timeout_s", std::to_string(options.task_timeout_s));
+  AddCustomContext("parbench_api_latency_ms", std::to_string(options.api_latency_ms));
+  AddCustomContext("parbench_api_bytes", std::to_string(options.api_bytes));
+  AddCustomContext("parbench_api_target", options.api_url.empty() ? "loopback server" : options.api_url);
+  AddCustomContext("parbench_io_bytes", std::to_string(options.io_bytes));
+  AddCustomContext("parbench_io_dir", options.io_dir);
+  AddCustomContext("parbench_dot_n", std::to_string(options.dot_n));
+  AddCustomContext("parbench_overhead_tasks", std::to_string(options.overhead_tasks));
+  AddCustomContext("parbench_transfer_tasks", std::to_string(options.transfer_tasks));
 }
 
 }  // namespace parbench

@@ -9,6 +9,7 @@
 #include "bench/flags.h"
 #include "bench/suite.h"
 #include "executors/worker_main.h"
+#include "workloads/api.h"
 
 int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
@@ -26,17 +27,14 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  parbench::ExecutorOptions executor_options;
-  executor_options.task_timeout = std::chrono::seconds(options.task_timeout_s);
-  parbench::SuiteEnv env{.options = options,
-                         .pools = parbench::PoolCache(executor_options),
-                         .timeline = {}};
+  parbench::api::GlobalInit();  // before any thread starts
+  parbench::SuiteEnv env(options);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(options, cores);
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  env.pools.Clear();  // stop and reap every worker before reporting
+  env.Release();  // stop and reap every worker, stop the server, remove temp dirs
 
   if (!options.timeline_out.empty()) {
     try {

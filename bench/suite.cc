@@ -1,13 +1,49 @@
 #include "bench/suite.h"
 
+#include <algorithm>
+
+#include "workloads/api.h"
+
 namespace parbench {
 namespace {
+
+// Checks every result; returns "" or the first problem, naming the task.
+std::string Verify(const Prepared& prep, const std::vector<Result>& results) {
+  for (const Result& r : results) {
+    const std::string problem = r.error.empty() ? prep.check(r) : r.error;
+    if (!problem.empty()) return "task " + std::to_string(r.span.task) + ": " + problem;
+  }
+  return "";
+}
+
+void AddCommonCounters(benchmark::State& state, const Measurement& m) {
+  const double wall_s = static_cast<double>(m.wall_ns) / 1e9;
+  state.counters["tasks_per_second"] = static_cast<double>(m.tasks) / wall_s;
+  state.counters["utilization"] =
+      static_cast<double>(m.busy_ns) / (static_cast<double>(m.wall_ns) * m.workers);
+}
+
+// The q-quantile of `values` (nearest rank); 0 when empty.
+double Quantile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(rank, values.size() - 1)];
+}
+
+// Adds one verified iteration to the totals.
+void Account(Measurement& m, const std::vector<Result>& results, std::int64_t wall_ns) {
+  for (const Result& r : results) m.busy_ns += r.span.stop_ns - r.span.start_ns;
+  m.wall_ns += wall_ns;
+  m.tasks += static_cast<std::int64_t>(results.size());
+  ++m.iterations;
+}
 
 // The body of every batch benchmark: the pool and inputs are ready before the timed loop; one
 // iteration runs all tasks once; verification happens with the timer paused.
 void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& spec,
-                       const std::shared_ptr<Prepared>& prepared, const std::string& name,
-                       ExecutorKind kind, int workers) {
+                       const Prepared& prep, const std::string& name, ExecutorKind kind,
+                       int workers) {
   Executor* executor = nullptr;
   try {
     executor = &env.pools.Get(kind, workers);
@@ -15,14 +51,13 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
     state.SkipWithError(e.what());
     return;
   }
-  const Prepared& prep = *prepared;
   const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
   Measurement m{.workers = workers};
   std::vector<Result> results;
-  std::int64_t last_start = 0;
-  std::int64_t last_stop = 0;
+  std::int64_t start = 0;
+  std::int64_t stop = 0;
   for (auto _ : state) {
-    const std::int64_t start = NowNs();
+    start = NowNs();
     try {
       results = executor->Run(batch);
     } catch (const std::exception& e) {
@@ -30,31 +65,105 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
       if (executor->broken()) env.pools.Drop(kind, workers);
       return;
     }
-    const std::int64_t stop = NowNs();
+    stop = NowNs();
     state.PauseTiming();
-    for (const Result& r : results) {
-      std::string problem = r.error.empty() ? prep.check(r) : r.error;
-      if (!problem.empty()) {
-        problem = "task " + std::to_string(r.span.task) + ": " + problem;
-        state.SkipWithError(problem.c_str());
-        return;
-      }
-      m.busy_ns += r.span.stop_ns - r.span.start_ns;
+    if (const std::string problem = Verify(prep, results); !problem.empty()) {
+      state.SkipWithError(problem.c_str());
+      return;
     }
-    m.wall_ns += stop - start;
-    m.tasks += static_cast<std::int64_t>(results.size());
-    ++m.iterations;
-    last_start = start;
-    last_stop = stop;
+    Account(m, results, stop - start);
     state.ResumeTiming();
   }
   if (m.iterations == 0) return;
-  const double wall_s = static_cast<double>(m.wall_ns) / 1e9;
-  state.counters["tasks_per_second"] = static_cast<double>(m.tasks) / wall_s;
-  state.counters["utilization"] =
-      static_cast<double>(m.busy_ns) / (static_cast<double>(m.wall_ns) * workers);
+  AddCommonCounters(state, m);
   if (spec.counters) spec.counters(state, prep, m);
-  env.timeline.Record(name, workers, last_start, last_stop, results);
+  env.timeline.Record(name, workers, start, stop, results);
+}
+
+// The body of startup benchmarks: one iteration starts a pool, runs one empty task per worker
+// and shuts the pool down (the destructor waits for every worker to exit).
+void RunStartupBenchmark(benchmark::State& state, SuiteEnv& env, const Prepared& prep,
+                         const std::string& name, ExecutorKind kind, int workers) {
+  ExecutorOptions options;
+  options.workers = workers;
+  options.task_timeout = std::chrono::seconds(env.options.task_timeout_s);
+  const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(workers), .payload = {}};
+  Measurement m{.workers = workers};
+  std::vector<Result> results;
+  std::int64_t start = 0;
+  std::int64_t stop = 0;
+  for (auto _ : state) {
+    start = NowNs();
+    try {
+      auto executor = MakeExecutor(kind, options);
+      results = executor->Run(batch);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return;
+    }
+    stop = NowNs();
+    state.PauseTiming();
+    if (const std::string problem = Verify(prep, results); !problem.empty()) {
+      state.SkipWithError(problem.c_str());
+      return;
+    }
+    Account(m, results, stop - start);
+    state.ResumeTiming();
+  }
+  if (m.iterations == 0) return;
+  env.timeline.Record(name, workers, start, stop, results);
+}
+
+// The api server's own benchmarks: `clients` GETs in flight at once from one thread. They show
+// the server is not the bottleneck: how much latency it adds beyond the wait it was asked for,
+// and how many requests it held at once.
+void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
+  if (!env.options.api_url.empty()) return;  // no server to measure
+  for (int clients : {32, 256}) {
+    const std::int64_t latency_ms = env.options.api_latency_ms;
+    std::string name = "api_server/clients:" + std::to_string(clients) +
+                       "/latency_ms:" + std::to_string(latency_ms);
+    benchmark::RegisterBenchmark(name.c_str(), [&env, clients, latency_ms](benchmark::State& state) {
+      api::Server& server = env.ApiServer();
+      const std::int64_t bytes = env.options.api_bytes;
+      std::vector<double> added_ms;         // as the client saw it
+      std::vector<double> server_added_ms;  // how late the server started each answer
+      int max_in_flight = 0;
+      try {
+        api::ConcurrentClient client(server.Url(latency_ms, bytes), clients,
+                                     env.options.api_timeout_ms);
+        (void)client.Round();  // open every connection before measuring
+        (void)server.TakeAddedMs();
+        for (auto _ : state) {
+          server.ResetMaxInFlight();
+          const std::vector<double> seconds = client.Round();
+          state.PauseTiming();
+          max_in_flight = std::max(max_in_flight, server.max_in_flight());
+          if (client.bytes() != bytes * clients) {
+            state.SkipWithError("api_server: a response body had the wrong size");
+            return;
+          }
+          for (double s : seconds) added_ms.push_back(s * 1e3 - static_cast<double>(latency_ms));
+          const std::vector<double> server_side = server.TakeAddedMs();
+          server_added_ms.insert(server_added_ms.end(), server_side.begin(), server_side.end());
+          state.ResumeTiming();
+        }
+      } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+      }
+      const double latency = static_cast<double>(latency_ms);
+      state.counters["client_added_ms_median"] = Quantile(added_ms, 0.5);
+      state.counters["server_delay_ms_median"] = Quantile(server_added_ms, 0.5);
+      state.counters["server_delay_ms_p99"] = Quantile(server_added_ms, 0.99);
+      if (latency_ms > 0) {
+        state.counters["server_delay_pct_median"] = 100.0 * Quantile(server_added_ms, 0.5) / latency;
+        state.counters["client_added_pct_median"] = 100.0 * Quantile(added_ms, 0.5) / latency;
+      }
+      state.counters["max_in_flight"] = max_in_flight;
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+    names.push_back(std::move(name));
+  }
 }
 
 }  // namespace
@@ -79,9 +188,31 @@ Executor& PoolCache::Get(ExecutorKind kind, int workers) {
 
 void PoolCache::Drop(ExecutorKind kind, int workers) { pools_.erase({kind, workers}); }
 
+SuiteEnv::SuiteEnv(SuiteOptions suite_options)
+    : options(std::move(suite_options)), pools([this] {
+        ExecutorOptions base;
+        base.task_timeout = std::chrono::seconds(options.task_timeout_s);
+        return base;
+      }()) {}
+
+api::Server& SuiteEnv::ApiServer() {
+  if (!api_server) api_server = std::make_unique<api::Server>();
+  return *api_server;
+}
+
+const std::string& SuiteEnv::MakeTempDir() {
+  return temp_dirs.emplace_back(std::make_unique<TempDir>(options.io_dir))->path();
+}
+
+void SuiteEnv::Release() {
+  pools.Clear();  // workers first: they may still hold files in the temp dirs
+  api_server.reset();
+  temp_dirs.clear();
+}
+
 std::vector<std::string> RegisterSuite(SuiteEnv& env) {
   std::vector<std::string> names;
-  for (CaseSpec& spec_value : MakeCases(env.options)) {
+  for (CaseSpec& spec_value : MakeCases(env)) {
     auto spec = std::make_shared<const CaseSpec>(std::move(spec_value));
     // Inputs are built on first use and shared by every executor of the case.
     auto prepared = std::make_shared<std::shared_ptr<Prepared>>();
@@ -93,8 +224,17 @@ std::vector<std::string> RegisterSuite(SuiteEnv& env) {
         benchmark::RegisterBenchmark(
             name.c_str(),
             [&env, spec, prepared, name, kind, workers](benchmark::State& state) {
-              if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
-              RunBatchBenchmark(state, env, *spec, *prepared, name, kind, workers);
+              try {
+                if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
+              } catch (const std::exception& e) {
+                state.SkipWithError(e.what());
+                return;
+              }
+              if (spec->body == Body::kStartup) {
+                RunStartupBenchmark(state, env, **prepared, name, kind, workers);
+              } else {
+                RunBatchBenchmark(state, env, *spec, **prepared, name, kind, workers);
+              }
             })
             ->UseRealTime()  // wall time is what a parallel executor buys
             ->Unit(benchmark::kMillisecond);
@@ -102,6 +242,7 @@ std::vector<std::string> RegisterSuite(SuiteEnv& env) {
       }
     }
   }
+  RegisterServerBenchmarks(env, names);
   return names;
 }
 

@@ -13,7 +13,9 @@
 
 #include "bench/flags.h"
 #include "bench/timeline.h"
+#include "common/temp_dir.h"
 #include "executors/executor.h"
+#include "workloads/api_server.h"
 
 namespace parbench {
 
@@ -35,19 +37,28 @@ struct Measurement {
   std::int64_t busy_ns = 0;  // summed durations of every task
 };
 
+// How a case's benchmark spends one iteration.
+enum class Body {
+  kBatch,    // the cached pool runs the batch (every workload but startup)
+  kStartup,  // start a pool, run one empty task per worker, shut the pool down
+};
+
 // One row of the case table: a workload with fixed arguments.
 struct CaseSpec {
   std::string workload;                                     // first part of the name
   std::vector<std::pair<std::string, std::string>> args;    // name suffix: /key:value ...
   std::vector<ExecutorKind> executors = {ExecutorKind::kSerial, ExecutorKind::kThreads,
                                          ExecutorKind::kProcesses};
+  Body body = Body::kBatch;
   std::function<Prepared()> prepare;
   // Counters beyond the common ones (tasks_per_second, utilization); may be empty.
   std::function<void(benchmark::State&, const Prepared&, const Measurement&)> counters;
 };
 
-// The case table for these options (cases.cc).
-[[nodiscard]] std::vector<CaseSpec> MakeCases(const SuiteOptions& options);
+struct SuiteEnv;
+// The case table for env.options (cases.cc). Cases may start env's api server and make temp
+// directories in env when they are prepared.
+[[nodiscard]] std::vector<CaseSpec> MakeCases(SuiteEnv& env);
 
 // "cpu/serial", "cpu/threads/workers:4", "io/processes/workers:2/mode:durable".
 [[nodiscard]] std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers);
@@ -71,9 +82,19 @@ class PoolCache {
 
 // Everything the registered benchmarks share; outlives RunSpecifiedBenchmarks().
 struct SuiteEnv {
+  explicit SuiteEnv(SuiteOptions suite_options);
+  // The loopback api server, started on first use.
+  api::Server& ApiServer();
+  // A new private directory under --io_dir, removed by Release() or the destructor.
+  const std::string& MakeTempDir();
+  // Stops every pool and the api server, removes the temp directories.
+  void Release();
+
   SuiteOptions options;
   PoolCache pools;
   Timeline timeline;
+  std::unique_ptr<api::Server> api_server;
+  std::vector<std::unique_ptr<TempDir>> temp_dirs;
 };
 
 // Registers every case x executor x worker count; returns the names in registration order.

@@ -11,10 +11,15 @@
 namespace parbench {
 namespace {
 
-// gettid() costs a system call; a worker thread asks once.
+// gettid() and getpid() each cost a system call; a worker thread asks once. (Workers are
+// started with exec, never a bare fork, so a cached pid cannot go stale.)
 std::int32_t ThisThreadId() {
   thread_local const auto tid = static_cast<std::int32_t>(::syscall(SYS_gettid));
   return tid;
+}
+std::int32_t ThisProcessId() {
+  thread_local const auto pid = static_cast<std::int32_t>(::getpid());
+  return pid;
 }
 
 }  // namespace
@@ -55,7 +60,7 @@ Result RunOneTask(TaskRunner* runner, std::string_view build_error, const Batch&
   Result result;
   result.span.slot = slot;
   result.span.task = index;
-  result.span.pid = static_cast<std::int32_t>(::getpid());
+  result.span.pid = ThisProcessId();
   result.span.tid = ThisThreadId();
   result.span.start_ns = NowNs();
   if (runner == nullptr) {

@@ -50,6 +50,11 @@ std::string DescribeStatus(int status) {
   return "stopped with wait status " + std::to_string(status);
 }
 
+// Pipes of 1 MiB instead of 64 KiB: a large payload then crosses in 16 times fewer hand-offs
+// between the two processes (each a context switch). Capped by /proc/sys/fs/pipe-max-size;
+// failing is harmless (the pipe keeps its default size).
+constexpr int kPipeBytes = 1 << 20;
+
 void SetNonBlocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -213,6 +218,8 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
       stdout_pipe.assign_source(-1);
       SetNonBlocking(worker->to.get());
       SetNonBlocking(worker->from.get());
+      ::fcntl(worker->to.get(), F_SETPIPE_SZ, kPipeBytes);
+      ::fcntl(worker->from.get(), F_SETPIPE_SZ, kPipeBytes);
       workers_.push_back(std::move(worker));
     }
     WaitForHellos();

@@ -2,7 +2,11 @@
 
 #include <charconv>
 
+#include "workloads/api.h"
 #include "workloads/cpu.h"
+#include "workloads/dot.h"
+#include "workloads/io.h"
+#include "workloads/transfer.h"
 
 namespace parbench {
 namespace {
@@ -20,7 +24,8 @@ std::int64_t ParseInt(const std::string& key, const std::string& text) {
 // The table is built on first use; RegisterWorkload may extend it before any worker starts.
 std::vector<Workload>& Table() {
   static std::vector<Workload> table = {
-      cpu::kWorkload,
+      api::kWorkload, cpu::kWorkload, dot::kWorkload, io::kWorkload, transfer::kOverhead,
+      transfer::kEcho,
   };
   return table;
 }

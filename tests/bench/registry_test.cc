@@ -29,7 +29,7 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   options.workers = {1, 2};
   options.tasks = 3;
   options.cpu_n = 1000;
-  SuiteEnv env{.options = options, .pools = PoolCache(ExecutorOptions{}), .timeline = {}};
+  SuiteEnv env(options);
   const std::vector<std::string> registered = RegisterSuite(env);
 
   const std::vector<std::string> cpu_names = {
@@ -53,7 +53,7 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   benchmark::Initialize(&argc, argv);
   CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  env.pools.Clear();
+  env.Release();
 
   std::vector<std::string> expected;
   for (const auto& name : cpu_names) expected.push_back(name + "/real_time");

@@ -1,0 +1,95 @@
+#include "workloads/io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/unique_fd.h"
+
+namespace parbench::io {
+namespace {
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return "io: " + what + " " + path + ": " + std::strerror(errno);
+}
+
+class Runner final : public TaskRunner {
+ public:
+  explicit Runner(const Config& config)
+      : durable_(config.GetInt("durable") != 0),
+        keep_(config.GetInt("keep", 0) != 0),
+        dir_(config.GetString("dir")) {
+    if (config.GetInt("local") != 0) local_payload_ = MakeText(config.GetInt("bytes"));
+  }
+
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte> payload) override {
+    if (!local_payload_.empty()) payload = local_payload_;
+    const std::string path = dir_ + "/" + FileName(index);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid()) throw WorkloadError(Errno("cannot create", path));
+    std::size_t written = 0;
+    while (written < payload.size()) {
+      const ssize_t w = ::write(fd.get(), payload.data() + written, payload.size() - written);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) Fail("cannot write", path);  // ENOSPC, EIO, EDQUOT...
+      written += static_cast<std::size_t>(w);
+    }
+    if (durable_ && ::fdatasync(fd.get()) != 0) Fail("cannot fdatasync", path);
+    if (::close(fd.Release()) != 0) Fail("cannot close", path);
+    if (!keep_) ::unlink(path.c_str());
+    return {.value = written, .reply = {}};
+  }
+
+ private:
+  // Removes the partial file and throws, naming the file and the cause.
+  [[noreturn]] static void Fail(const std::string& what, const std::string& path) {
+    const std::string message = Errno(what, path);
+    ::unlink(path.c_str());
+    throw WorkloadError(message);
+  }
+
+  bool durable_;
+  bool keep_;
+  std::string dir_;
+  std::vector<std::byte> local_payload_;
+};
+
+}  // namespace
+
+std::vector<std::byte> MakeText(std::int64_t bytes) {
+  std::vector<std::byte> text(static_cast<std::size_t>(bytes));
+  char line[64];
+  std::size_t pos = 0;
+  for (std::uint64_t n = 0; pos < text.size(); ++n) {
+    const int len = std::snprintf(line, sizeof line, "parbench io line %012llu abcdefghijklmnop\n",
+                                  static_cast<unsigned long long>(n));
+    const std::size_t take = std::min(text.size() - pos, static_cast<std::size_t>(len));
+    std::memcpy(text.data() + pos, line, take);
+    pos += take;
+  }
+  return text;
+}
+
+Config MakeConfig(const std::string& dir, bool durable, std::int64_t bytes, bool local) {
+  return Config()
+      .Set("dir", dir)
+      .Set("durable", durable ? 1 : 0)
+      .Set("bytes", bytes)
+      .Set("local", local ? 1 : 0);
+}
+
+std::string FileName(std::uint32_t index) { return "task-" + std::to_string(index) + ".txt"; }
+
+constexpr Workload kWorkload = {
+    .name = "io",
+    .summary = "writes --io_bytes of text to its own file in a private temp dir "
+               "(buffered, or durable with fdatasync)",
+    .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
+      return std::make_unique<Runner>(config);
+    },
+};
+
+}  // namespace parbench::io
