@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -69,6 +71,13 @@ class SleepRunner final : public TaskRunner {
   std::int64_t ms_;
 };
 
+class BlasThreadsRunner final : public TaskRunner {
+ public:
+  TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
+    return {.value = static_cast<std::uint64_t>(openblas_get_num_threads()), .reply = {}};
+  }
+};
+
 }  // namespace
 
 std::uint64_t ByteSum(std::span<const std::byte> payload) {
@@ -85,6 +94,10 @@ void RegisterTestWorkloads() {
   RegisterWorkload({"barrier", "test: waits for N tasks at once",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<BarrierRunner>(c);
+                    }});
+  RegisterWorkload({"blas_threads", "test: reports OpenBLAS's thread count in this worker",
+                    [](const Config&) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<BlasThreadsRunner>();
                     }});
   RegisterWorkload({"sleep", "test: sleeps",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {

@@ -16,6 +16,7 @@ namespace parbench::testing {
 //   barrier  each task waits (up to timeout_ms) until `parties` tasks have arrived at a counter
 //            in POSIX shared memory `shm`; fails when they do not
 //   sleep    sleeps `ms` milliseconds
+//   blas_threads  value = openblas_get_num_threads() in the worker
 void RegisterTestWorkloads();
 
 // The byte sum that echo returns for `payload`.

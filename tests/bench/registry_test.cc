@@ -3,6 +3,9 @@
 #include <benchmark/benchmark.h>
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "bench/suite.h"
 
 namespace parbench {
@@ -64,6 +67,34 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
     EXPECT_EQ(counters.count("utilization"), 1U);
   }
   EXPECT_FALSE(env.timeline.empty());
+}
+
+TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
+  SuiteOptions options;
+  options.workers = {1, 4};
+  options.transfer_sizes = {4096, 16 << 20};
+  SuiteEnv env(options);
+  const std::vector<std::string> names = RegisterSuite(env);
+  for (const char* name : {
+           "api/serial", "api/threads/workers:4", "api/processes/workers:1",
+           "io/serial/mode:buffered/payload:shipped", "io/threads/workers:4/mode:durable/payload:local",
+           "io/processes/workers:4/mode:durable/payload:shipped", "dot/serial/blas_threads:1",
+           "dot/processes/workers:4/blas_threads:1", "overhead/serial", "overhead/threads/workers:1",
+           "overhead/processes/workers:4", "transfer/serial/size:4KiB",
+           "transfer/processes/workers:4/size:16MiB", "startup/serial", "startup/threads/workers:4",
+           "startup/processes/workers:4", "api_server/clients:32/latency_ms:20",
+           "api_server/clients:256/latency_ms:20"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+  // Per case: serial once, then threads and processes at each worker count.
+  const std::size_t per_case = 1 + 2 * options.workers.size();
+  const std::size_t cores_variant = std::thread::hardware_concurrency() > 1 ? 1 : 0;
+  const std::size_t cases = 1 /*cpu*/ + 1 /*api*/ + 4 /*io*/ + 1 + cores_variant /*dot*/ +
+                            1 /*overhead*/ + 2 /*transfer*/ + 1 /*startup*/;
+  EXPECT_EQ(names.size(), cases * per_case + 2 /*cpu_scaling*/ + 2 /*api_server*/);
+  std::set<std::string> unique(names.begin(), names.end());
+  EXPECT_EQ(unique.size(), names.size()) << "no name registered twice";
+  env.Release();
 }
 
 TEST(RegistryTest, BenchmarkNameFormat) {

@@ -1,0 +1,138 @@
+// The api workload and its loopback server: latency, payload, error statuses, transport errors,
+// and hundreds of requests in flight at once.
+#include "workloads/api.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "workloads/api_server.h"
+
+namespace parbench::api {
+namespace {
+
+// GETs `url` with a fresh curl handle; returns the body and sets *status.
+std::string Fetch(const std::string& url, long* status) {
+  GlobalInit();
+  CURL* easy = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
+                   +[](char* data, std::size_t size, std::size_t n, void* out) {
+                     static_cast<std::string*>(out)->append(data, size * n);
+                     return size * n;
+                   });
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(easy);
+  return body;
+}
+
+// The message of the WorkloadError a runner throws for `url`; "" if it does not throw.
+std::string ErrorFor(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
+  auto runner = MakeRunner("api", MakeConfig(url, expect_bytes, timeout_ms));
+  try {
+    (void)runner->Run(0, {});
+  } catch (const WorkloadError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ApiServerTest, SendsTheRequestedBodyAfterAtLeastTheRequestedLatency) {
+  Server server;
+  long status = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string body = Fetch(server.Url(50, 1000), &status);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, ApiBody(1000));
+  // A lower bound only: the server must not answer before its timer (no speed is asserted).
+  EXPECT_GE(waited, std::chrono::milliseconds(50));
+}
+
+TEST(ApiServerTest, BodyIsPrintableLines) {
+  const std::string body = ApiBody(130);
+  ASSERT_EQ(body.size(), 130U);
+  EXPECT_EQ(body[63], '\n');
+  EXPECT_EQ(body[127], '\n');
+  EXPECT_EQ(body.substr(0, 3), "abc");
+  EXPECT_TRUE(ApiBody(0).empty());
+}
+
+TEST(ApiServerTest, RejectsBadParametersWith400) {
+  Server server;
+  long status = 0;
+  (void)Fetch("http://127.0.0.1:" + std::to_string(server.port()) + "/?bytes=abc", &status);
+  EXPECT_EQ(status, 400);
+  (void)Fetch("http://127.0.0.1:" + std::to_string(server.port()) + "/?nonsense=1", &status);
+  EXPECT_EQ(status, 400);
+}
+
+TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
+  Server server;
+  ConcurrentClient client(server.Url(300, 100), 256, 10'000);
+  server.ResetMaxInFlight();
+  const auto seconds = client.Round();
+  EXPECT_EQ(seconds.size(), 256U);
+  EXPECT_EQ(client.bytes(), 256 * 100);
+  EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
+}
+
+TEST(ApiWorkloadTest, CountsTheBodyAndReusesItsConnection) {
+  Server server;
+  auto runner = MakeRunner("api", MakeConfig(server.Url(0, 4096), 4096, 5000));
+  for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(runner->Run(i, {}).value, 4096U);
+  EXPECT_EQ(server.requests(), 5);
+}
+
+TEST(ApiWorkloadTest, NonSuccessStatusesAreErrorsNamingTheStatus) {
+  Server server;
+  for (int status : {404, 500, 503}) {
+    const std::string error = ErrorFor(server.Url(0, 10, status), 10, 5000);
+    EXPECT_NE(error.find("HTTP " + std::to_string(status)), std::string::npos) << error;
+  }
+}
+
+TEST(ApiWorkloadTest, AWrongBodySizeIsAnError) {
+  Server server;
+  const std::string error = ErrorFor(server.Url(0, 10), 11, 5000);
+  EXPECT_NE(error.find("sent 10 body bytes, expected 11"), std::string::npos) << error;
+}
+
+TEST(ApiWorkloadTest, ATruncatedBodyIsAnError) {
+  Server server;
+  const std::string error = ErrorFor(server.Url(0, 100'000, 200, true), 100'000, 5000);
+  EXPECT_NE(error.find("failed"), std::string::npos) << error;
+}
+
+TEST(ApiWorkloadTest, AResponseSlowerThanTheTimeoutIsAnError) {
+  Server server;
+  const std::string error = ErrorFor(server.Url(5000, 10), 10, 200);
+  EXPECT_NE(error.find("imed out"), std::string::npos) << error;
+}
+
+TEST(ApiWorkloadTest, ConnectionRefusedIsAnError) {
+  // A port that was just free: bind, read it back, close.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+  const std::string error = ErrorFor(url, -1, 2000);
+  EXPECT_NE(error.find("onnect"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace parbench::api

@@ -1,0 +1,84 @@
+// The io workload: file content, cleanup, durable mode, and a clear error on a bad directory.
+#include "workloads/io.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/temp_dir.h"
+
+namespace parbench::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string AsString(const std::vector<std::byte>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+TEST(IoTest, MakeTextIsExactlyTheSizeAskedAndLineNumbered) {
+  for (std::int64_t n : {1, 47, 48, 1000, 1 << 20}) {
+    EXPECT_EQ(MakeText(n).size(), static_cast<std::size_t>(n));
+  }
+  const std::string text = AsString(MakeText(200));
+  EXPECT_EQ(text.rfind("parbench io line 000000000000 ", 0), 0U);
+  EXPECT_NE(text.find("parbench io line 000000000001 "), std::string::npos);
+}
+
+TEST(IoTest, EachTaskWritesThePayloadToItsOwnFile) {
+  TempDir dir(fs::temp_directory_path().string());
+  const auto payload = MakeText(100'000);
+  for (bool durable : {false, true}) {
+    auto runner = MakeRunner("io", MakeConfig(dir.path(), durable, 0, false).Set("keep", 1));
+    EXPECT_EQ(runner->Run(3, payload).value, payload.size());
+    EXPECT_EQ(runner->Run(4, payload).value, payload.size());
+    EXPECT_EQ(ReadFile(fs::path(dir.path()) / FileName(3)), AsString(payload));
+    EXPECT_EQ(ReadFile(fs::path(dir.path()) / FileName(4)), AsString(payload));
+  }
+}
+
+TEST(IoTest, LocalPayloadIsBuiltByTheWorker) {
+  TempDir dir(fs::temp_directory_path().string());
+  auto runner = MakeRunner("io", MakeConfig(dir.path(), false, 5000, true).Set("keep", 1));
+  EXPECT_EQ(runner->Run(0, {}).value, 5000U);
+  EXPECT_EQ(ReadFile(fs::path(dir.path()) / FileName(0)), AsString(MakeText(5000)));
+}
+
+TEST(IoTest, FilesAreRemovedAfterEachTaskAndTheDirectoryWithItsOwner) {
+  std::string path;
+  {
+    TempDir dir(fs::temp_directory_path().string());
+    path = dir.path();
+    auto runner = MakeRunner("io", MakeConfig(dir.path(), false, 0, false));
+    const auto payload = MakeText(4096);
+    (void)runner->Run(0, payload);
+    EXPECT_TRUE(fs::is_empty(dir.path())) << "the task's file stays only with keep=1";
+    // A file left behind by a crashed worker goes with the directory.
+    std::ofstream(fs::path(dir.path()) / "left-behind.txt") << "x";
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST(IoTest, AnUnwritableDirectoryIsAClearError) {
+  auto runner = MakeRunner("io", MakeConfig("/proc/parbench-no-such-dir", false, 0, false));
+  try {
+    (void)runner->Run(0, MakeText(10));
+    FAIL() << "expected a WorkloadError";
+  } catch (const WorkloadError& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/parbench-no-such-dir/task-0.txt"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace parbench::io
