@@ -1,0 +1,1 @@
+"""parbench tools: turn Google Benchmark JSON and parbench traces into tables, plots and verdicts."""

@@ -1,0 +1,79 @@
+"""Comparing machines: their context side by side, then each benchmark's time and speedup."""
+
+from __future__ import annotations
+
+from .gbench import Run
+from .speedup import format_seconds, speedup_tables
+
+CONTEXT_ROWS = [
+    ("host", "host_name"),
+    ("CPU model", "parbench_cpu_model"),
+    ("cores", "num_cpus"),
+    ("MHz", "mhz_per_cpu"),
+    ("caches", "caches"),
+    ("OpenBLAS", "parbench_openblas_config"),
+    ("OpenBLAS core", "parbench_openblas_core"),
+    ("compiler", "parbench_compiler"),
+    ("flags", "parbench_cxx_flags"),
+    ("build", "parbench_build_type"),
+    ("revision", "parbench_git_revision"),
+    ("noise probe efficiency", "parbench_noise_efficiency"),
+    ("date", "date"),
+]
+
+
+def _caches(value) -> str:
+    if not isinstance(value, list):
+        return "—"
+    parts = []
+    for c in value:
+        if isinstance(c, dict):
+            size = c.get("size", 0)
+            parts.append(f"L{c.get('level')}{c.get('type', '')[0:1]} {size // 1024} KiB")
+    return ", ".join(parts) or "—"
+
+
+def context_value(run: Run, key: str) -> str:
+    value = run.context.get(key)
+    if key == "caches":
+        return _caches(value)
+    return "—" if value is None else str(value)
+
+
+def _speedups(run: Run) -> dict[str, float]:
+    out = {}
+    for t in speedup_tables(run):
+        for c in t.cells:
+            if c.speedup is not None and c.executor != "serial":
+                out[f"{t.label} {c.executor} x{c.workers}"] = c.speedup
+    return out
+
+
+def to_markdown(runs: list[Run], labels: list[str]) -> str:
+    out = ["## Machines", "", "| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(runs)]
+    for title, key in CONTEXT_ROWS:
+        out.append(f"| {title} | " + " | ".join(context_value(r, key) for r in runs) + " |")
+    base = runs[0]
+    ratio_head = [f"{label}/{labels[0]}" for label in labels[1:]]
+    out += ["", "## Times (median per iteration)", "",
+            "| benchmark | " + " | ".join(labels + ratio_head) + " |",
+            "|---|" + "---|" * (len(labels) + len(ratio_head))]
+    for name, bench in base.benchmarks.items():
+        cells, ratios = [], []
+        for r in runs:
+            b = r.benchmarks.get(name)
+            if b is None or b.error or not b.samples:
+                cells.append("error" if b is not None and b.error else "—")
+                ratios.append(None)
+            else:
+                cells.append(format_seconds(b.median))
+                ratios.append(b.median)
+        ratio_cells = [f"{x / ratios[0]:.2f}" if x and ratios[0] else "—" for x in ratios[1:]]
+        out.append(f"| `{name}` | " + " | ".join(cells + ratio_cells) + " |")
+    speedups = [_speedups(r) for r in runs]
+    out += ["", "## Speedups against each machine's own serial run", "",
+            "| benchmark | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for key in speedups[0]:
+        out.append(f"| {key} | " + " | ".join(
+            f"{s[key]:.2f}×" if key in s else "—" for s in speedups) + " |")
+    return "\n".join(out) + "\n"

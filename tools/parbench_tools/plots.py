@@ -1,0 +1,128 @@
+"""Figures: Gantt timelines (one bar per task, one lane per worker) and speedup curves.
+matplotlib is imported here only, when a figure is drawn."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .gbench import EXECUTORS, Run, cores, group_label
+from .speedup import speedup_tables
+from .trace import Timeline
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+
+
+def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "svg")) -> list[str]:
+    """One figure per group and worker count, executors stacked on one time axis. Returns the
+    files written."""
+    plt = _pyplot()
+    by_group: dict = {}
+    for tl in timelines:
+        if tl.name.executor is not None:
+            by_group.setdefault(tl.name.group, []).append(tl)
+    written = []
+    os.makedirs(out_dir, exist_ok=True)
+    for group, tls in by_group.items():
+        serial = next((t for t in tls if t.name.executor == "serial"), None)
+        counts = sorted({t.name.workers for t in tls if t.name.executor != "serial"}) or [1]
+        for workers in counts:
+            rows = ([serial] if serial else []) + [
+                t for e in EXECUTORS[1:] for t in tls
+                if t.name.executor == e and t.name.workers == workers]
+            if not rows:
+                continue
+            lanes = [max(r.workers, 1) for r in rows]
+            fig, axes = plt.subplots(len(rows), 1, sharex=True, squeeze=False,
+                                     figsize=(10, 1.0 + 0.45 * sum(lanes) + 0.5 * len(rows)),
+                                     gridspec_kw={"height_ratios": lanes})
+            end = max(max((t.wall_ms for t in rows), default=0),
+                      max((k.start_ms + k.dur_ms for r in rows for k in r.tasks), default=0))
+            for ax, tl in zip(axes[:, 0], rows):
+                _draw_lanes(ax, tl, end)
+            axes[-1, 0].set_xlabel("time since the iteration started (ms)")
+            fig.suptitle(f"{group_label(group)} — {workers} worker{'s' if workers > 1 else ''}"
+                         " (last iteration; one bar per task, gaps are idle time)", fontsize=10)
+            fig.tight_layout()
+            base = os.path.join(out_dir, f"timeline_{_slug(group_label(group))}_w{workers}")
+            for fmt in formats:
+                fig.savefig(f"{base}.{fmt}", dpi=90)
+                written.append(f"{base}.{fmt}")
+            plt.close(fig)
+    return written
+
+
+def _draw_lanes(ax, tl: Timeline, end_ms: float) -> None:
+    import matplotlib
+    lanes = max(tl.workers, 1)
+    colors = matplotlib.colormaps["tab20"]
+    label_tasks = len(tl.tasks) <= 64
+    for slot in range(lanes):
+        bars = [(k.start_ms, k.dur_ms) for k in tl.tasks if k.slot == slot]
+        facecolors = [colors(k.task % 20) for k in tl.tasks if k.slot == slot]
+        ax.broken_barh(bars, (slot - 0.4, 0.8), facecolors=facecolors, edgecolor="black",
+                       linewidth=0.3)
+        if label_tasks:
+            for k in tl.tasks:
+                if k.slot == slot and k.dur_ms > end_ms / 60:
+                    ax.text(k.start_ms + k.dur_ms / 2, slot, str(k.task), ha="center",
+                            va="center", fontsize=7)
+    ax.axvline(tl.wall_ms, color="red", linestyle="--", linewidth=1)
+    ax.text(tl.wall_ms, lanes - 0.5, f" wall {tl.wall_ms:.3g} ms", color="red", fontsize=8,
+            va="bottom")
+    ax.set_ylim(-0.6, lanes - 0.4 + 0.5)
+    ax.set_yticks(range(lanes))
+    ax.set_yticklabels([f"w{s}" for s in range(lanes)], fontsize=7)
+    ax.invert_yaxis()
+    title = tl.name.executor if tl.name.executor == "serial" else f"{tl.name.executor}"
+    ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
+    ax.set_xlim(0, end_ms * 1.08 if end_ms > 0 else 1)
+
+
+def speedup_figure(run: Run, out_base: str, formats=("png", "svg")) -> list[str]:
+    """Speedup against worker count, one panel per group, one line per executor, the ideal
+    line and the core count marked."""
+    plt = _pyplot()
+    tables = [t for t in speedup_tables(run) if t.baseline_s is not None and t.workers]
+    if not tables:
+        return []
+    ncols = 3 if len(tables) > 4 else max(1, len(tables))
+    nrows = (len(tables) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    ncores = cores(run)
+    for ax, t in zip(axes.flat, tables):
+        top = max(t.workers)
+        ax.plot([1, top], [1, top], linestyle=":", color="gray", label="ideal")
+        ax.axhline(1, color="black", linewidth=0.5)
+        if ncores:
+            ax.axvline(ncores, color="red", linestyle="--", linewidth=0.8, label=f"{ncores} cores")
+        for executor, marker in (("threads", "o"), ("processes", "s")):
+            pts = [(c.workers, c.speedup) for c in t.cells
+                   if c.executor == executor and c.speedup is not None]
+            if pts:
+                ax.plot(*zip(*pts), marker=marker, label=executor)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(t.workers)
+        ax.set_xticklabels([str(w) for w in t.workers])
+        ax.set_title(t.label, fontsize=9)
+        ax.set_xlabel("workers", fontsize=8)
+        ax.set_ylabel("speedup vs serial", fontsize=8)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(tables):]:
+        ax.axis("off")
+    fig.tight_layout()
+    written = []
+    for fmt in formats:
+        fig.savefig(f"{out_base}.{fmt}", dpi=90)
+        written.append(f"{out_base}.{fmt}")
+    plt.close(fig)
+    return written

@@ -1,0 +1,56 @@
+"""Bad input: a one-line error naming the file and the problem, exit status 2, no traceback."""
+
+import pytest
+from conftest import fixture
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+CASES = {
+    "missing": (None, "cannot read"),
+    "empty": ("", "is empty"),
+    "truncated": ('{"context": {}, "benchmarks": [{"name": "cpu/ser', "not valid JSON"),
+    "not_gbench": ('{"hello": "world"}', "not a Google Benchmark JSON file"),
+    "nan": ('{"context": {}, "benchmarks": [{"name": "cpu/serial", "real_time": NaN, '
+            '"time_unit": "ms"}]}', "NaN"),
+    "infinity": ('{"context": {}, "benchmarks": [{"name": "cpu/serial", "real_time": Infinity, '
+                 '"time_unit": "ms"}]}', "Infinity"),
+    "bad_unit": ('{"context": {}, "benchmarks": [{"name": "cpu/serial", "real_time": 1, '
+                 '"time_unit": "fortnights"}]}', "time_unit"),
+    "list": ("[1, 2, 3]", "not a Google Benchmark JSON file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("command", ["speedup", "plot", "export", "report", "compare", "machines"])
+def test_bad_files_give_one_line_and_status_2(cli, tmp_path, case, command):
+    text, expect = CASES[case]
+    path = str(tmp_path / "missing.json") if text is None else _write(tmp_path, "bad.json", text)
+    args = {
+        "speedup": ["speedup", path],
+        "plot": ["plot", path, "--out", str(tmp_path / "p")],
+        "export": ["export", path, "--format", "bmf"],
+        "report": ["report", path, "--out", str(tmp_path / "r.html")],
+        "compare": ["compare", fixture("reps6.json"), path],
+        "machines": ["machines", fixture("run.json"), path],
+    }[command]
+    status, out, err = cli(*args)
+    assert status == 2
+    assert err.count("\n") == 1, err
+    assert path in err and expect in err
+    assert "Traceback" not in err
+
+
+def test_a_bad_trace_is_reported_like_a_bad_run(cli, tmp_path):
+    status, _, err = cli("timeline", _write(tmp_path, "t.json", '{"traceEvents": 5}'),
+                         "--out-dir", str(tmp_path))
+    assert status == 2 and "not a Chrome trace" in err
+
+
+def test_an_unknown_format_is_a_usage_error(cli):
+    status, _, err = cli("export", fixture("run.json"), "--format", "xml")
+    assert status == 2 and "invalid choice" in err

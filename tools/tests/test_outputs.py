@@ -1,0 +1,107 @@
+"""timeline, plot, machines, export, report: the files they write are what dashboards, people
+and browsers read."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import fixture
+
+
+def test_timeline_writes_png_and_svg_per_workload_and_worker_count(cli, tmp_path):
+    status, out, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path))
+    assert status == 0, err
+    names = sorted(os.listdir(tmp_path))
+    for w in (1, 2):
+        assert f"timeline_cpu_w{w}.png" in names and f"timeline_cpu_w{w}.svg" in names
+    assert "timeline_io_mode_durable_payload_local_w2.png" in names
+    with open(tmp_path / "timeline_cpu_w2.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_writes_speedup_figures(cli, tmp_path):
+    status, out, err = cli("plot", fixture("run.json"), "--out", str(tmp_path / "speedup"))
+    assert status == 0, err
+    assert (tmp_path / "speedup.png").stat().st_size > 1000
+    assert (tmp_path / "speedup.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_machines_puts_contexts_and_times_side_by_side(cli, tmp_path):
+    data = json.load(open(fixture("run.json")))
+    data["context"]["host_name"] = "other-machine"
+    data["context"]["parbench_cpu_model"] = "Other CPU"
+    for b in data["benchmarks"]:
+        if "real_time" in b:
+            b["real_time"] *= 2
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data))
+    status, out, err = cli("machines", fixture("run.json"), str(other))
+    assert status == 0, err
+    assert "other-machine" in out and "Other CPU" in out
+    row = next(l for l in out.splitlines() if l.startswith("| `cpu/serial`"))
+    assert row.rstrip().endswith("| 2.00 |"), row
+    assert "## Speedups" in out
+
+
+def test_export_formats_parse_and_hold_no_nan(cli, tmp_path):
+    for fmt in ("github-smaller", "github-bigger", "gbench", "bmf"):
+        path = tmp_path / f"{fmt}.json"
+        status, _, err = cli("export", fixture("run.json"), "--format", fmt, "--out", str(path))
+        assert status == 0, err
+        text = path.read_text()
+        assert "NaN" not in text and "Infinity" not in text
+        data = json.loads(text)
+        if fmt == "github-smaller":
+            assert all({"name", "unit", "value"} <= set(e) for e in data)
+            assert any(e["name"] == "cpu/serial" and e["unit"] == "ms" for e in data)
+        elif fmt == "github-bigger":
+            assert any(e["name"].endswith("speedup") and e["unit"] == "x" for e in data)
+        elif fmt == "gbench":
+            names = [b["name"] for b in data["benchmarks"]]
+            assert len(names) == len(set(names)), "one row per benchmark"
+            assert all(b["run_type"] == "iteration" and b["time_unit"] == "ns"
+                       for b in data["benchmarks"])
+        else:
+            lat = data["cpu/serial"]["latency"]
+            assert lat["lower_value"] <= lat["value"] <= lat["upper_value"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("chromium is not installed (scripts/deps installs it)")
+    return path
+
+
+def test_report_is_self_contained_and_renders_every_image_in_chromium(cli, tmp_path):
+    page = tmp_path / "report.html"
+    status, _, err = cli("report", fixture("run.json"), "--out", str(page))
+    assert status == 0, err
+    html = page.read_text()
+    assert "http://" not in html and "https://" not in html, "no network needed to view it"
+    expected_images = html.count("<img ")
+    assert expected_images > 5
+    profile = tmp_path / "profile"
+    result = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=10000",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", result.stdout).group(0)
+    assert f'data-images-total="{expected_images}"' in body, body
+    assert f'data-images-loaded="{expected_images}"' in body, body
+    assert "data-errors" not in body, body
+    assert "Speedup against serial" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",
+                                     "export", "report"])
+def test_every_subcommand_has_help(cli, command):
+    status, out, _ = cli(command, "--help")
+    assert status == 0
+    assert "usage:" in out

@@ -1,0 +1,83 @@
+"""speedup: tables per workload from real bench output (fixtures/*.json were written by the
+real bench binary; see README in this folder)."""
+
+import csv
+import io
+import json
+
+from conftest import fixture
+
+from parbench_tools.gbench import load_run, parse_name
+from parbench_tools.speedup import speedup_tables
+
+
+def test_markdown_has_one_table_per_workload_and_argument(cli):
+    status, out, err = cli("speedup", fixture("run.json"))
+    assert status == 0, err
+    for heading in ("### cpu", "### io mode:buffered payload:shipped",
+                    "### io mode:durable payload:local", "### dot blas_threads:1", "### overhead"):
+        assert heading in out
+    assert "| threads |" in out and "| processes |" in out
+    assert "| executor | 1 worker | 2 workers |" in out
+    assert "cv " in out, "repetitions give a spread"
+
+
+def test_speedup_is_serial_median_over_executor_median():
+    run = load_run(fixture("run.json"))
+    cpu = next(t for t in speedup_tables(run) if t.label == "cpu")
+    serial = run.benchmarks["cpu/serial"].median
+    cell = next(c for c in cpu.cells if c.executor == "threads" and c.workers == 2)
+    assert cell.speedup == serial / run.benchmarks["cpu/threads/workers:2"].median
+    assert cell.efficiency == cell.speedup / 2
+    assert cell.repetitions == 3
+
+
+def test_csv_and_json_carry_the_same_rows(cli):
+    status, out_csv, _ = cli("speedup", fixture("run.json"), "--format", "csv")
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out_csv)))
+    status, out_json, _ = cli("speedup", fixture("run.json"), "--format", "json")
+    assert status == 0
+    records = json.loads(out_json)
+    assert len(rows) == len(records) > 0
+    assert {r["executor"] for r in records} == {"serial", "threads", "processes"}
+
+
+def test_errored_benchmarks_are_shown_as_errors_not_numbers(cli):
+    status, out, err = cli("speedup", fixture("errored.json"))
+    assert "**error**" in out or "error" in err
+    assert "Couldn't connect" in out + err
+    assert status == 1  # the serial baseline itself failed
+
+
+def test_a_missing_serial_baseline_is_a_clear_error_not_a_crash(cli):
+    status, out, err = cli("speedup", fixture("no_serial.json"))
+    assert status == 1
+    assert "no serial baseline" in out
+    assert "no serial baseline" in err and "Traceback" not in err
+
+
+def test_any_time_unit_gives_the_same_speedups(tmp_path):
+    data = json.load(open(fixture("run.json")))
+    for b in data["benchmarks"]:
+        if b.get("time_unit") == "ms" and "real_time" in b:
+            b["real_time"] *= 1000.0
+            b["cpu_time"] *= 1000.0
+            b["time_unit"] = "us"
+    path = tmp_path / "us.json"
+    path.write_text(json.dumps(data))
+    ms = {t.label: [c.speedup for c in t.cells] for t in speedup_tables(load_run(fixture("run.json")))}
+    us = {t.label: [c.speedup for c in t.cells] for t in speedup_tables(load_run(str(path)))}
+    assert ms.keys() == us.keys()
+    for label in ms:
+        for a, b in zip(ms[label], us[label]):
+            assert (a is None and b is None) or abs(a - b) < 1e-9 * max(1, abs(a))
+
+
+def test_names_parse_into_workload_executor_workers_and_arguments():
+    n = parse_name("io/processes/workers:4/mode:durable/payload:shipped/real_time")
+    assert (n.workload, n.executor, n.workers) == ("io", "processes", 4)
+    assert n.args == (("mode", "durable"), ("payload", "shipped"))
+    assert parse_name("cpu/serial/real_time").workers == 1
+    assert parse_name("cpu/threads/workers:2/repeats:5/real_time").full == "cpu/threads/workers:2"
+    assert parse_name("api_server/clients:32/latency_ms:20/real_time").executor is None
