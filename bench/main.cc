@@ -44,5 +44,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (env.failures > 0) {
+    std::fprintf(stderr, "bench: %d benchmark(s) failed; see error_message in the output\n",
+                 env.failures);
+    return 1;
+  }
   return 0;
 }

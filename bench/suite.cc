@@ -7,6 +7,12 @@
 namespace parbench {
 namespace {
 
+// Fails the running benchmark with `why`, and remembers that one failed (bench's exit status).
+void Skip(benchmark::State& state, SuiteEnv& env, const std::string& why) {
+  state.SkipWithError(why.c_str());
+  ++env.failures;
+}
+
 // Checks every result; returns "" or the first problem, naming the task.
 std::string Verify(const Prepared& prep, const std::vector<Result>& results) {
   for (const Result& r : results) {
@@ -48,7 +54,7 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
   try {
     executor = &env.pools.Get(kind, workers);
   } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+    Skip(state, env, e.what());
     return;
   }
   const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
@@ -61,14 +67,14 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
     try {
       results = executor->Run(batch);
     } catch (const std::exception& e) {
-      state.SkipWithError(e.what());
+      Skip(state, env, e.what());
       if (executor->broken()) env.pools.Drop(kind, workers);
       return;
     }
     stop = NowNs();
     state.PauseTiming();
     if (const std::string problem = Verify(prep, results); !problem.empty()) {
-      state.SkipWithError(problem.c_str());
+      Skip(state, env, problem);
       return;
     }
     Account(m, results, stop - start);
@@ -98,13 +104,13 @@ void RunStartupBenchmark(benchmark::State& state, SuiteEnv& env, const Prepared&
       auto executor = MakeExecutor(kind, options);
       results = executor->Run(batch);
     } catch (const std::exception& e) {
-      state.SkipWithError(e.what());
+      Skip(state, env, e.what());
       return;
     }
     stop = NowNs();
     state.PauseTiming();
     if (const std::string problem = Verify(prep, results); !problem.empty()) {
-      state.SkipWithError(problem.c_str());
+      Skip(state, env, problem);
       return;
     }
     Account(m, results, stop - start);
@@ -140,7 +146,7 @@ void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
           state.PauseTiming();
           max_in_flight = std::max(max_in_flight, server.max_in_flight());
           if (client.bytes() != bytes * clients) {
-            state.SkipWithError("api_server: a response body had the wrong size");
+            Skip(state, env, "api_server: a response body had the wrong size");
             return;
           }
           for (double s : seconds) added_ms.push_back(s * 1e3 - static_cast<double>(latency_ms));
@@ -149,7 +155,7 @@ void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
           state.ResumeTiming();
         }
       } catch (const std::exception& e) {
-        state.SkipWithError(e.what());
+        Skip(state, env, e.what());
         return;
       }
       const double latency = static_cast<double>(latency_ms);
@@ -227,7 +233,7 @@ std::vector<std::string> RegisterSuite(SuiteEnv& env) {
               try {
                 if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
               } catch (const std::exception& e) {
-                state.SkipWithError(e.what());
+                Skip(state, env, e.what());
                 return;
               }
               if (spec->body == Body::kStartup) {

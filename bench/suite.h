@@ -95,6 +95,7 @@ struct SuiteEnv {
   Timeline timeline;
   std::unique_ptr<api::Server> api_server;
   std::vector<std::unique_ptr<TempDir>> temp_dirs;
+  int failures = 0;  // benchmarks that ended with an error
 };
 
 // Registers every case x executor x worker count; returns the names in registration order.
