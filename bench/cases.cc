@@ -180,20 +180,51 @@ CaseSpec TransferCase(const SuiteOptions& o, std::int64_t size) {
               }};
 }
 
-CaseSpec StartupCase() {
-  return {.workload = "startup",
+// One empty task per iteration: the latency of a single dispatch and reply.
+CaseSpec RoundtripCase() {
+  return {.workload = "roundtrip",
           .args = {},
-          .body = Body::kStartup,
           .prepare =
               [] {
                 return Prepared{.job = {"overhead", Config()},
                                 .payload = {},
-                                .tasks = 0,  // one per worker, set by the startup body
+                                .tasks = 1,
                                 .check = [](const Result& r) -> std::string {
                                   return r.value == r.span.task ? "" : "wrong value";
                                 }};
               },
           .counters = {}};
+}
+
+// Start a pool, one empty task per worker, shut it down. With parent_mb > 0 the parent first
+// touches that much memory: a fork would copy its page tables, vfork does not.
+CaseSpec StartupCase(std::int64_t parent_mb) {
+  CaseSpec spec{.workload = "startup",
+                .args = {},
+                .body = Body::kStartup,
+                .prepare =
+                    [parent_mb] {
+                      std::shared_ptr<void> hold;
+                      if (parent_mb > 0) {
+                        auto memory = std::make_shared<std::vector<char>>(
+                            static_cast<std::size_t>(parent_mb) << 20);
+                        for (std::size_t i = 0; i < memory->size(); i += 4096) (*memory)[i] = 1;
+                        hold = memory;
+                      }
+                      return Prepared{.job = {"overhead", Config()},
+                                      .payload = {},
+                                      .tasks = 0,  // one per worker, set by the startup body
+                                      .check = [](const Result& r) -> std::string {
+                                        return r.value == r.span.task ? "" : "wrong value";
+                                      },
+                                      .hold = std::move(hold)};
+                    },
+                .counters = {}};
+  if (parent_mb > 0) {
+    spec.args = {{"parent_mem", FormatBytes(parent_mb << 20)}};
+    spec.executors = {ExecutorKind::kProcesses};
+  }
+  return spec;
 }
 
 }  // namespace
@@ -213,7 +244,9 @@ std::vector<CaseSpec> MakeCases(SuiteEnv& env) {
   if (cores > 1) cases.push_back(DotCase(o, cores));
   cases.push_back(OverheadCase(o));
   for (std::int64_t size : o.transfer_sizes) cases.push_back(TransferCase(o, size));
-  cases.push_back(StartupCase());
+  cases.push_back(RoundtripCase());
+  cases.push_back(StartupCase(0));
+  cases.push_back(StartupCase(1024));
   return cases;
 }
 

@@ -7,6 +7,7 @@
 
 #include "bench/context.h"
 #include "bench/flags.h"
+#include "bench/probes.h"
 #include "bench/suite.h"
 #include "executors/worker_main.h"
 #include "workloads/api.h"
@@ -31,6 +32,15 @@ int main(int argc, char** argv) {
   parbench::SuiteEnv env(options);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(options, cores);
+  // Before anything runs: is every core ours? A stolen core looks like a slow executor.
+  const double noise = parbench::NoiseProbe(cores, 0.25);
+  benchmark::AddCustomContext("parbench_noise_efficiency", std::to_string(noise));
+  if (noise < 0.9) {
+    std::fprintf(stderr,
+                 "bench: warning: the noise probe ran %d threads at %.0f%% efficiency: the "
+                 "machine is busy or a core is taken; speedups will read low\n",
+                 cores, noise * 100);
+  }
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bench/probes.h"
 #include "workloads/api.h"
 
 namespace parbench {
@@ -172,6 +173,26 @@ void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
   }
 }
 
+// The floor under a process pool's round trip: 8 bytes to /bin/cat and back over two pipes.
+void RegisterPipePingPong(SuiteEnv& env, std::vector<std::string>& names) {
+  std::string name = "roundtrip/raw_pipe";
+  benchmark::RegisterBenchmark(name.c_str(), [&env](benchmark::State& state) {
+    try {
+      PipePingPong pingpong;
+      std::uint64_t message = 0;
+      for (auto _ : state) {
+        if (!pingpong.Ping(++message)) {
+          Skip(state, env, "roundtrip/raw_pipe: the echo did not come back");
+          return;
+        }
+      }
+    } catch (const std::exception& e) {
+      Skip(state, env, e.what());
+    }
+  })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  names.push_back(std::move(name));
+}
+
 }  // namespace
 
 std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers) {
@@ -243,11 +264,13 @@ std::vector<std::string> RegisterSuite(SuiteEnv& env) {
               }
             })
             ->UseRealTime()  // wall time is what a parallel executor buys
-            ->Unit(benchmark::kMillisecond);
+            ->Unit(spec->workload == "roundtrip" ? benchmark::kMicrosecond
+                                                  : benchmark::kMillisecond);
         names.push_back(std::move(name));
       }
     }
   }
+  RegisterPipePingPong(env, names);
   RegisterServerBenchmarks(env, names);
   return names;
 }

@@ -26,6 +26,8 @@ struct Prepared {
   std::uint32_t tasks = 0;
   // Checks one task's result; returns "" when it proves the work was done, else why not.
   std::function<std::string(const Result&)> check;
+  // Anything the case keeps alive while it runs (startup's 1 GiB of parent memory).
+  std::shared_ptr<void> hold = nullptr;
 };
 
 // The totals of a benchmark's timed iterations, measured around Executor::Run.

@@ -160,3 +160,40 @@ bool ReadFrame(int fd, Header& header, std::vector<std::byte>& body) {
 }
 
 }  // namespace parbench::wire
+
+namespace parbench::wire {
+
+bool FrameReader::Fill(std::size_t need) {
+  if (end_ - start_ >= need) return true;
+  if (buffer_.size() - start_ < need) {  // make room: move the unread bytes to the front
+    std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+    if (buffer_.size() < need) buffer_.resize(need);
+  }
+  while (end_ - start_ < need) {
+    const ssize_t r = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
+    if (r > 0) {
+      end_ += static_cast<std::size_t>(r);
+    } else if (r == 0) {
+      if (end_ == start_) return false;
+      throw ProtocolError("end of file inside a frame");
+    } else if (errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "read");
+    }
+  }
+  return true;
+}
+
+bool FrameReader::Next(Header& header, std::span<const std::byte>& body) {
+  if (!Fill(sizeof header)) return false;
+  std::memcpy(&header, buffer_.data() + start_, sizeof header);
+  CheckHeader(header);  // before sizing anything by header.size
+  const std::size_t total = sizeof header + static_cast<std::size_t>(header.size);
+  if (!Fill(total)) throw ProtocolError("end of file inside a frame");
+  body = std::span<const std::byte>(buffer_.data() + start_ + sizeof header, header.size);
+  start_ += total;
+  return true;
+}
+
+}  // namespace parbench::wire

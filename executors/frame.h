@@ -123,4 +123,21 @@ void WriteFull(int fd, std::span<const std::span<const std::byte>> pieces);
 // Reads one frame into `body` (reusing its capacity); returns false on a clean end of file.
 bool ReadFrame(int fd, Header& header, std::vector<std::byte>& body);
 
+// Reads frames from a blocking descriptor with one read() per frame when header and body
+// arrive together (a small task frame), instead of one for each.
+class FrameReader {
+ public:
+  explicit FrameReader(int fd) : fd_(fd) {}
+  // The next frame's body (valid until the next call); false on a clean end of file.
+  // Throws ProtocolError on a bad header or end of file inside a frame.
+  bool Next(Header& header, std::span<const std::byte>& body);
+
+ private:
+  int fd_;
+  std::vector<std::byte> buffer_ = std::vector<std::byte>(64 * 1024);
+  std::size_t start_ = 0;  // the unread bytes are buffer_[start_, end_)
+  std::size_t end_ = 0;
+  bool Fill(std::size_t need);  // until end_ - start_ >= need; false on end of file at 0 bytes
+};
+
 }  // namespace parbench::wire

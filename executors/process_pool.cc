@@ -39,6 +39,12 @@ constexpr std::chrono::seconds kStartTimeout{30};
 constexpr std::chrono::seconds kExitGrace{2};
 // Reads ask for at least this much, so small frames cost one read() each.
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Adaptive batching: once tasks are seen to take less than kTinyTaskNs on average, several go
+// in one frame, sized to about kFrameWorkNs of work, so a pipe round trip (tens of µs here) is
+// paid per frame instead of per task. Longer tasks keep chunk size 1: the next task always
+// goes to the first free worker.
+constexpr double kTinyTaskNs = 20'000;
+constexpr double kFrameWorkNs = 200'000;
 
 // "was killed by signal 9 (Killed)" / "exited with status 3", from a raw waitpid status.
 std::string DescribeStatus(int status) {
@@ -322,6 +328,18 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
   std::uint32_t next = 0;
   std::uint32_t completed = 0;
   const std::int64_t timeout_ns = std::chrono::nanoseconds(timeout_).count();
+  std::int64_t busy_ns = 0;  // summed task durations seen so far, for adaptive batching
+
+  // How many tasks the next frame carries (see kTinyTaskNs).
+  auto chunk_size = [&]() -> std::uint32_t {
+    if (completed == 0) return 1;
+    const double mean_ns = static_cast<double>(busy_ns) / static_cast<double>(completed);
+    if (mean_ns >= kTinyTaskNs) return 1;
+    const double by_work = kFrameWorkNs / std::max(mean_ns, 1.0);
+    // Leave work for every worker: at most half of a fair share of what remains.
+    const double fair = static_cast<double>(batch.tasks - next) / (2.0 * static_cast<double>(workers_.size()));
+    return static_cast<std::uint32_t>(std::clamp(std::min(by_work, fair), 1.0, 65'536.0));
+  };
 
   auto assign = [&](Worker& w) {
     if (w.job_key != job_key) {
@@ -332,15 +350,16 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
       wire::AppendFrame(w.out, FrameType::kConfigure, body);
       w.job_key = job_key;
     }
-    const auto prefix = wire::TasksFramePrefix(next, 1, batch.payload.size());
+    const std::uint32_t count = std::min(chunk_size(), batch.tasks - next);
+    const auto prefix = wire::TasksFramePrefix(next, count, batch.payload.size());
     w.out.insert(w.out.end(), prefix.begin(), prefix.end());
     w.payload = batch.payload;
     w.busy = true;
     w.first = next;
-    w.count = 1;
+    w.count = count;
     w.done = 0;
     w.busy_since_ns = NowNs();
-    ++next;
+    next += count;
     if (!w.Flush()) Fail(w, "closed its stdin");
   };
 
@@ -385,6 +404,7 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
                 r.reply_owner = owner;
                 keeps_buffer = true;
               }
+              busy_ns += record.stop_ns - record.start_ns;
               ++w.done;
               ++completed;
             }

@@ -117,8 +117,9 @@ int WorkerMain(int argc, char** argv) {
     Job job;
     RunnerCache cache;
     wire::Header header;
-    std::vector<std::byte> body;
-    while (wire::ReadFrame(in, header, body)) {
+    std::span<const std::byte> body;
+    wire::FrameReader reader_in(in);
+    while (reader_in.Next(header, body)) {
       switch (static_cast<FrameType>(header.type)) {
         case FrameType::kConfigure: {
           wire::Reader reader(body);
