@@ -82,7 +82,9 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
            "dot/processes/workers:4/blas_threads:1", "overhead/serial", "overhead/threads/workers:1",
            "overhead/processes/workers:4", "transfer/serial/size:4KiB",
            "transfer/processes/workers:4/size:16MiB", "startup/serial", "startup/threads/workers:4",
-           "startup/processes/workers:4", "api_server/clients:32/latency_ms:20",
+           "startup/processes/workers:4", "startup/processes/workers:4/parent_mem:1GiB",
+           "roundtrip/serial", "roundtrip/processes/workers:1", "roundtrip/raw_pipe",
+           "api_server/clients:32/latency_ms:20",
            "api_server/clients:256/latency_ms:20"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
@@ -90,8 +92,10 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
   const std::size_t per_case = 1 + 2 * options.workers.size();
   const std::size_t cores_variant = std::thread::hardware_concurrency() > 1 ? 1 : 0;
   const std::size_t cases = 1 /*cpu*/ + 1 /*api*/ + 4 /*io*/ + 1 + cores_variant /*dot*/ +
-                            1 /*overhead*/ + 2 /*transfer*/ + 1 /*startup*/;
-  EXPECT_EQ(names.size(), cases * per_case + 2 /*cpu_scaling*/ + 2 /*api_server*/);
+                            1 /*overhead*/ + 2 /*transfer*/ + 1 /*roundtrip*/ + 1 /*startup*/;
+  EXPECT_EQ(names.size(), cases * per_case + 2 /*cpu_scaling*/ + 2 /*api_server*/ +
+                              options.workers.size() /*startup parent_mem: processes only*/ +
+                              1 /*roundtrip/raw_pipe*/);
   std::set<std::string> unique(names.begin(), names.end());
   EXPECT_EQ(unique.size(), names.size()) << "no name registered twice";
   env.Release();
