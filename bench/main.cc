@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "bench/context.h"
+#include "common/cleanup.h"
 #include "bench/flags.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
 
+  // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
+  parbench::cleanup::InstallInterruptHandler();
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   parbench::SuiteOptions options;
   try {

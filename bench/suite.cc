@@ -237,39 +237,41 @@ void SuiteEnv::Release() {
   temp_dirs.clear();
 }
 
-std::vector<std::string> RegisterSuite(SuiteEnv& env) {
-  std::vector<std::string> names;
-  for (CaseSpec& spec_value : MakeCases(env)) {
-    auto spec = std::make_shared<const CaseSpec>(std::move(spec_value));
-    // Inputs are built on first use and shared by every executor of the case.
-    auto prepared = std::make_shared<std::shared_ptr<Prepared>>();
-    for (ExecutorKind kind : spec->executors) {
-      const std::vector<int> counts =
-          kind == ExecutorKind::kSerial ? std::vector<int>{1} : env.options.workers;
-      for (int workers : counts) {
-        std::string name = BenchmarkName(*spec, kind, workers);
-        benchmark::RegisterBenchmark(
-            name.c_str(),
-            [&env, spec, prepared, name, kind, workers](benchmark::State& state) {
-              try {
-                if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
-              } catch (const std::exception& e) {
-                Skip(state, env, e.what());
-                return;
-              }
-              if (spec->body == Body::kStartup) {
-                RunStartupBenchmark(state, env, **prepared, name, kind, workers);
-              } else {
-                RunBatchBenchmark(state, env, *spec, **prepared, name, kind, workers);
-              }
-            })
-            ->UseRealTime()  // wall time is what a parallel executor buys
-            ->Unit(spec->workload == "roundtrip" ? benchmark::kMicrosecond
-                                                  : benchmark::kMillisecond);
-        names.push_back(std::move(name));
-      }
+void RegisterCase(SuiteEnv& env, CaseSpec spec_value, std::vector<std::string>& names) {
+  auto spec = std::make_shared<const CaseSpec>(std::move(spec_value));
+  // Inputs are built on first use and shared by every executor of the case.
+  auto prepared = std::make_shared<std::shared_ptr<Prepared>>();
+  for (ExecutorKind kind : spec->executors) {
+    const std::vector<int> counts =
+        kind == ExecutorKind::kSerial ? std::vector<int>{1} : env.options.workers;
+    for (int workers : counts) {
+      std::string name = BenchmarkName(*spec, kind, workers);
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [&env, spec, prepared, name, kind, workers](benchmark::State& state) {
+            try {
+              if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
+            } catch (const std::exception& e) {
+              Skip(state, env, e.what());
+              return;
+            }
+            if (spec->body == Body::kStartup) {
+              RunStartupBenchmark(state, env, **prepared, name, kind, workers);
+            } else {
+              RunBatchBenchmark(state, env, *spec, **prepared, name, kind, workers);
+            }
+          })
+          ->UseRealTime()  // wall time is what a parallel executor buys
+          ->Unit(spec->workload == "roundtrip" ? benchmark::kMicrosecond
+                                                : benchmark::kMillisecond);
+      names.push_back(std::move(name));
     }
   }
+}
+
+std::vector<std::string> RegisterSuite(SuiteEnv& env) {
+  std::vector<std::string> names;
+  for (CaseSpec& spec : MakeCases(env)) RegisterCase(env, std::move(spec), names);
   RegisterPipePingPong(env, names);
   RegisterServerBenchmarks(env, names);
   return names;

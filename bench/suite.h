@@ -100,6 +100,9 @@ struct SuiteEnv {
   int failures = 0;  // benchmarks that ended with an error
 };
 
+// Registers one case under every executor and worker count of env.options; appends the names.
+void RegisterCase(SuiteEnv& env, CaseSpec spec, std::vector<std::string>& names);
+
 // Registers every case x executor x worker count; returns the names in registration order.
 std::vector<std::string> RegisterSuite(SuiteEnv& env);
 

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/cleanup.h"
+
 namespace parbench {
 
 class TempDir {
@@ -21,10 +23,12 @@ class TempDir {
                                std::strerror(errno));
     }
     path_ = templ;
+    cleanup::AddDirectory(path_);  // removed even if bench is interrupted
   }
   ~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+    cleanup::RemoveDirectory(path_);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

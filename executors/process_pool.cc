@@ -23,6 +23,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/cleanup.h"
 #include "common/unique_fd.h"
 #include "executors/frame.h"
 #include "executors/worker_main.h"
@@ -165,6 +166,7 @@ struct ProcessPool::Worker {
     child.detach();
     status = raw;
     reaped = true;
+    cleanup::RemoveProcess(pid);
   }
 };
 
@@ -218,6 +220,7 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
                             "': " + ec.message());
       }
       worker->pid = worker->child.id();
+      cleanup::AddProcess(worker->pid);  // stopped and reaped even if bench is interrupted
       worker->to.Reset(stdin_pipe.native_sink());
       stdin_pipe.assign_sink(-1);
       worker->from.Reset(stdout_pipe.native_source());

@@ -3,11 +3,18 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
 
 #include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -78,7 +85,69 @@ class BlasThreadsRunner final : public TaskRunner {
   }
 };
 
+class FaultRunner final : public TaskRunner {
+ public:
+  explicit FaultRunner(const Config& config)
+      : mode_(config.GetString("mode")),
+        task_(static_cast<std::uint32_t>(config.GetInt("task"))),
+        ms_(config.GetInt("ms", 0)) {}
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte>) override {
+    if (index == task_) {
+      // Default dispositions first: a sanitizer's handler would turn the signal into exit(1).
+      if (mode_ == "segv") {
+        std::signal(SIGSEGV, SIG_DFL);
+        std::raise(SIGSEGV);
+      } else if (mode_ == "abort") {
+        std::signal(SIGABRT, SIG_DFL);
+        std::abort();
+      } else if (mode_ == "exit") {
+        ::_exit(3);  // no atexit handlers (a leak check could change the status)
+      } else if (mode_ == "kill") {
+        std::raise(SIGKILL);
+      } else if (mode_ == "throw") {
+        throw WorkloadError("fault: thrown on purpose by task " + std::to_string(index));
+      } else if (mode_ == "hang") {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms_);
+        while (std::chrono::steady_clock::now() < end) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      }
+    }
+    return {.value = index, .reply = {}};
+  }
+
+ private:
+  std::string mode_;
+  std::uint32_t task_;
+  std::int64_t ms_;
+};
+
 }  // namespace
+
+struct Watchdog::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+};
+
+Watchdog::Watchdog(std::chrono::seconds limit) : state_(std::make_shared<State>()) {
+  std::thread([state = state_, limit] {
+    std::unique_lock lock(state->mu);
+    if (!state->cv.wait_for(lock, limit, [&] { return state->done; })) {
+      std::fprintf(stderr, "watchdog: the test did not finish within %lld s\n",
+                   static_cast<long long>(limit.count()));
+      std::_Exit(1);
+    }
+  }).detach();
+}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->done = true;
+  }
+  state_->cv.notify_all();
+}
 
 std::uint64_t ByteSum(std::span<const std::byte> payload) {
   std::uint64_t sum = 0;
@@ -99,15 +168,20 @@ void RegisterTestWorkloads() {
                     [](const Config&) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<BlasThreadsRunner>();
                     }});
+  RegisterWorkload({"fault", "test: a task that crashes, exits, throws or hangs",
+                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<FaultRunner>(c);
+                    }});
   RegisterWorkload({"sleep", "test: sleeps",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<SleepRunner>(c);
                     }});
 }
 
-std::vector<pid_t> ChildPids() {
+std::vector<pid_t> ChildPids() { return ChildrenOf(::getpid()); }
+
+std::vector<pid_t> ChildrenOf(pid_t self) {
   std::vector<pid_t> out;
-  const pid_t self = ::getpid();
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) return out;
   while (dirent* e = ::readdir(dir)) {
@@ -138,6 +212,26 @@ int OpenFdCount() {
   }
   ::closedir(dir);
   return count - 1;  // the directory stream itself
+}
+
+TmpfsMount::TmpfsMount(std::size_t bytes) {
+  char templ[] = "/tmp/parbench-tmpfs-XXXXXX";
+  if (::mkdtemp(templ) == nullptr) {
+    error_ = std::string("mkdtemp: ") + std::strerror(errno);
+    return;
+  }
+  path_ = templ;
+  const std::string options = "size=" + std::to_string(bytes);
+  if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    error_ = std::string("mount tmpfs: ") + std::strerror(errno);
+    return;
+  }
+  mounted_ = true;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  if (!path_.empty()) ::rmdir(path_.c_str());
 }
 
 SharedCounter::SharedCounter() {

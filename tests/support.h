@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,8 @@ namespace parbench::testing {
 //            in POSIX shared memory `shm`; fails when they do not
 //   sleep    sleeps `ms` milliseconds
 //   blas_threads  value = openblas_get_num_threads() in the worker
+//   fault    task `task` misbehaves as `mode` says: segv, abort, exit (status 3), kill
+//            (SIGKILL), throw, hang (sleeps `ms`); every other task returns its index
 void RegisterTestWorkloads();
 
 // The byte sum that echo returns for `payload`.
@@ -41,6 +45,41 @@ class SharedCounter {
  private:
   std::string name_;
 };
+
+// Fails the test process (std::_Exit(1), with a message) if not destroyed within `limit`: a
+// regression shows as a failure instead of a hung CI.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds limit);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A tmpfs of `bytes` mounted on a fresh temp directory (needs root), unmounted and removed on
+// destruction. error() says why mounting failed, if it did.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(std::size_t bytes);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  [[nodiscard]] bool mounted() const { return mounted_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  std::string error_;
+  bool mounted_ = false;
+};
+
+// The pids of `parent`'s children (from /proc).
+[[nodiscard]] std::vector<pid_t> ChildrenOf(pid_t parent);
 
 // The path of the running test binary (for tests that spawn it as a worker).
 [[nodiscard]] std::string SelfExe();

@@ -1,6 +1,9 @@
 // A smoke run of the real bench binary: tiny sizes, valid JSON, a valid trace, and bad flags
 // rejected with one line and exit status 2.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -8,6 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
+
+#include "tests/support.h"
+
+extern char** environ;
 
 namespace parbench {
 namespace {
@@ -111,11 +119,126 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
 TEST(SmokeTest, BadFlagsFailWithOneLineAndStatusTwo) {
   TempDir dir;
   for (const char* bad : {"--workers=0", "--workers=100000", "--tasks=abc", "--cpu_n=-1",
-                          "--workers=", "--no_such_flag"}) {
+                          "--workers=", "--no_such_flag", "--io_bytes=1e15", "--api_url=ftp://x",
+                          "--transfer_sizes=1,-4", "--dot_n=0", "--api_latency_ms=1.5"}) {
     const Outcome o = RunBench(bad, dir.path());
     EXPECT_EQ(o.exit_status, 2) << bad;
     EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << bad << ": " << o.err;
     EXPECT_TRUE(o.out.empty()) << bad << ": nothing may run";
+  }
+}
+
+// bench started in the background, its output going to files in `dir`.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const fs::path& dir) {
+    std::vector<std::string> all = {PARBENCH_BENCH_EXE};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, (dir / "stdout.txt").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr.txt").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    EXPECT_EQ(::posix_spawn(&pid_, PARBENCH_BENCH_EXE, &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  // Waits (up to 60 s) until bench has `n` children; returns their pids.
+  std::vector<pid_t> WaitForChildren(std::size_t n) {
+    for (int i = 0; i < 6000; ++i) {
+      auto children = testing::ChildrenOf(pid_);
+      if (children.size() >= n) return children;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "bench never started " << n << " workers";
+    return {};
+  }
+  // Sends `sig` and returns the exit status.
+  int Signal(int sig) {
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+bool Gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(SmokeTest, SigintStopsTheProcessPoolAndTheApiServerAndSaysSo) {
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  TempDir dir;
+  Background bench({"--benchmark_filter=^api/processes/workers:2", "--tasks=2",
+                    "--api_latency_ms=30000", "--api_timeout_ms=60000"},
+                   dir.path());
+  const auto workers = bench.WaitForChildren(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // requests are waiting now
+  EXPECT_EQ(bench.Signal(SIGINT), 130);
+  for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << "worker " << pid << " survived";
+  EXPECT_NE(Slurp(dir.path() / "stderr.txt").find("interrupted by SIGINT: stopped 2 worker"),
+            std::string::npos)
+      << Slurp(dir.path() / "stderr.txt");
+}
+
+TEST(SmokeTest, SigtermRemovesTheIoTempDirectoryAndStopsTheWorkers) {
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  TempDir dir;
+  const fs::path io_dir = dir.path() / "io";
+  fs::create_directory(io_dir);
+  Background bench({"--benchmark_filter=^io/processes/workers:2/mode:buffered/payload:local",
+                    "--io_dir=" + io_dir.string(), "--io_bytes=1000000", "--tasks=1000000"},
+                   dir.path());
+  const auto workers = bench.WaitForChildren(2);
+  EXPECT_FALSE(fs::is_empty(io_dir)) << "the private temp dir exists while it runs";
+  EXPECT_EQ(bench.Signal(SIGTERM), 143);
+  for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << "worker " << pid << " survived";
+  EXPECT_TRUE(fs::is_empty(io_dir)) << "the temp dir was removed";
+}
+
+TEST(SmokeTest, AFullDiskFailsTheIoBenchmarkWithTheCauseAndLeavesNothing) {
+  testing::TmpfsMount disk(512 * 1024);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot make a small file system here: " << disk.error();
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench("--benchmark_filter=^io/processes/workers:1/mode:buffered/payload:shipped "
+                             "--io_dir=" + disk.path() + " --io_bytes=1000000 --tasks=2 "
+                             "--benchmark_out_format=json --benchmark_out=" + run.string(),
+                             dir.path());
+  EXPECT_EQ(o.exit_status, 1) << o.err;
+  const json result = ReadJson(run);
+  const std::string error = result.at("benchmarks").at(0).value("error_message", "");
+  EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+  EXPECT_TRUE(fs::is_empty(disk.path())) << "partial files and the temp dir are gone";
+}
+
+TEST(SmokeTest, AnUnusableIoDirIsABadFlag) {
+  TempDir dir;
+  for (const char* bad : {"--io_dir=/nonexistent/parbench", "--io_dir=/proc/self"}) {
+    const Outcome o = RunBench(bad, dir.path());
+    EXPECT_EQ(o.exit_status, 2) << bad;
+    EXPECT_NE(o.err.find("--io_dir"), std::string::npos) << o.err;
   }
 }
 

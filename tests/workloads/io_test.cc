@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/temp_dir.h"
+#include "tests/support.h"
 
 namespace parbench::io {
 namespace {
@@ -78,6 +79,26 @@ TEST(IoTest, AnUnwritableDirectoryIsAClearError) {
               std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace parbench::io
+
+namespace parbench::io {
+namespace {
+
+TEST(IoTest, AFullDiskIsAClearErrorAndThePartialFileIsRemoved) {
+  testing::TmpfsMount disk(256 * 1024);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot make a small file system here: " << disk.error();
+  auto runner = MakeRunner("io", MakeConfig(disk.path(), false, 0, false).Set("keep", 1));
+  try {
+    (void)runner->Run(0, MakeText(1 << 20));  // 1 MiB into 256 KiB
+    FAIL() << "expected a WorkloadError";
+  } catch (const WorkloadError& e) {
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(FileName(0)), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(disk.path())) << "the partial file is removed";
 }
 
 }  // namespace

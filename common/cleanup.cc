@@ -1,0 +1,97 @@
+#include "common/cleanup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace parbench::cleanup {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::set<pid_t> processes;
+  std::set<std::string> directories;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry;  // never destroyed: the handler thread may use it at exit
+  return *r;
+}
+
+int g_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  const int saved = errno;
+  const unsigned char byte = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const ssize_t n = ::write(g_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+[[noreturn]] void Watch() {
+  unsigned char sig = 0;
+  while (::read(g_pipe[0], &sig, 1) != 1) {
+  }
+  Registry& r = registry();
+  std::unique_lock lock(r.mu);  // held to the end: nothing registers or unregisters after this
+  for (pid_t pid : r.processes) ::kill(pid, SIGKILL);
+  for (pid_t pid : r.processes) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  for (const std::string& dir : r.directories) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::fprintf(stderr, "bench: interrupted by %s: stopped %zu worker process(es), removed %zu "
+               "temp dir(s)\n", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal",
+               r.processes.size(), r.directories.size());
+  std::fflush(stderr);
+  ::_exit(128 + sig);
+}
+
+}  // namespace
+
+void AddProcess(pid_t pid) {
+  std::lock_guard lock(registry().mu);
+  registry().processes.insert(pid);
+}
+
+void RemoveProcess(pid_t pid) {
+  std::lock_guard lock(registry().mu);
+  registry().processes.erase(pid);
+}
+
+void AddDirectory(const std::string& path) {
+  std::lock_guard lock(registry().mu);
+  registry().directories.insert(path);
+}
+
+void RemoveDirectory(const std::string& path) {
+  std::lock_guard lock(registry().mu);
+  registry().directories.erase(path);
+}
+
+void InstallInterruptHandler() {
+  if (::pipe2(g_pipe, O_CLOEXEC) != 0) {
+    std::perror("bench: pipe2");
+    return;
+  }
+  std::thread(Watch).detach();
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace parbench::cleanup

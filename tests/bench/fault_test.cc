@@ -1,0 +1,94 @@
+// Faults at the benchmark level: a worker that crashes ends its benchmark with an error that
+// names slot, pid, signal and task; the next benchmark runs normally on a fresh pool; nothing
+// is left behind.
+#include <benchmark/benchmark.h>
+#include <gtest/gtest.h>
+
+#include "bench/suite.h"
+#include "tests/support.h"
+
+namespace parbench {
+namespace {
+
+using testing::ChildPids;
+using testing::OpenFdCount;
+
+class Capture : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      outcomes.emplace_back(run.benchmark_name(), run.error_occurred ? run.error_message : "");
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> outcomes;
+};
+
+CaseSpec FaultCase(const std::string& workload_name, const std::string& mode) {
+  return {.workload = workload_name,
+          .args = {},
+          .executors = {ExecutorKind::kProcesses},
+          .prepare =
+              [mode] {
+                return Prepared{.job = {"fault", Config().Set("mode", mode).Set("task", 1)},
+                                .payload = {},
+                                .tasks = 4,
+                                .check = [](const Result&) { return std::string(); }};
+              },
+          .counters = {}};
+}
+
+TEST(BenchmarkFaultTest, ACrashedWorkerFailsItsBenchmarkAndTheNextRunsOnAFreshPool) {
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  const int fds_before = OpenFdCount();
+  SuiteOptions options;
+  options.workers = {2};
+  SuiteEnv env(options);
+  std::vector<std::string> names;
+  RegisterCase(env, FaultCase("crash", "segv"), names);
+  RegisterCase(env, FaultCase("fine", "none"), names);
+  ASSERT_EQ(names, (std::vector<std::string>{"crash/processes/workers:2",
+                                              "fine/processes/workers:2"}));
+
+  std::string filter = "--benchmark_filter=^(crash|fine)/";
+  std::string min_time = "--benchmark_min_time=0.01";
+  std::string program = "fault_test";
+  char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
+  int argc = 3;
+  benchmark::Initialize(&argc, argv);
+  Capture capture;
+  benchmark::RunSpecifiedBenchmarks(&capture);
+
+  ASSERT_EQ(capture.outcomes.size(), 2U);
+  const std::string& error = capture.outcomes[0].second;
+  EXPECT_NE(error.find("worker slot "), std::string::npos) << error;
+  EXPECT_NE(error.find("(pid "), std::string::npos) << error;
+  EXPECT_NE(error.find("signal 11 (Segmentation fault)"), std::string::npos) << error;
+  EXPECT_NE(error.find("while running task 1"), std::string::npos) << error;
+  EXPECT_EQ(capture.outcomes[1].second, "") << "the next benchmark runs normally";
+  EXPECT_EQ(env.failures, 1);
+
+  env.Release();
+  EXPECT_TRUE(ChildPids().empty());
+  EXPECT_EQ(OpenFdCount(), fds_before);
+}
+
+TEST(BenchmarkFaultTest, ABrokenPoolIsReplacedByTheCache) {
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  PoolCache cache{ExecutorOptions{}};
+  Executor& first = cache.Get(ExecutorKind::kProcesses, 2);
+  const Job crash{"fault", Config().Set("mode", "kill").Set("task", 0)};
+  EXPECT_THROW((void)first.Run({.job = &crash, .tasks = 2, .payload = {}}), ExecutorError);
+  ASSERT_TRUE(first.broken());
+  Executor& second = cache.Get(ExecutorKind::kProcesses, 2);
+  EXPECT_FALSE(second.broken());
+  const Job fine{"sleep", Config().Set("ms", 0)};
+  for (const Result& r : second.Run({.job = &fine, .tasks = 4, .payload = {}})) {
+    EXPECT_EQ(r.error, "");
+  }
+  cache.Clear();
+  EXPECT_TRUE(ChildPids().empty());
+}
+
+}  // namespace
+}  // namespace parbench
