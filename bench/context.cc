@@ -1,14 +1,14 @@
 #include "bench/context.h"
 
 #include <benchmark/benchmark.h>
-#include <cblas.h>  // openblas_get_config and friends (OpenBLAS's cblas.h)
-#include <curl/curl.h>
 
 #include <boost/version.hpp>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "workloads/api.h"
+#include "workloads/dot.h"
 #include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
 
 namespace parbench {
@@ -44,11 +44,11 @@ void AddMachineContext(const SuiteOptions& options, int hardware_threads) {
   AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
   AddCustomContext("parbench_sanitizers", PARBENCH_SANITIZE_VALUE);
   AddCustomContext("parbench_git_revision", PARBENCH_GIT_REVISION);
-  AddCustomContext("parbench_openblas_config", openblas_get_config());
-  AddCustomContext("parbench_openblas_core", openblas_get_corename());
-  AddCustomContext("parbench_openblas_threads", std::to_string(openblas_get_num_threads()));
+  AddCustomContext("parbench_openblas_config", dot::BlasConfig());
+  AddCustomContext("parbench_openblas_core", dot::BlasCore());
+  AddCustomContext("parbench_openblas_threads", std::to_string(dot::BlasThreads()));
   AddCustomContext("parbench_boost_version", BOOST_LIB_VERSION);
-  AddCustomContext("parbench_libcurl_version", curl_version());
+  AddCustomContext("parbench_libcurl_version", api::CurlVersion());
   AddCustomContext("parbench_google_benchmark_version", PARBENCH_BENCHMARK_VERSION);
   AddCustomContext("parbench_workers", Join(options.workers));
   AddCustomContext("parbench_tasks", std::to_string(options.tasks));

@@ -137,8 +137,9 @@ void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
       std::vector<double> server_added_ms;  // how late the server started each answer
       int max_in_flight = 0;
       try {
-        api::ConcurrentClient client(server.Url(latency_ms, bytes), clients,
-                                     env.options.api_timeout_ms);
+        const auto client_ptr =
+            api::MakeConcurrentClient(server.Url(latency_ms, bytes), clients, env.options.api_timeout_ms);
+        ConcurrentClient& client = *client_ptr;
         (void)client.Round();  // open every connection before measuring
         (void)server.TakeAddedMs();
         for (auto _ : state) {

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "workloads/modules.h"
 #include "workloads/workload.h"
 
 namespace parbench::api {
 
 // curl_global_init, once per process; call it before any thread starts (the api runner also
-// calls it, for process workers, whose main thread builds the runner).
+// calls it, for process workers, whose main thread builds the runner). Loads libcurl.
 void GlobalInit();
 
 // The config of an api job: GET `url` with a `timeout_ms` limit; the body must be
@@ -24,24 +25,11 @@ extern const Workload kWorkload;
 
 // Many GETs in flight at once from one thread (a curl multi handle), for measuring the server
 // itself. Connections are kept alive across rounds.
-class ConcurrentClient {
- public:
-  ConcurrentClient(std::string url, int clients, std::int64_t timeout_ms);
-  ~ConcurrentClient();
-  ConcurrentClient(const ConcurrentClient&) = delete;
-  ConcurrentClient& operator=(const ConcurrentClient&) = delete;
-  // Sends one GET per client at once and waits for all; returns each request's time in
-  // seconds. Throws WorkloadError on a transport error or a non-2xx status.
-  std::vector<double> Round();
-  // Body bytes received in the last round.
-  [[nodiscard]] std::int64_t bytes() const { return bytes_; }
+[[nodiscard]] std::unique_ptr<ConcurrentClient> MakeConcurrentClient(const std::string& url,
+                                                                     int clients,
+                                                                     std::int64_t timeout_ms);
 
- private:
-  struct Handle;
-  std::string url_;
-  void* multi_ = nullptr;  // CURLM*
-  std::vector<std::unique_ptr<Handle>> handles_;
-  std::int64_t bytes_ = 0;
-};
+// libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0...").
+[[nodiscard]] std::string CurlVersion();
 
 }  // namespace parbench::api

@@ -86,6 +86,7 @@ struct Server::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
   std::atomic<std::int64_t> requests{0};
+  std::atomic<std::int64_t> connections{0};
   std::mutex added_mu;  // the I/O thread appends, the benchmark thread takes
   std::vector<double> added_ms;
   std::mutex mu;  // guards bodies and sessions (the I/O threads share them)
@@ -106,12 +107,10 @@ struct Server::Impl {
     while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
     }
   }
-  void Leave() {
-    --in_flight;
-    ++requests;
-  }
+  void Leave() { --in_flight; }
   // Records how late a response started: now minus when it was due.
   void Started(std::chrono::steady_clock::time_point due) {
+    ++requests;  // counted before the answer leaves, so a client that has it sees the count
     const std::chrono::duration<double, std::milli> late = std::chrono::steady_clock::now() - due;
     std::lock_guard lock(added_mu);
     added_ms.push_back(late.count());
@@ -219,6 +218,7 @@ void Server::Impl::Accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) return;  // the acceptor was closed: shutting down
     socket.set_option(tcp::no_delay(true));  // answers must not wait for Nagle
+    ++connections;
     auto session = std::make_shared<Session>(*this, std::move(socket));
     {
       std::lock_guard lock(mu);
@@ -267,6 +267,7 @@ std::string Server::Url(std::int64_t latency_ms, std::int64_t bytes, int status,
 int Server::max_in_flight() const { return impl_->max_in_flight.load(); }
 void Server::ResetMaxInFlight() { impl_->max_in_flight.store(impl_->in_flight.load()); }
 std::int64_t Server::requests() const { return impl_->requests.load(); }
+std::int64_t Server::connections() const { return impl_->connections.load(); }
 
 std::vector<double> Server::TakeAddedMs() {
   std::lock_guard lock(impl_->added_mu);

@@ -38,8 +38,10 @@ class Server {
   // The most requests waiting or being answered at the same moment since the last reset.
   [[nodiscard]] int max_in_flight() const;
   void ResetMaxInFlight();
-  // Requests answered since start.
+  // Requests answered (or being answered) since start.
   [[nodiscard]] std::int64_t requests() const;
+  // Connections accepted since start.
+  [[nodiscard]] std::int64_t connections() const;
   // For each request answered since the last call: how many milliseconds after its due time
   // (request read + requested latency) the server started answering it. This is the delay the
   // server itself adds; moving the body to the client is timed by the client.

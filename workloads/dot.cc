@@ -1,54 +1,10 @@
 #include "workloads/dot.h"
 
-#include <cblas.h>  // OpenBLAS's: cblas_dgemm and openblas_set_num_threads
-
 #include <cmath>
-#include <vector>
+
+#include "workloads/modules.h"
 
 namespace parbench::dot {
-namespace {
-
-class Runner final : public TaskRunner {
- public:
-  explicit Runner(const Config& config)
-      : n_(config.GetInt("n")), threads_(static_cast<int>(config.GetInt("blas_threads"))) {
-    if (n_ < 1) throw WorkloadError("dot: n must be at least 1");
-    if (threads_ < 1) throw WorkloadError("dot: blas_threads must be at least 1");
-    // Explicit, in every worker: left alone, each worker's OpenBLAS would use every core.
-    openblas_set_num_threads(threads_);
-    const auto size = static_cast<std::size_t>(n_ * n_);
-    a_.assign(size, 1.0);
-    b_.resize(size);
-    c_.assign(size, 0.0);
-    for (std::int64_t k = 0; k < n_; ++k) {
-      for (std::int64_t j = 0; j < n_; ++j) b_[static_cast<std::size_t>(k * n_ + j)] = static_cast<double>(j);
-    }
-  }
-
-  TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
-    // Another job in this process may have changed the setting since we were built.
-    if (openblas_get_num_threads() != threads_) openblas_set_num_threads(threads_);
-    const auto n = static_cast<blasint>(n_);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a_.data(), n, b_.data(),
-                n, 0.0, c_.data(), n);
-    double sum = 0;
-    for (double v : c_) sum += v;
-    // Spot-check one element as well: the sum alone could hide a swapped pair.
-    const double corner = c_[static_cast<std::size_t>(n_ - 1)];
-    if (corner != static_cast<double>(n_ * (n_ - 1))) {
-      throw WorkloadError("dot: C[0][n-1] is " + std::to_string(corner) + ", expected " +
-                          std::to_string(n_ * (n_ - 1)));
-    }
-    return {.value = static_cast<std::uint64_t>(std::llround(sum)), .reply = {}};
-  }
-
- private:
-  std::int64_t n_;
-  int threads_;
-  std::vector<double> a_, b_, c_;
-};
-
-}  // namespace
 
 Config MakeConfig(std::int64_t n, std::int64_t blas_threads) {
   return Config().Set("n", n).Set("blas_threads", blas_threads);
@@ -61,13 +17,15 @@ std::uint64_t ExpectedSum(std::int64_t n) {
 
 double Flops(std::int64_t n) { return 2.0 * std::pow(static_cast<double>(n), 3); }
 
+std::string BlasConfig() { return Blas().config(); }
+std::string BlasCore() { return Blas().core(); }
+int BlasThreads() { return Blas().threads(); }
+
 constexpr Workload kWorkload = {
     .name = "dot",
     .summary = "an OpenBLAS cblas_dgemm of two --dot_n x --dot_n float64 matrices, with "
                "blas_threads set in every worker",
-    .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
-      return std::make_unique<Runner>(config);
-    },
+    .make_runner = [](const Config& config) { return Blas().make_runner(config); },
 };
 
 }  // namespace parbench::dot

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "workloads/workload.h"
 
@@ -18,6 +19,12 @@ namespace parbench::dot {
 
 // Floating-point operations of one product: 2 n^3.
 [[nodiscard]] double Flops(std::int64_t n);
+
+// OpenBLAS's build configuration, the core it chose, and its thread count in this process.
+// Each loads OpenBLAS on first use.
+[[nodiscard]] std::string BlasConfig();
+[[nodiscard]] std::string BlasCore();
+[[nodiscard]] int BlasThreads();
 
 extern const Workload kWorkload;
 

@@ -78,11 +78,11 @@ TEST(ApiServerTest, RejectsBadParametersWith400) {
 
 TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
   Server server;
-  ConcurrentClient client(server.Url(300, 100), 256, 10'000);
+  auto client = MakeConcurrentClient(server.Url(300, 100), 256, 10'000);
   server.ResetMaxInFlight();
-  const auto seconds = client.Round();
+  const auto seconds = client->Round();
   EXPECT_EQ(seconds.size(), 256U);
-  EXPECT_EQ(client.bytes(), 256 * 100);
+  EXPECT_EQ(client->bytes(), 256 * 100);
   EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
 }
 
@@ -91,6 +91,7 @@ TEST(ApiWorkloadTest, CountsTheBodyAndReusesItsConnection) {
   auto runner = MakeRunner("api", MakeConfig(server.Url(0, 4096), 4096, 5000));
   for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(runner->Run(i, {}).value, 4096U);
   EXPECT_EQ(server.requests(), 5);
+  EXPECT_EQ(server.connections(), 1) << "keep-alive: one connection for every request";
 }
 
 TEST(ApiWorkloadTest, NonSuccessStatusesAreErrorsNamingTheStatus) {

@@ -1,0 +1,183 @@
+// libparbench_curl.so: everything that touches libcurl (see modules.h for why it is a module).
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "workloads/modules.h"
+
+namespace parbench {
+namespace {
+
+// Counts the body bytes curl hands us.
+std::size_t CountBytes(char*, std::size_t size, std::size_t n, void* counter) {
+  *static_cast<std::int64_t*>(counter) += static_cast<std::int64_t>(size * n);
+  return size * n;
+}
+
+// One easy handle with the options every request uses.
+CURL* NewEasy(const std::string& url, std::int64_t timeout_ms, std::int64_t* counter,
+              char* error_buffer) {
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) throw WorkloadError("api: curl_easy_init failed");
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: threads are in use
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, CountBytes);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, counter);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");  // never send loopback traffic to a proxy
+  return easy;
+}
+
+// "" when the transfer went well, else what went wrong.
+std::string Problem(CURL* easy, CURLcode code, const char* error_buffer, std::int64_t received,
+                    std::int64_t expect_bytes, const std::string& url) {
+  if (code != CURLE_OK) {
+    return "GET " + url + " failed: " +
+           (error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code));
+  }
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    return "GET " + url + " answered HTTP " + std::to_string(status);
+  }
+  if (expect_bytes >= 0 && received != expect_bytes) {
+    return "GET " + url + " sent " + std::to_string(received) + " body bytes, expected " +
+           std::to_string(expect_bytes);
+  }
+  return "";
+}
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw WorkloadError("api: curl_global_init failed");
+    }
+  });
+}
+
+class Runner final : public TaskRunner {
+ public:
+  explicit Runner(const Config& config)
+      : url_(config.GetString("url")), expect_bytes_(config.GetInt("expect_bytes")) {
+    GlobalInit();
+    easy_ = NewEasy(url_, config.GetInt("timeout_ms"), &received_, error_);
+  }
+  ~Runner() override { curl_easy_cleanup(easy_); }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
+    received_ = 0;
+    error_[0] = '\0';
+    const CURLcode code = curl_easy_perform(easy_);  // reuses the connection: keep-alive
+    const std::string problem = Problem(easy_, code, error_, received_, expect_bytes_, url_);
+    if (!problem.empty()) throw WorkloadError("api: " + problem);
+    return {.value = static_cast<std::uint64_t>(received_), .reply = {}};
+  }
+
+ private:
+  std::string url_;
+  std::int64_t expect_bytes_;
+  std::int64_t received_ = 0;
+  char error_[CURL_ERROR_SIZE] = {};
+  CURL* easy_ = nullptr;
+};
+
+// Many GETs at once from one thread, through a curl multi handle.
+class MultiClient final : public ConcurrentClient {
+ public:
+  MultiClient(std::string url, int clients, std::int64_t timeout_ms);
+  ~MultiClient() override;
+  MultiClient(const MultiClient&) = delete;
+  MultiClient& operator=(const MultiClient&) = delete;
+  std::vector<double> Round() override;
+  [[nodiscard]] std::int64_t bytes() const override { return bytes_; }
+
+ private:
+  struct Handle {
+    CURL* easy = nullptr;
+    std::int64_t received = 0;
+    char error[CURL_ERROR_SIZE] = {};
+  };
+  std::string url_;
+  CURLM* multi_ = nullptr;
+  std::vector<std::unique_ptr<Handle>> handles_;
+  std::int64_t bytes_ = 0;
+};
+
+MultiClient::MultiClient(std::string url, int clients, std::int64_t timeout_ms)
+    : url_(std::move(url)) {
+  GlobalInit();
+  multi_ = curl_multi_init();
+  if (multi_ == nullptr) throw WorkloadError("api: curl_multi_init failed");
+  // One connection per client, all open at once.
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(clients));
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(clients));
+  for (int i = 0; i < clients; ++i) {
+    auto h = std::make_unique<Handle>();
+    h->easy = NewEasy(url_, timeout_ms, &h->received, h->error);
+    handles_.push_back(std::move(h));
+  }
+}
+
+MultiClient::~MultiClient() {
+  for (auto& h : handles_) curl_easy_cleanup(h->easy);
+  curl_multi_cleanup(multi_);
+}
+
+std::vector<double> MultiClient::Round() {
+  for (auto& h : handles_) {
+    h->received = 0;
+    h->error[0] = '\0';
+    curl_multi_add_handle(multi_, h->easy);
+  }
+  int running = 0;
+  std::string problem;
+  do {
+    curl_multi_perform(multi_, &running);
+    if (running > 0) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      for (auto& h : handles_) {
+        if (h->easy == msg->easy_handle && problem.empty()) {
+          problem = Problem(h->easy, msg->data.result, h->error, h->received, -1, url_);
+        }
+      }
+    }
+  } while (running > 0);
+  std::vector<double> seconds;
+  bytes_ = 0;
+  for (auto& h : handles_) {
+    double total = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME, &total);
+    seconds.push_back(total);
+    bytes_ += h->received;
+    curl_multi_remove_handle(multi_, h->easy);
+  }
+  if (!problem.empty()) throw WorkloadError("api: " + problem);
+  return seconds;
+}
+
+constexpr CurlModule kModule = {
+    .abi = kModuleAbi,
+    .global_init = GlobalInit,
+    .version = [] { return static_cast<const char*>(curl_version()); },
+    .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
+      return std::make_unique<Runner>(config);
+    },
+    .make_client = [](const std::string& url, int clients,
+                      std::int64_t timeout_ms) -> std::unique_ptr<ConcurrentClient> {
+      return std::make_unique<MultiClient>(url, clients, timeout_ms);
+    },
+};
+
+}  // namespace
+}  // namespace parbench
+
+extern "C" [[gnu::visibility("default")]] const parbench::CurlModule* parbench_curl_module() {
+  return &parbench::kModule;
+}

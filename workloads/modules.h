@@ -1,0 +1,58 @@
+// Heavy libraries loaded on first use.
+//
+// libcurl (with its ~30 dependencies) and OpenBLAS cost 4.3 ms and 2.4 ms of dynamic loading
+// per process here. Every process-pool worker is this binary re-executed, so linking them into
+// it would make every worker pay that at start, whether it runs api or dot tasks or not. They
+// live instead in two small modules next to the binary, dlopen()ed the first time an api or dot
+// task (or the parent's machine context) needs them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "workloads/workload.h"
+
+namespace parbench {
+
+// Bumped when a module table changes shape; a module of another version is refused.
+inline constexpr int kModuleAbi = 1;
+
+// Many GETs in flight at once from one thread (a curl multi handle).
+class ConcurrentClient {
+ public:
+  virtual ~ConcurrentClient() = default;
+  // Sends one GET per client at once and waits for all; returns each request's time in
+  // seconds. Throws WorkloadError on a transport error or a non-2xx status.
+  virtual std::vector<double> Round() = 0;
+  // Body bytes received in the last round.
+  [[nodiscard]] virtual std::int64_t bytes() const = 0;
+};
+
+// What libparbench_curl.so offers (extern "C" parbench_curl_module()).
+struct CurlModule {
+  int abi;
+  void (*global_init)();
+  const char* (*version)();
+  std::unique_ptr<TaskRunner> (*make_runner)(const Config& config);
+  std::unique_ptr<ConcurrentClient> (*make_client)(const std::string& url, int clients,
+                                                   std::int64_t timeout_ms);
+};
+
+// What libparbench_blas.so offers (extern "C" parbench_blas_module()).
+struct BlasModule {
+  int abi;
+  std::unique_ptr<TaskRunner> (*make_runner)(const Config& config);
+  const char* (*config)();
+  const char* (*core)();
+  int (*threads)();
+};
+
+// The modules, loaded on first call (thread-safe). Throw WorkloadError naming the file and
+// dlerror() when a module cannot be loaded. Looked up next to the running binary first, then
+// in the build directory the binary was built in.
+[[nodiscard]] const CurlModule& Curl();
+[[nodiscard]] const BlasModule& Blas();
+
+}  // namespace parbench
