@@ -11,12 +11,14 @@ namespace parbench {
 namespace {
 
 // The table is built on first use; RegisterWorkload may extend it before any worker starts.
+// Never destroyed: a thread abandoned by a timed-out thread pool may still look a workload up
+// while the process exits and runs static destructors.
 std::vector<Workload>& Table() {
-  static std::vector<Workload> table = {
+  static auto* table = new std::vector<Workload>{
       api::kWorkload, cpu::kWorkload, dot::kWorkload, io::kWorkload, transfer::kOverhead,
       transfer::kEcho,
   };
-  return table;
+  return *table;
 }
 
 }  // namespace
