@@ -151,9 +151,13 @@ CaseSpec OverheadCase(const SuiteOptions& o) {
               }};
 }
 
-CaseSpec TransferCase(const SuiteOptions& o, std::int64_t size) {
-  return {.workload = "transfer",
+// transport:shm is registered for processes only (threads share memory anyway); the tools
+// take its serial baseline from the same size's pipe case.
+CaseSpec TransferCase(const SuiteOptions& o, std::int64_t size, Transport transport) {
+  CaseSpec spec{
+          .workload = "transfer",
           .args = {{"size", FormatBytes(size)}},
+          .transport = transport,
           .prepare =
               [size, tasks = o.transfer_tasks] {
                 Prepared p{.job = {"transfer", Config()},
@@ -178,6 +182,11 @@ CaseSpec TransferCase(const SuiteOptions& o, std::int64_t size) {
                 state.counters["bytes_per_second"] =
                     static_cast<double>(size) * static_cast<double>(m.tasks) / Seconds(m);
               }};
+  if (transport == Transport::kShm) {
+    spec.args.emplace_back("transport", std::string(ToString(transport)));
+    spec.executors = {ExecutorKind::kProcesses};
+  }
+  return spec;
 }
 
 // One empty task per iteration: the latency of a single dispatch and reply.
@@ -243,7 +252,9 @@ std::vector<CaseSpec> MakeCases(SuiteEnv& env) {
   cases.push_back(DotCase(o, 1));
   if (cores > 1) cases.push_back(DotCase(o, cores));
   cases.push_back(OverheadCase(o));
-  for (std::int64_t size : o.transfer_sizes) cases.push_back(TransferCase(o, size));
+  for (Transport transport : {Transport::kPipe, Transport::kShm}) {
+    for (std::int64_t size : o.transfer_sizes) cases.push_back(TransferCase(o, size, transport));
+  }
   cases.push_back(RoundtripCase());
   cases.push_back(StartupCase(0));
   cases.push_back(StartupCase(1024));

@@ -53,7 +53,7 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
                        int workers) {
   Executor* executor = nullptr;
   try {
-    executor = &env.pools.Get(kind, workers);
+    executor = &env.pools.Get(kind, workers, spec.transport);
   } catch (const std::exception& e) {
     Skip(state, env, e.what());
     return;
@@ -69,7 +69,7 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
       results = executor->Run(batch);
     } catch (const std::exception& e) {
       Skip(state, env, e.what());
-      if (executor->broken()) env.pools.Drop(kind, workers);
+      if (executor->broken()) env.pools.Drop(kind, workers, spec.transport);
       return;
     }
     stop = NowNs();
@@ -203,18 +203,23 @@ std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers) 
   return name;
 }
 
-Executor& PoolCache::Get(ExecutorKind kind, int workers) {
-  auto& slot = pools_[{kind, workers}];
+Executor& PoolCache::Get(ExecutorKind kind, int workers, Transport transport) {
+  if (kind != ExecutorKind::kProcesses) transport = Transport::kPipe;  // only processes use it
+  auto& slot = pools_[{kind, workers, transport}];
   if (slot && slot->broken()) slot.reset();
   if (!slot) {
     ExecutorOptions options = base_;
     options.workers = workers;
+    options.transport = transport;
     slot = MakeExecutor(kind, options);
   }
   return *slot;
 }
 
-void PoolCache::Drop(ExecutorKind kind, int workers) { pools_.erase({kind, workers}); }
+void PoolCache::Drop(ExecutorKind kind, int workers, Transport transport) {
+  if (kind != ExecutorKind::kProcesses) transport = Transport::kPipe;
+  pools_.erase({kind, workers, transport});
+}
 
 SuiteEnv::SuiteEnv(SuiteOptions suite_options)
     : options(std::move(suite_options)), pools([this] {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <utility>
@@ -52,6 +53,7 @@ struct CaseSpec {
   std::vector<ExecutorKind> executors = {ExecutorKind::kSerial, ExecutorKind::kThreads,
                                          ExecutorKind::kProcesses};
   Body body = Body::kBatch;
+  Transport transport = Transport::kPipe;  // for the processes executor
   std::function<Prepared()> prepare;
   // Counters beyond the common ones (tasks_per_second, utilization); may be empty.
   std::function<void(benchmark::State&, const Prepared&, const Measurement&)> counters;
@@ -66,20 +68,20 @@ struct SuiteEnv;
 [[nodiscard]] std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers);
 
 // Pools kept alive across the benchmarks (Google Benchmark calls a benchmark several times),
-// one per (kind, workers). A broken pool is dropped and the next Get() starts a fresh one.
+// one per (kind, workers, transport). A broken pool is dropped and the next Get() starts a fresh one.
 class PoolCache {
  public:
   explicit PoolCache(ExecutorOptions base) : base_(std::move(base)) {}
-  // The pool for (kind, workers), started on first use. Throws ExecutorError.
-  Executor& Get(ExecutorKind kind, int workers);
-  // Destroys the pool for (kind, workers), if any.
-  void Drop(ExecutorKind kind, int workers);
+  // The pool for (kind, workers, transport), started on first use. Throws ExecutorError.
+  Executor& Get(ExecutorKind kind, int workers, Transport transport = Transport::kPipe);
+  // Destroys that pool, if any.
+  void Drop(ExecutorKind kind, int workers, Transport transport = Transport::kPipe);
   // Destroys every pool (workers stopped and reaped).
   void Clear() { pools_.clear(); }
 
  private:
   ExecutorOptions base_;
-  std::map<std::pair<ExecutorKind, int>, std::unique_ptr<Executor>> pools_;
+  std::map<std::tuple<ExecutorKind, int, Transport>, std::unique_ptr<Executor>> pools_;
 };
 
 // Everything the registered benchmarks share; outlives RunSpecifiedBenchmarks().

@@ -42,6 +42,10 @@ std::string_view ToString(ExecutorKind kind) {
   return "unknown";
 }
 
+std::string_view ToString(Transport transport) {
+  return transport == Transport::kShm ? "shm" : "pipe";
+}
+
 std::unique_ptr<Executor> MakeExecutor(ExecutorKind kind, const ExecutorOptions& options) {
   if (options.workers < 1) throw ExecutorError("an executor needs at least one worker");
   switch (kind) {

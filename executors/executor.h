@@ -54,7 +54,8 @@ struct Result {
   std::string error;
   // The bytes the task answered with (only workloads that echo data have any). An in-process
   // executor hands over the runner's view; a process executor points into the frame that
-  // carried the reply back, which `reply_owner` keeps alive.
+  // carried the reply back, or into the worker's shared region (Transport::kShm), which
+  // `reply_owner` keeps mapped; a shared region's reply is valid until the next Run().
   std::span<const std::byte> reply;
   std::shared_ptr<const void> reply_owner;
 };
@@ -71,8 +72,18 @@ enum class ExecutorKind { kSerial, kThreads, kProcesses };
 // "serial", "threads", "processes".
 [[nodiscard]] std::string_view ToString(ExecutorKind kind);
 
+// How a process pool moves payloads and replies. Threads share memory and ignore it.
+enum class Transport {
+  kPipe,  // through the worker's pipes, in the frames (the price of pickling)
+  kShm,   // through a shared-memory region per worker: one copy each way, no pipe traffic
+};
+
+// "pipe", "shm".
+[[nodiscard]] std::string_view ToString(Transport transport);
+
 struct ExecutorOptions {
   int workers = 1;
+  Transport transport = Transport::kPipe;
   // A task running longer than this is reported (and a process worker running it is killed).
   std::chrono::milliseconds task_timeout{std::chrono::minutes(5)};
   // The binary a process worker runs as `EXE --worker`; it must dispatch that flag to

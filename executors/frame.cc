@@ -69,28 +69,35 @@ void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const st
 }
 
 std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,
-                                        std::uint64_t payload_size) {
+                                        std::uint64_t payload_size, std::uint32_t flags) {
   std::vector<std::byte> out;
-  out.reserve(sizeof(Header) + 16);
+  out.reserve(sizeof(Header) + 20);
+  const bool inline_payload = (flags & kPayloadInShm) == 0;
   const Header header{.type = static_cast<std::uint16_t>(FrameType::kTasks),
-                      .size = 16 + payload_size};
+                      .size = 20 + (inline_payload ? payload_size : 0)};
   Writer w(out);
   w.Raw(&header, sizeof header);
   w.U32(first);
   w.U32(count);
+  w.U32(flags);
   w.U64(payload_size);
   return out;
 }
 
-void EncodeResult(Writer& w, const ResultRecord& r) {
+void EncodeResultHead(Writer& w, const ResultRecord& r, std::uint64_t reply_size) {
   w.U32(r.task);
   w.U64(r.value);
   w.I64(r.start_ns);
   w.I64(r.stop_ns);
   w.I32(r.tid);
+  w.U32(r.flags);
   w.Str(std::string_view(r.error).substr(0, kMaxErrorText));
-  w.U64(r.reply.size());
-  w.Raw(r.reply.data(), r.reply.size());
+  w.U64(reply_size);
+}
+
+void EncodeResult(Writer& w, const ResultRecord& r) {
+  EncodeResultHead(w, r, r.reply.size());
+  if ((r.flags & kReplyInShm) == 0) w.Raw(r.reply.data(), r.reply.size());
 }
 
 ResultRecord DecodeResult(Reader& r) {
@@ -100,8 +107,10 @@ ResultRecord DecodeResult(Reader& r) {
   out.start_ns = r.I64();
   out.stop_ns = r.I64();
   out.tid = r.I32();
+  out.flags = r.U32();
   out.error = r.Str();
-  out.reply = r.Bytes(r.U64());
+  out.reply_size = r.U64();
+  if ((out.flags & kReplyInShm) == 0) out.reply = r.Bytes(out.reply_size);
   return out;
 }
 

@@ -18,7 +18,7 @@
 namespace parbench::wire {
 
 inline constexpr std::uint32_t kMagic = 0x31464250;  // "PBF1" in little-endian bytes
-inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::uint16_t kVersion = 2;
 // The largest payload a task may carry (the io and transfer sizes are validated against it).
 inline constexpr std::uint64_t kMaxPayload = std::uint64_t{1} << 30;
 // Room for a frame's fixed fields and a batch of result records beside the payload.
@@ -29,10 +29,23 @@ inline constexpr std::size_t kMaxErrorText = 4096;
 enum class FrameType : std::uint16_t {
   kHello = 1,      // worker -> parent, once at start: {i32 pid}
   kConfigure = 2,  // parent -> worker: {str workload, str config}: build the runner for a job
-  kTasks = 3,      // parent -> worker: {u32 first, u32 count, u64 n, n payload bytes}
+  kTasks = 3,      // parent -> worker: {u32 first, u32 count, u32 flags, u64 n, n payload
+                   //   bytes (none with kPayloadInShm: they are in the shared region)}
   kResults = 4,    // worker -> parent: {u32 count, count x ResultRecord}
   kError = 5,      // worker -> parent, before exiting: {str message}
 };
+
+// Flags of a kTasks frame.
+inline constexpr std::uint32_t kPayloadInShm = 1;  // the payload is at offset 0 of the region
+// Flags of a result record.
+inline constexpr std::uint32_t kReplyInShm = 1;  // the reply is at ReplyOffset() of the region
+
+// The shared-memory transport: one region per worker (a memfd the worker sees as descriptor 3),
+// holding the payload at offset 0 and the reply from ReplyOffset(payload size) to its end.
+inline constexpr int kShmFd = 3;
+[[nodiscard]] constexpr std::uint64_t ReplyOffset(std::uint64_t payload_size) {
+  return (payload_size + 4095) / 4096 * 4096;  // page-aligned
+}
 
 struct Header {
   std::uint32_t magic = kMagic;
@@ -96,9 +109,11 @@ class Reader {
 // Appends a whole frame (header and body) to `out`.
 void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const std::byte> body);
 
-// The fixed part of a kTasks frame; the payload follows it on the wire.
+// The fixed part of a kTasks frame; the payload follows it on the wire unless `flags` has
+// kPayloadInShm.
 [[nodiscard]] std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,
-                                                      std::uint64_t payload_size);
+                                                      std::uint64_t payload_size,
+                                                      std::uint32_t flags = 0);
 
 // One task's outcome as a worker reports it.
 struct ResultRecord {
@@ -107,11 +122,16 @@ struct ResultRecord {
   std::int64_t start_ns = 0;
   std::int64_t stop_ns = 0;
   std::int32_t tid = 0;
+  std::uint32_t flags = 0;  // kReplyInShm: the reply is in the region, not in the frame
   std::string error;
-  std::span<const std::byte> reply;  // a view into the frame being read or written
+  std::uint64_t reply_size = 0;
+  std::span<const std::byte> reply;  // in the frame: a view into it (empty with kReplyInShm)
 };
 
-// Encodes records into a kResults body (replies are copied: use for small replies) .
+// Encodes a record's fixed fields and error; `reply_size` bytes of reply must follow in the
+// frame unless r.flags has kReplyInShm.
+void EncodeResultHead(Writer& w, const ResultRecord& r, std::uint64_t reply_size);
+// Encodes a whole record, reply bytes included.
 void EncodeResult(Writer& w, const ResultRecord& r);
 [[nodiscard]] ResultRecord DecodeResult(Reader& r);
 

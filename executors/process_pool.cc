@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,22 @@ int MillisUntil(std::int64_t deadline_ns) {
   return static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT32_MAX));
 }
 
+// A mapping of a worker's shared region; results that point into it keep it alive.
+struct Mapping {
+  Mapping(int fd, std::size_t bytes) : size(bytes) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      throw ExecutorError(std::string("processes: mmap of a shared region: ") + std::strerror(errno));
+    }
+    data = static_cast<std::byte*>(p);
+  }
+  ~Mapping() { ::munmap(data, size); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::byte* data = nullptr;
+  std::size_t size = 0;
+};
+
 }  // namespace
 
 struct ProcessPool::Worker {
@@ -85,6 +102,17 @@ struct ProcessPool::Worker {
   UniqueFd from;  // the worker's stdout (our read end, non-blocking)
   bool reaped = false;
   int status = 0;  // raw waitpid status once reaped
+  UniqueFd shm;                     // the shared region (Transport::kShm only)
+  std::shared_ptr<Mapping> region;  // its current mapping
+
+  // Grows the shared region to at least `bytes` (and maps it); a smaller one is kept.
+  void EnsureRegion(std::size_t bytes) {
+    if (region && region->size >= bytes) return;
+    if (::ftruncate(shm.get(), static_cast<off_t>(bytes)) != 0) {
+      throw ExecutorError(std::string("processes: growing a shared region: ") + std::strerror(errno));
+    }
+    region = std::make_shared<Mapping>(shm.get(), bytes);  // older results keep the old mapping
+  }
 
   // Outgoing: owned bytes (configure frame, task frame prefix) and then a view of the payload.
   std::vector<std::byte> out;
@@ -170,7 +198,8 @@ struct ProcessPool::Worker {
   }
 };
 
-ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task_timeout) {
+ProcessPool::ProcessPool(const ExecutorOptions& options)
+    : timeout_(options.task_timeout), transport_(options.transport) {
   // A worker that dies turns our next write into EPIPE; without this it would kill us.
   struct sigaction old{};
   ::sigaction(SIGPIPE, nullptr, &old);
@@ -198,6 +227,14 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
         throw ExecutorError(std::string("processes: pipe2: ") + std::strerror(errno));
       }
       bp::pipe stdout_pipe(from_child[0], from_child[1]);
+      int memfd = -1;
+      if (transport_ == Transport::kShm) {
+        memfd = ::memfd_create("parbench-worker", MFD_CLOEXEC);
+        if (memfd < 0) {
+          throw ExecutorError(std::string("processes: memfd_create: ") + std::strerror(errno));
+        }
+        worker->shm.Reset(memfd);
+      }
       std::error_code ec;
       worker->child = bp::child(
           bp::exe = options.worker_exe, bp::args = {std::string(kWorkerFlag), parent_pid},
@@ -205,9 +242,22 @@ ProcessPool::ProcessPool(const ExecutorOptions& options) : timeout_(options.task
           // vfork: the child borrows the parent's memory until exec, so start-up does not
           // grow with the parent's size (no page tables to copy).
           bp::posix::use_vfork,
-          // Only stdin, stdout and stderr cross into the worker: close whatever else the
-          // parent holds without O_CLOEXEC (an output file, a socket).
-          bp::extend::on_exec_setup = [](auto&) { ::close_range(3, ~0U, 0); },
+          // Only stdin, stdout, stderr (and the shared region, as descriptor 3) cross into the
+          // worker: close whatever else the parent holds without O_CLOEXEC (an output file, a
+          // socket). This runs in the vforked child, whose descriptor table is its own.
+          bp::extend::on_exec_setup =
+              [memfd](auto&) {
+                if (memfd < 0) {
+                  ::close_range(3, ~0U, 0);
+                  return;
+                }
+                if (memfd == wire::kShmFd) {
+                  ::fcntl(memfd, F_SETFD, 0);  // dup2 onto itself would keep O_CLOEXEC
+                } else {
+                  ::dup2(memfd, wire::kShmFd);
+                }
+                ::close_range(wire::kShmFd + 1, ~0U, 0);
+              },
           // When exec fails, Boost reports the error but leaves the dead child unreaped.
           bp::extend::on_error =
               [](auto& exec, const std::error_code&) {
@@ -354,9 +404,21 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
       w.job_key = job_key;
     }
     const std::uint32_t count = std::min(chunk_size(), batch.tasks - next);
-    const auto prefix = wire::TasksFramePrefix(next, count, batch.payload.size());
+    std::uint32_t flags = 0;
+    if (transport_ == Transport::kShm) {
+      // The payload crosses here, one copy into the worker's region; the rest of the region
+      // (at least as large again) takes the reply.
+      const std::uint64_t reply_at = wire::ReplyOffset(batch.payload.size());
+      w.EnsureRegion(static_cast<std::size_t>(reply_at + std::max<std::size_t>(batch.payload.size(), 4096)));
+      if (!batch.payload.empty()) {
+        std::memcpy(w.region->data, batch.payload.data(), batch.payload.size());
+      }
+      flags = wire::kPayloadInShm;
+    } else {
+      w.payload = batch.payload;
+    }
+    const auto prefix = wire::TasksFramePrefix(next, count, batch.payload.size(), flags);
     w.out.insert(w.out.end(), prefix.begin(), prefix.end());
-    w.payload = batch.payload;
     w.busy = true;
     w.first = next;
     w.count = count;
@@ -402,7 +464,14 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
               r.span = {.slot = w.slot, .task = record.task, .pid = w.pid, .tid = record.tid,
                         .start_ns = record.start_ns, .stop_ns = record.stop_ns};
               r.error = std::move(record.error);
-              if (!record.reply.empty()) {
+              if ((record.flags & wire::kReplyInShm) != 0) {
+                const std::uint64_t at = wire::ReplyOffset(batch.payload.size());
+                if (!w.region || at + record.reply_size > w.region->size) {
+                  throw wire::ProtocolError("a shared-memory reply outside the region");
+                }
+                r.reply = {w.region->data + at, static_cast<std::size_t>(record.reply_size)};
+                r.reply_owner = w.region;
+              } else if (!record.reply.empty()) {
                 r.reply = record.reply;
                 r.reply_owner = owner;
                 keeps_buffer = true;

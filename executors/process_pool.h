@@ -5,7 +5,8 @@
 // length-prefixed frames (frame.h) over one pipe pair per worker; a task's payload is copied
 // through the pipe, which is the price Python pays for pickling. The parent drives every pipe
 // from one poll() loop with non-blocking descriptors, so a large frame going out never waits
-// on a large frame coming back.
+// on a large frame coming back. With Transport::kShm, payloads and replies travel through a
+// shared-memory region per worker instead (a memfd the worker sees as descriptor 3).
 #pragma once
 
 #include <memory>
@@ -45,6 +46,7 @@ class ProcessPool final : public Executor {
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::chrono::milliseconds timeout_;
+  Transport transport_;
   bool broken_ = false;
 };
 

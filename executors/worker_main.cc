@@ -1,12 +1,16 @@
 #include "executors/worker_main.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <string>
 
@@ -34,12 +38,56 @@ void SendError(int out, const std::string& message) {
   }
 }
 
+// The shared-memory region (descriptor kShmFd), mapped on first use and again when the parent
+// has grown it.
+class SharedRegion {
+ public:
+  ~SharedRegion() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  // The whole region, at least `need` bytes; throws ProtocolError when there is none.
+  std::span<std::byte> Map(std::uint64_t need) {
+    struct stat st {};
+    if (::fstat(wire::kShmFd, &st) != 0) {
+      throw wire::ProtocolError("shared-memory frame, but no shared region was passed");
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size != size_) {
+      if (data_ != nullptr) ::munmap(data_, size_);
+      data_ = nullptr;
+      size_ = 0;
+      void* p = size == 0 ? nullptr
+                          : ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, wire::kShmFd, 0);
+      if (p == MAP_FAILED) throw wire::ProtocolError("cannot map the shared region");
+      data_ = static_cast<std::byte*>(p);
+      size_ = size;
+    }
+    if (need > size_) throw wire::ProtocolError("the shared region is smaller than its payload");
+    return {data_, size_};
+  }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // Runs the tasks of one kTasks frame and writes one kResults frame back.
-void ServeTasks(int out, const Job& job, RunnerCache& cache, std::span<const std::byte> body) {
+void ServeTasks(int out, const Job& job, RunnerCache& cache, SharedRegion& region,
+                std::span<const std::byte> body) {
   wire::Reader reader(body);
   const std::uint32_t first = reader.U32();
   const std::uint32_t count = reader.U32();
-  const std::span<const std::byte> payload = reader.Bytes(reader.U64());
+  const std::uint32_t flags = reader.U32();
+  const std::uint64_t payload_size = reader.U64();
+  const bool shm = (flags & wire::kPayloadInShm) != 0;
+  std::span<std::byte> shared;
+  std::span<const std::byte> payload;
+  if (shm) {
+    shared = region.Map(payload_size);
+    payload = shared.first(static_cast<std::size_t>(payload_size));
+  } else {
+    payload = reader.Bytes(payload_size);
+  }
   reader.ExpectEnd();
   if (count == 0 || std::uint64_t{first} + count > UINT32_MAX) {
     throw wire::ProtocolError("kTasks frame with a bad task range");
@@ -59,21 +107,28 @@ void ServeTasks(int out, const Job& job, RunnerCache& cache, std::span<const std
   for (std::uint32_t i = first; i < first + count; ++i) {
     Result result = RunOneTask(runner, cache.error(), batch, i, kUnknownSlot);
     std::span<const std::byte> reply = result.reply;
-    // A runner's reply is valid only until its next task: copy it when more tasks follow.
-    if (count > 1 && !reply.empty()) reply = owned_replies.emplace_back(reply.begin(), reply.end());
-    const wire::ResultRecord record{.task = i,
-                                    .value = result.value,
-                                    .start_ns = result.span.start_ns,
-                                    .stop_ns = result.span.stop_ns,
-                                    .tid = result.span.tid,
-                                    .error = result.error,
-                                    .reply = {}};
+    wire::ResultRecord record{.task = i,
+                              .value = result.value,
+                              .start_ns = result.span.start_ns,
+                              .stop_ns = result.span.stop_ns,
+                              .tid = result.span.tid,
+                              .flags = 0,
+                              .error = result.error,
+                              .reply_size = reply.size(),
+                              .reply = {}};
+    const std::uint64_t reply_at = wire::ReplyOffset(payload_size);
+    if (shm && count == 1 && !reply.empty() && reply.size() <= shared.size() - std::min<std::size_t>(reply_at, shared.size())) {
+      // The reply crosses back through the region: one copy, no pipe.
+      std::memmove(shared.data() + reply_at, reply.data(), reply.size());
+      record.flags = wire::kReplyInShm;
+      reply = {};
+    } else if (count > 1 && !reply.empty()) {
+      // A runner's reply is valid only until its next task: copy it when more tasks follow.
+      reply = owned_replies.emplace_back(reply.begin(), reply.end());
+    }
     std::vector<std::byte>& head = heads.emplace_back();
     wire::Writer w(head);
-    wire::EncodeResult(w, record);
-    // EncodeResult wrote a zero reply length; patch in the real one (the last 8 bytes).
-    const std::uint64_t reply_size = reply.size();
-    std::memcpy(head.data() + head.size() - sizeof reply_size, &reply_size, sizeof reply_size);
+    wire::EncodeResultHead(w, record, record.reply_size);
     pieces.emplace_back(head);
     pieces.push_back(reply);
     body_size += head.size() + reply.size();
@@ -116,6 +171,7 @@ int WorkerMain(int argc, char** argv) {
 
     Job job;
     RunnerCache cache;
+    SharedRegion region;
     wire::Header header;
     std::span<const std::byte> body;
     wire::FrameReader reader_in(in);
@@ -129,7 +185,7 @@ int WorkerMain(int argc, char** argv) {
           break;
         }
         case FrameType::kTasks:
-          ServeTasks(out, job, cache, body);
+          ServeTasks(out, job, cache, region, body);
           break;
         default:
           throw wire::ProtocolError("unexpected frame type " + std::to_string(header.type) +

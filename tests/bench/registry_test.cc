@@ -81,7 +81,8 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
            "io/processes/workers:4/mode:durable/payload:shipped", "dot/serial/blas_threads:1",
            "dot/processes/workers:4/blas_threads:1", "overhead/serial", "overhead/threads/workers:1",
            "overhead/processes/workers:4", "transfer/serial/size:4KiB",
-           "transfer/processes/workers:4/size:16MiB", "startup/serial", "startup/threads/workers:4",
+           "transfer/processes/workers:4/size:16MiB",
+           "transfer/processes/workers:4/size:16MiB/transport:shm", "startup/serial", "startup/threads/workers:4",
            "startup/processes/workers:4", "startup/processes/workers:4/parent_mem:1GiB",
            "roundtrip/serial", "roundtrip/processes/workers:1", "roundtrip/raw_pipe",
            "api_server/clients:32/latency_ms:20",
@@ -95,6 +96,7 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
                             1 /*overhead*/ + 2 /*transfer*/ + 1 /*roundtrip*/ + 1 /*startup*/;
   EXPECT_EQ(names.size(), cases * per_case + 2 /*cpu_scaling*/ + 2 /*api_server*/ +
                               options.workers.size() /*startup parent_mem: processes only*/ +
+                              2 * options.workers.size() /*transfer transport:shm: processes*/ +
                               1 /*roundtrip/raw_pipe*/);
   std::set<std::string> unique(names.begin(), names.end());
   EXPECT_EQ(unique.size(), names.size()) << "no name registered twice";

@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "executors/frame.h"
 #include "executors/process_pool.h"
 #include "executors/thread_pool.h"
 #include "tests/support.h"
@@ -138,7 +139,8 @@ class FakeWorker {
     std::ofstream(path_) << "#!/usr/bin/python3\n"
                             "import os, struct, sys, time\n"
                             "out = sys.stdout.buffer\n"
-                            "def frame(kind, body, magic=0x31464250, version=1, size=None):\n"
+                            "def frame(kind, body, magic=0x31464250, version="
+                         << wire::kVersion << ", size=None):\n"
                             "    n = len(body) if size is None else size\n"
                             "    out.write(struct.pack('<IHHQ', magic, version, kind, n) + body)\n"
                             "    out.flush()\n"
@@ -179,8 +181,10 @@ TEST(FaultTest, AWorkerWithTheWrongMagicIsRejectedAtHello) {
 
 TEST(FaultTest, AWorkerSpeakingAnotherProtocolVersionIsRejected) {
   Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure("frame(1, hello, version=2)\n");
-  EXPECT_NE(what.find("protocol version 2"), std::string::npos) << what;
+  const std::string what = FakeWorkerFailure(
+      "frame(1, hello, version=" + std::to_string(wire::kVersion + 1) + ")\n");
+  EXPECT_NE(what.find("protocol version " + std::to_string(wire::kVersion + 1)), std::string::npos)
+      << what;
   EXPECT_TRUE(ChildPids().empty());
 }
 
@@ -203,7 +207,7 @@ TEST(FaultTest, AResultForATaskNeverSentIsRejected) {
   Watchdog watchdog(std::chrono::seconds(60));
   const std::string what = FakeWorkerFailure(
       "frame(1, hello)\n"
-      "rec = struct.pack('<IQqqi', 77, 0, 0, 0, 0) + struct.pack('<I', 0) + struct.pack('<Q', 0)\n"
+      "rec = struct.pack('<IQqqiI', 77, 0, 0, 0, 0, 0) + struct.pack('<I', 0) + struct.pack('<Q', 0)\n"
       "frame(4, struct.pack('<I', 1) + rec)\n");
   EXPECT_NE(what.find("result for task 77"), std::string::npos) << what;
   EXPECT_TRUE(ChildPids().empty());

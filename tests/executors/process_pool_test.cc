@@ -9,6 +9,8 @@
 
 #include "tests/support.h"
 
+#include <algorithm>
+
 namespace parbench {
 namespace {
 
@@ -92,6 +94,38 @@ TEST(ProcessPoolTest, AMissingWorkerBinaryIsAnErrorNotAHang) {
   options.worker_exe = "/nonexistent/parbench-worker";
   EXPECT_THROW(ProcessPool pool(options), ExecutorError);
   EXPECT_TRUE(ChildPids().empty());
+}
+
+TEST(ProcessPoolTest, SharedMemoryTransportCarriesPayloadsAndRepliesOfAnySize) {
+  const int fds_before = OpenFdCount();
+  {
+    ExecutorOptions options = Options(2);
+    options.transport = Transport::kShm;
+    ProcessPool pool(options);
+    const Job echo{"echo", Config()};
+    // Growing, shrinking and empty payloads: the region is grown and remapped as needed.
+    for (std::size_t size : {std::size_t{1000}, std::size_t{9} << 20, std::size_t{0},
+                             std::size_t{2} << 20, std::size_t{4096}}) {
+      std::vector<std::byte> payload(size);
+      for (std::size_t i = 0; i < size; ++i) payload[i] = std::byte(i * 13 + size);
+      const auto results = pool.Run({.job = &echo, .tasks = 3, .payload = payload});
+      for (const Result& r : results) {
+        ASSERT_EQ(r.error, "");
+        EXPECT_EQ(r.value, testing::ByteSum(payload)) << size;
+        ASSERT_EQ(r.reply.size(), size);
+        EXPECT_TRUE(std::equal(r.reply.begin(), r.reply.end(), payload.begin())) << size;
+      }
+    }
+    // Tiny tasks are batched several to a frame; their replies travel in the frame.
+    std::vector<std::byte> small(100, std::byte{7});
+    const auto results = pool.Run({.job = &echo, .tasks = 2000, .payload = small});
+    for (const Result& r : results) {
+      ASSERT_EQ(r.reply.size(), small.size());
+      EXPECT_EQ(r.reply[99], std::byte{7});
+    }
+  }
+  EXPECT_TRUE(ChildPids().empty());
+  EXPECT_EQ(OpenFdCount(), fds_before) << "the memfds are closed too";
 }
 
 TEST(ProcessPoolTest, AWorkerBinaryThatCannotBeExecutedLeavesNoZombie) {

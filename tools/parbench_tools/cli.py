@@ -51,7 +51,11 @@ def cmd_timeline(args) -> int:
     from .plots import timeline_figures
     from .trace import load_trace
     timelines = load_trace(args.trace)
-    files = timeline_figures(timelines, args.out_dir)
+    formats = tuple(f for f in args.formats.split(",") if f)
+    bad = [f for f in formats if f not in ("png", "svg")]
+    if bad or not formats:
+        raise ToolError("--formats", f"takes png and/or svg, not '{args.formats}'")
+    files = timeline_figures(timelines, args.out_dir, formats)
     print(f"wrote {len(files)} files to {args.out_dir}")
     return 0
 
@@ -126,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("timeline", help="Gantt charts of the last iterations (PNG and SVG)")
     s.add_argument("trace", help="parbench trace file (RUN.trace.json)")
     s.add_argument("--out-dir", default="timelines", help="directory for the figures")
+    s.add_argument("--formats", default="png,svg", help="png, svg or png,svg (default)")
     s.set_defaults(func=cmd_timeline)
 
     s = sub.add_parser("plot", help="speedup against worker count (PNG and SVG)")

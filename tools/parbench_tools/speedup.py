@@ -34,6 +34,21 @@ class Table:
     error: str | None = None  # why no speedups could be computed (e.g. no serial baseline)
 
 
+# Arguments that only the processes executor has (bench registers transport:shm for processes
+# only): a group with one of them takes its serial baseline from the group without it.
+PROCESS_ONLY_ARGS = ("transport",)
+
+
+def _serial_of(groups: dict, group: tuple):
+    serial = next((b for b in groups.get(group, []) if b.name.executor == "serial"), None)
+    if serial is None:
+        workload, args = group
+        plain = (workload, tuple(a for a in args if a[0] not in PROCESS_ONLY_ARGS))
+        if plain != group:
+            serial = next((b for b in groups.get(plain, []) if b.name.executor == "serial"), None)
+    return serial
+
+
 def speedup_tables(run: Run) -> list[Table]:
     groups: dict[tuple, list] = {}
     for bench in run.benchmarks.values():
@@ -43,7 +58,7 @@ def speedup_tables(run: Run) -> list[Table]:
     for group, benches in groups.items():
         if all(b.name.executor == "serial" for b in benches):
             continue  # nothing parallel to compare (cpu_scaling)
-        serial = next((b for b in benches if b.name.executor == "serial"), None)
+        serial = _serial_of(groups, group)
         baseline = None
         error = None
         if serial is None:

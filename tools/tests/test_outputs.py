@@ -105,3 +105,13 @@ def test_every_subcommand_has_help(cli, command):
     status, out, _ = cli(command, "--help")
     assert status == 0
     assert "usage:" in out
+
+
+def test_timeline_formats_can_be_chosen(cli, tmp_path):
+    status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
+                         "--formats", "png")
+    assert status == 0, err
+    assert all(name.endswith(".png") for name in os.listdir(tmp_path))
+    status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
+                         "--formats", "gif")
+    assert status == 2 and "--formats" in err and err.count("\n") == 1

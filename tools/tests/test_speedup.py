@@ -81,3 +81,12 @@ def test_names_parse_into_workload_executor_workers_and_arguments():
     assert parse_name("cpu/serial/real_time").workers == 1
     assert parse_name("cpu/threads/workers:2/repeats:5/real_time").full == "cpu/threads/workers:2"
     assert parse_name("api_server/clients:32/latency_ms:20/real_time").executor is None
+
+
+def test_the_shm_transport_takes_its_baseline_from_the_pipe_case():
+    run = load_run(fixture("run.json"))
+    tables = {t.label: t for t in speedup_tables(run)}
+    shm = tables["transfer size:64KiB transport:shm"]
+    assert shm.error is None
+    assert shm.baseline_s == run.benchmarks["transfer/serial/size:64KiB"].median
+    assert {c.executor for c in shm.cells} == {"processes"}
