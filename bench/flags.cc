@@ -120,14 +120,19 @@ void CheckIoDir(const std::string& dir) {
   }
 }
 
+// 1, 2, 4, 8 and the core count, sorted, without duplicates.
+std::vector<int> DefaultWorkers(int hardware_threads) {
+  std::vector<int> out = {1, 2, 4, 8, std::clamp(hardware_threads, 1, static_cast<int>(kMaxWorkers))};
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace
 
 SuiteOptions ParseSuiteFlags(int* argc, char** argv, int hardware_threads) {
   SuiteOptions options;
-  options.workers = {1, 2, 4, 8, std::clamp(hardware_threads, 1, static_cast<int>(kMaxWorkers))};
-  std::sort(options.workers.begin(), options.workers.end());
-  options.workers.erase(std::unique(options.workers.begin(), options.workers.end()),
-                        options.workers.end());
+  options.workers = DefaultWorkers(hardware_threads);
   std::string benchmark_out;
 
   int kept = 1;
@@ -201,9 +206,11 @@ std::string SuiteFlagsHelp(int hardware_threads) {
       "parbench: when do threads, processes, or neither pay off? Every workload runs under\n"
       "the serial, threads and processes executors at each worker count.\n\n"
       "Suite flags (parsed before Google Benchmark's; a bad value exits with status 2):\n";
+  std::string workers;
+  for (int w : DefaultWorkers(hardware_threads)) workers += (workers.empty() ? "" : ",") + std::to_string(w);
   out += line("--workers=LIST", "worker counts for threads and processes",
-              "comma-separated, each 1.." + std::to_string(kMaxWorkers) + " (default: 1,2,4,8," +
-                  std::to_string(hardware_threads) + ")");
+              "comma-separated, each 1.." + std::to_string(kMaxWorkers) + " (default: 1,2,4,8 and the " +
+                  "core count: " + workers + ")");
   for (const IntFlag& f : kIntFlags) {
     out += line("--" + std::string(f.name) + "=N", f.help,
                 std::to_string(f.lo) + ".." + std::to_string(f.hi) +

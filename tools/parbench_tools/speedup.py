@@ -85,13 +85,12 @@ def speedup_tables(run: Run) -> list[Table]:
 
 
 def format_seconds(s: float) -> str:
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3g} ms"
-    if s >= 1e-6:
-        return f"{s * 1e6:.3g} µs"
-    return f"{s * 1e9:.3g} ns"
+    """'322 ms', '83.5 ns': three significant digits in the largest unit that keeps it >= 1."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        # Compare the rounded value, so 999.7 µs reads '1 ms', not '1e+03 µs'.
+        if float(f"{s / scale:.3g}") >= 1 or unit == "ns":
+            return f"{s / scale:.3g} {unit}"
+    return f"{s:.3g} s"
 
 
 def _cell_text(cell: Cell | None) -> str:

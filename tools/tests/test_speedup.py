@@ -90,3 +90,11 @@ def test_the_shm_transport_takes_its_baseline_from_the_pipe_case():
     assert shm.error is None
     assert shm.baseline_s == run.benchmarks["transfer/serial/size:64KiB"].median
     assert {c.executor for c in shm.cells} == {"processes"}
+
+
+def test_times_read_in_the_unit_that_fits():
+    from parbench_tools.speedup import format_seconds
+    assert format_seconds(0.322) == "322 ms"
+    assert format_seconds(0.0009997) == "1 ms"
+    assert format_seconds(2.5) == "2.5 s"
+    assert format_seconds(8.35e-8) == "83.5 ns"
