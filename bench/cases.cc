@@ -1,4 +1,5 @@
 // The case table: every workload variant the suite measures, with its inputs and checks.
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -80,9 +81,16 @@ CaseSpec ApiCase(SuiteEnv& env) {
                             .check = std::move(check)};
           },
       .counters =
-          [own_server, latency_ms = o.api_latency_ms](benchmark::State& state, const Prepared& p,
-                                                      const Measurement& m) {
+          [&env, own_server, latency_ms = o.api_latency_ms](
+              benchmark::State& state, const Prepared& p, const Measurement& m) {
             if (!own_server) return;  // a real endpoint's latency is unknown: no ideal
+            // How late the server started its answers during this benchmark: proof that it
+            // was not the bottleneck at this worker count.
+            std::vector<double> delays = env.ApiServer().TakeAddedMs();
+            if (!delays.empty()) {
+              std::nth_element(delays.begin(), delays.begin() + static_cast<std::ptrdiff_t>(delays.size() / 2), delays.end());
+              state.counters["server_delay_ms_median"] = delays[delays.size() / 2];
+            }
             // Perfect overlap: ceil(tasks / W) rounds of one latency each.
             const double rounds = std::ceil(static_cast<double>(p.tasks) / m.workers);
             const double ideal_s = rounds * static_cast<double>(latency_ms) / 1e3;

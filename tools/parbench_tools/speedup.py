@@ -34,9 +34,10 @@ class Table:
     error: str | None = None  # why no speedups could be computed (e.g. no serial baseline)
 
 
-# Arguments that only the processes executor has (bench registers transport:shm for processes
-# only): a group with one of them takes its serial baseline from the group without it.
-PROCESS_ONLY_ARGS = ("transport",)
+# Arguments that only the processes executor has (bench registers transport:shm and
+# parent_mem:1GiB for processes only): a group with one of them takes its serial baseline from
+# the group without it.
+PROCESS_ONLY_ARGS = ("transport", "parent_mem")
 
 
 def _serial_of(groups: dict, group: tuple):
