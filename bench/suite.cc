@@ -1,6 +1,7 @@
 #include "bench/suite.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "bench/probes.h"
 #include "workloads/api.h"
@@ -46,8 +47,43 @@ void Account(Measurement& m, const std::vector<Result>& results, std::int64_t wa
   ++m.iterations;
 }
 
-// The body of every batch benchmark: the pool and inputs are ready before the timed loop; one
-// iteration runs all tasks once; verification happens with the timer paused.
+// The timed loop every executor benchmark shares: `iteration` runs one iteration and returns
+// its results; the loop times it, verifies the results with the timer paused, and totals
+// them. On a failure the benchmark is skipped with the reason, `on_failure` runs, and nothing
+// is returned; else the totals, with the last iteration recorded for the timeline.
+template <typename Iteration, typename OnFailure>
+std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, const Prepared& prep,
+                                     const std::string& name, int workers, Iteration iteration,
+                                     OnFailure on_failure) {
+  Measurement m{.workers = workers};
+  std::vector<Result> results;
+  std::int64_t start = 0;
+  std::int64_t stop = 0;
+  for (auto _ : state) {
+    start = NowNs();
+    try {
+      results = iteration();
+    } catch (const std::exception& e) {
+      Skip(state, env, e.what());
+      on_failure();
+      return std::nullopt;
+    }
+    stop = NowNs();
+    state.PauseTiming();
+    if (const std::string problem = Verify(prep, results); !problem.empty()) {
+      Skip(state, env, problem);
+      return std::nullopt;
+    }
+    Account(m, results, stop - start);
+    state.ResumeTiming();
+  }
+  if (m.iterations == 0) return std::nullopt;
+  env.timeline.Record(name, workers, start, stop, results);
+  return m;
+}
+
+// The body of every batch benchmark: the pool (from the cache) and the inputs are ready before
+// the timed loop; one iteration runs all tasks once.
 void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& spec,
                        const Prepared& prep, const std::string& name, ExecutorKind kind,
                        int workers) {
@@ -59,32 +95,14 @@ void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& s
     return;
   }
   const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
-  Measurement m{.workers = workers};
-  std::vector<Result> results;
-  std::int64_t start = 0;
-  std::int64_t stop = 0;
-  for (auto _ : state) {
-    start = NowNs();
-    try {
-      results = executor->Run(batch);
-    } catch (const std::exception& e) {
-      Skip(state, env, e.what());
-      if (executor->broken()) env.pools.Drop(kind, workers, spec.transport);
-      return;
-    }
-    stop = NowNs();
-    state.PauseTiming();
-    if (const std::string problem = Verify(prep, results); !problem.empty()) {
-      Skip(state, env, problem);
-      return;
-    }
-    Account(m, results, stop - start);
-    state.ResumeTiming();
-  }
-  if (m.iterations == 0) return;
-  AddCommonCounters(state, m);
-  if (spec.counters) spec.counters(state, prep, m);
-  env.timeline.Record(name, workers, start, stop, results);
+  const auto m = TimedLoop(
+      state, env, prep, name, workers, [&] { return executor->Run(batch); },
+      [&] {
+        if (executor->broken()) env.pools.Drop(kind, workers, spec.transport);
+      });
+  if (!m) return;
+  AddCommonCounters(state, *m);
+  if (spec.counters) spec.counters(state, prep, *m);
 }
 
 // The body of startup benchmarks: one iteration starts a pool, runs one empty task per worker
@@ -95,30 +113,13 @@ void RunStartupBenchmark(benchmark::State& state, SuiteEnv& env, const Prepared&
   options.workers = workers;
   options.task_timeout = std::chrono::seconds(env.options.task_timeout_s);
   const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(workers), .payload = {}};
-  Measurement m{.workers = workers};
-  std::vector<Result> results;
-  std::int64_t start = 0;
-  std::int64_t stop = 0;
-  for (auto _ : state) {
-    start = NowNs();
-    try {
-      auto executor = MakeExecutor(kind, options);
-      results = executor->Run(batch);
-    } catch (const std::exception& e) {
-      Skip(state, env, e.what());
-      return;
-    }
-    stop = NowNs();
-    state.PauseTiming();
-    if (const std::string problem = Verify(prep, results); !problem.empty()) {
-      Skip(state, env, problem);
-      return;
-    }
-    Account(m, results, stop - start);
-    state.ResumeTiming();
-  }
-  if (m.iterations == 0) return;
-  env.timeline.Record(name, workers, start, stop, results);
+  (void)TimedLoop(
+      state, env, prep, name, workers,
+      [&] {
+        auto executor = MakeExecutor(kind, options);
+        return executor->Run(batch);
+      },
+      [] {});
 }
 
 // The api server's own benchmarks: `clients` GETs in flight at once from one thread. They show

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "bench/suite.h"
+#include "tests/bench/capture.h"
 #include "tests/support.h"
 
 namespace parbench {
@@ -12,17 +13,6 @@ namespace {
 
 using testing::ChildPids;
 using testing::OpenFdCount;
-
-class Capture : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      outcomes.emplace_back(run.benchmark_name(), run.error_occurred ? run.error_message : "");
-    }
-  }
-  std::vector<std::pair<std::string, std::string>> outcomes;
-};
 
 CaseSpec FaultCase(const std::string& workload_name, const std::string& mode) {
   return {.workload = workload_name,
@@ -56,16 +46,16 @@ TEST(BenchmarkFaultTest, ACrashedWorkerFailsItsBenchmarkAndTheNextRunsOnAFreshPo
   char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
   int argc = 3;
   benchmark::Initialize(&argc, argv);
-  Capture capture;
+  testing::CapturingReporter capture;
   benchmark::RunSpecifiedBenchmarks(&capture);
 
   ASSERT_EQ(capture.outcomes.size(), 2U);
-  const std::string& error = capture.outcomes[0].second;
+  const std::string& error = capture.outcomes[0].error;
   EXPECT_NE(error.find("worker slot "), std::string::npos) << error;
   EXPECT_NE(error.find("(pid "), std::string::npos) << error;
   EXPECT_NE(error.find("signal 11 (Segmentation fault)"), std::string::npos) << error;
   EXPECT_NE(error.find("while running task 1"), std::string::npos) << error;
-  EXPECT_EQ(capture.outcomes[1].second, "") << "the next benchmark runs normally";
+  EXPECT_EQ(capture.outcomes[1].error, "") << "the next benchmark runs normally";
   EXPECT_EQ(env.failures, 1);
 
   env.Release();

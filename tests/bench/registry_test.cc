@@ -7,25 +7,10 @@
 #include <thread>
 
 #include "bench/suite.h"
+#include "tests/bench/capture.h"
 
 namespace parbench {
 namespace {
-
-// Collects the name and error of every run instead of printing it.
-class CapturingReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      names.push_back(run.benchmark_name());
-      if (run.error_occurred) errors.push_back(run.benchmark_name() + ": " + run.error_message);
-      counters.push_back(run.counters);
-    }
-  }
-  std::vector<std::string> names;
-  std::vector<std::string> errors;
-  std::vector<benchmark::UserCounters> counters;
-};
 
 TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   SuiteOptions options;
@@ -54,18 +39,20 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
   int argc = 3;
   benchmark::Initialize(&argc, argv);
-  CapturingReporter reporter;
+  testing::CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   env.Release();
 
   std::vector<std::string> expected;
   for (const auto& name : cpu_names) expected.push_back(name + "/real_time");
-  EXPECT_EQ(reporter.names, expected);
-  EXPECT_TRUE(reporter.errors.empty()) << reporter.errors.front();
-  for (const auto& counters : reporter.counters) {
-    EXPECT_EQ(counters.count("tasks_per_second"), 1U);
-    EXPECT_EQ(counters.count("utilization"), 1U);
+  std::vector<std::string> names;
+  for (const auto& outcome : reporter.outcomes) {
+    names.push_back(outcome.name);
+    EXPECT_EQ(outcome.error, "") << outcome.name;
+    EXPECT_EQ(outcome.counters.count("tasks_per_second"), 1U) << outcome.name;
+    EXPECT_EQ(outcome.counters.count("utilization"), 1U) << outcome.name;
   }
+  EXPECT_EQ(names, expected);
   EXPECT_FALSE(env.timeline.empty());
 }
 

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
+#include "tests/support.h"
 #include "workloads/api_server.h"
 
 namespace parbench::api {
@@ -35,15 +37,27 @@ std::string Fetch(const std::string& url, long* status) {
   return body;
 }
 
-// The message of the WorkloadError a runner throws for `url`; "" if it does not throw.
+// The message of the WorkloadError a runner throws for `url`; "" if it does not throw. Under a
+// watchdog, and checking that the runner leaves no descriptor behind (its connection closed).
 std::string ErrorFor(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
-  auto runner = MakeRunner("api", MakeConfig(url, expect_bytes, timeout_ms));
-  try {
-    (void)runner->Run(0, {});
-  } catch (const WorkloadError& e) {
-    return e.what();
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  (void)MakeRunner("api", MakeConfig(url, -1, 1000));  // load libcurl before counting
+  const int fds_before = testing::OpenFdCount();
+  std::string message;
+  {
+    auto runner = MakeRunner("api", MakeConfig(url, expect_bytes, timeout_ms));
+    try {
+      (void)runner->Run(0, {});
+    } catch (const WorkloadError& e) {
+      message = e.what();
+    }
   }
-  return "";
+  // The in-process server closes its end of the connection asynchronously: give it a moment.
+  for (int i = 0; i < 1000 && testing::OpenFdCount() != fds_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(testing::OpenFdCount(), fds_before) << "a descriptor outlived the runner";
+  return message;
 }
 
 TEST(ApiServerTest, SendsTheRequestedBodyAfterAtLeastTheRequestedLatency) {
@@ -116,7 +130,7 @@ TEST(ApiWorkloadTest, ATruncatedBodyIsAnError) {
 
 TEST(ApiWorkloadTest, AResponseSlowerThanTheTimeoutIsAnError) {
   Server server;
-  const std::string error = ErrorFor(server.Url(5000, 10), 10, 200);
+  const std::string error = ErrorFor(server.Url(2000, 10), 10, 200);
   EXPECT_NE(error.find("imed out"), std::string::npos) << error;
 }
 

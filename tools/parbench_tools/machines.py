@@ -72,8 +72,11 @@ def to_markdown(runs: list[Run], labels: list[str]) -> str:
         out.append(f"| `{name}` | " + " | ".join(cells + ratio_cells) + " |")
     speedups = [_speedups(r) for r in runs]
     out += ["", "## Speedups against each machine's own serial run", "",
-            "| benchmark | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+            "| benchmark | " + " | ".join(labels + ratio_head) + " |",
+            "|---|" + "---|" * (len(labels) + len(ratio_head))]
     for key in speedups[0]:
-        out.append(f"| {key} | " + " | ".join(
-            f"{s[key]:.2f}×" if key in s else "—" for s in speedups) + " |")
+        values = [s.get(key) for s in speedups]
+        cells = [f"{v:.2f}×" if v is not None else "—" for v in values]
+        ratios = [f"{v / values[0]:.2f}" if v is not None and values[0] else "—" for v in values[1:]]
+        out.append(f"| {key} | " + " | ".join(cells + ratios) + " |")
     return "\n".join(out) + "\n"

@@ -44,6 +44,10 @@ def test_machines_puts_contexts_and_times_side_by_side(cli, tmp_path):
     row = next(l for l in out.splitlines() if l.startswith("| `cpu/serial`"))
     assert row.rstrip().endswith("| 2.00 |"), row
     assert "## Speedups" in out
+    # Every time doubled, so every speedup is the same: the ratio between machines is 1.
+    speedup_row = next(l for l in out.split("## Speedups")[1].splitlines()
+                       if l.startswith("| cpu threads x2"))
+    assert speedup_row.rstrip().endswith("| 1.00 |"), speedup_row
 
 
 def test_export_formats_parse_and_hold_no_nan(cli, tmp_path):
