@@ -26,4 +26,19 @@ class CapturingReporter : public benchmark::BenchmarkReporter {
   std::vector<Outcome> outcomes;
 };
 
+// Runs the registered benchmarks whose names match `filter`, each for `min_time` seconds, and
+// returns what they reported.
+inline std::vector<CapturingReporter::Outcome> RunMatching(const std::string& filter,
+                                                           const std::string& min_time) {
+  std::string program = "parbench_test";
+  std::string filter_flag = "--benchmark_filter=" + filter;
+  std::string min_time_flag = "--benchmark_min_time=" + min_time;
+  char* argv[] = {program.data(), filter_flag.data(), min_time_flag.data(), nullptr};
+  int argc = 3;
+  benchmark::Initialize(&argc, argv);
+  CapturingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  return reporter.outcomes;
+}
+
 }  // namespace parbench::testing

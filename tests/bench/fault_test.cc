@@ -40,22 +40,15 @@ TEST(BenchmarkFaultTest, ACrashedWorkerFailsItsBenchmarkAndTheNextRunsOnAFreshPo
   ASSERT_EQ(names, (std::vector<std::string>{"crash/processes/workers:2",
                                               "fine/processes/workers:2"}));
 
-  std::string filter = "--benchmark_filter=^(crash|fine)/";
-  std::string min_time = "--benchmark_min_time=0.01";
-  std::string program = "fault_test";
-  char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
-  int argc = 3;
-  benchmark::Initialize(&argc, argv);
-  testing::CapturingReporter capture;
-  benchmark::RunSpecifiedBenchmarks(&capture);
+  const auto outcomes = testing::RunMatching("^(crash|fine)/", "0.01");
 
-  ASSERT_EQ(capture.outcomes.size(), 2U);
-  const std::string& error = capture.outcomes[0].error;
+  ASSERT_EQ(outcomes.size(), 2U);
+  const std::string& error = outcomes[0].error;
   EXPECT_NE(error.find("worker slot "), std::string::npos) << error;
   EXPECT_NE(error.find("(pid "), std::string::npos) << error;
   EXPECT_NE(error.find("signal 11 (Segmentation fault)"), std::string::npos) << error;
   EXPECT_NE(error.find("while running task 1"), std::string::npos) << error;
-  EXPECT_EQ(capture.outcomes[1].error, "") << "the next benchmark runs normally";
+  EXPECT_EQ(outcomes[1].error, "") << "the next benchmark runs normally";
   EXPECT_EQ(env.failures, 1);
 
   env.Release();

@@ -33,20 +33,13 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
     EXPECT_NE(std::find(registered.begin(), registered.end(), name), registered.end()) << name;
   }
 
-  std::string filter = "--benchmark_filter=^cpu";
-  std::string min_time = "--benchmark_min_time=0.001";
-  std::string program = "registry_test";
-  char* argv[] = {program.data(), filter.data(), min_time.data(), nullptr};
-  int argc = 3;
-  benchmark::Initialize(&argc, argv);
-  testing::CapturingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const auto outcomes = testing::RunMatching("^cpu", "0.001");
   env.Release();
 
   std::vector<std::string> expected;
   for (const auto& name : cpu_names) expected.push_back(name + "/real_time");
   std::vector<std::string> names;
-  for (const auto& outcome : reporter.outcomes) {
+  for (const auto& outcome : outcomes) {
     names.push_back(outcome.name);
     EXPECT_EQ(outcome.error, "") << outcome.name;
     EXPECT_EQ(outcome.counters.count("tasks_per_second"), 1U) << outcome.name;
