@@ -12,6 +12,7 @@
 
 #include "executors/frame.h"
 #include "workloads/api_server.h"
+#include "workloads/workload.h"
 
 namespace parbench {
 namespace {
@@ -226,6 +227,12 @@ std::string SuiteFlagsHelp(int hardware_threads) {
               "an existing writable directory (default: $TMPDIR or /tmp)");
   out += line("--timeline_out=FILE", "Chrome trace of every benchmark's last iteration",
               "(default: next to --benchmark_out, as NAME.trace.json)");
+  out += "\nWorkloads (each under serial, threads and processes):\n";
+  for (const Workload& w : Workloads()) {
+    std::string name(w.name);
+    name.resize(std::max<std::size_t>(name.size() + 1, 10), ' ');
+    out += "  " + name + std::string(w.summary) + "\n";
+  }
   out += "\nGoogle Benchmark flags:\n";
   return out;
 }

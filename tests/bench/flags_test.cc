@@ -82,6 +82,10 @@ TEST(FlagsTest, HelpIsNoticedAndPassedOn) {
   for (const char* flag : {"--workers", "--tasks", "--cpu_n", "--task_timeout_s", "--timeline_out"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
+  for (const char* workload : {"\n  api ", "\n  cpu ", "\n  dot ", "\n  io ", "\n  overhead ",
+                               "\n  transfer "}) {
+    EXPECT_NE(help.find(workload), std::string::npos) << "help lists workload" << workload;
+  }
 }
 
 }  // namespace
