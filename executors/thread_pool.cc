@@ -1,11 +1,47 @@
 #include "executors/thread_pool.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
 
 namespace parbench {
+namespace {
+
+// A counter threads can sleep on: a futex word read and written through std::atomic_ref.
+// Not std::atomic<>::wait, because libstdc++'s wait spins and calls sched_yield() a few times
+// before it sleeps; with 32 workers on 2 cores those yields are context switches that delay
+// the threads with real work.
+class Generation {
+ public:
+  [[nodiscard]] std::uint32_t Load() const {
+    return std::atomic_ref<std::uint32_t>(word_).load(std::memory_order_acquire);
+  }
+  // Returns the value once it differs from `seen`.
+  std::uint32_t WaitChange(std::uint32_t seen) const {
+    for (;;) {
+      const std::uint32_t now = Load();
+      if (now != seen) return now;
+      // Sleeps only if the word still equals `seen`, so a bump in between is never missed.
+      ::syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    }
+  }
+  // Publishes everything written before it and wakes every waiter with one system call.
+  void BumpAndWakeAll() {
+    std::atomic_ref<std::uint32_t>(word_).fetch_add(1, std::memory_order_release);
+    ::syscall(SYS_futex, &word_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+
+ private:
+  alignas(std::atomic_ref<std::uint32_t>::required_alignment) mutable std::uint32_t word_ = 0;
+};
+
+}  // namespace
 
 // State shared by the caller and the workers. Held through shared_ptr so that a worker
 // detached while stuck in a task never touches freed memory.
@@ -18,19 +54,25 @@ struct ThreadPool::Shared {
 
   explicit Shared(int workers) : slots(static_cast<std::size_t>(workers)) {}
 
-  std::mutex mu;
-  std::condition_variable work_cv;  // a new batch, or stop
-  std::condition_variable done_cv;  // the last worker left the batch
-  // Guarded by mu:
-  std::uint64_t generation = 0;  // bumped once per batch
-  bool stop = false;
-  int active = 0;  // workers still in the current batch
-  Job job;         // copies, so an abandoned worker never reads the caller's freed Batch
+  // Starting a batch: the caller writes the batch fields, then bumps `generation` (release)
+  // and wakes every waiting worker with one futex call. Workers sleep on that word, not on a
+  // condition variable: after a broadcast each waiter must take the mutex again, so 32 woken
+  // threads handed one mutex along a chain of wake-ups and the 32nd API request of a batch
+  // left 1.1 ms after the first on this 2-core VM. What remains is each thread's own work.
+  Generation generation;
+  std::atomic<bool> stop{false};
+  // Written by the caller before the generation bump, read-only for workers until every
+  // worker has left the batch (active reaches 0).
+  Job job;  // copies, so an abandoned worker never reads the caller's freed Batch
   Batch batch;
   std::vector<Result> results;  // one per task, each written by exactly one worker
-  // Lock-free:
   std::atomic<std::uint32_t> next{0};  // the next task index to take
+  std::atomic<int> active{0};          // workers still in the current batch
   std::vector<Slot> slots;
+  // The caller sleeps on done_cv until active reaches 0; the last worker out notifies it
+  // under mu, so the wake-up cannot be lost between the caller's check and its wait.
+  std::mutex mu;
+  std::condition_variable done_cv;
 };
 
 ThreadPool::ThreadPool(const ExecutorOptions& options)
@@ -42,11 +84,8 @@ ThreadPool::ThreadPool(const ExecutorOptions& options)
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(shared_->mu);
-    shared_->stop = true;
-  }
-  shared_->work_cv.notify_all();
+  shared_->stop.store(true, std::memory_order_relaxed);
+  shared_->generation.BumpAndWakeAll();
   for (std::size_t slot = 0; slot < threads_.size(); ++slot) {
     // A worker still busy after a timeout cannot be joined without hanging; let it go.
     const bool stuck = broken_ && shared_->slots[slot].busy_since_ns.load() != 0;
@@ -62,15 +101,10 @@ void ThreadPool::WorkerLoop(const std::shared_ptr<Shared>& shared, int slot) {
   Shared& s = *shared;
   Shared::Slot& me = s.slots[static_cast<std::size_t>(slot)];
   RunnerCache cache;
-  std::uint64_t seen = 0;
+  std::uint32_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock lock(s.mu);
-      s.work_cv.wait(lock, [&] { return s.stop || s.generation != seen; });
-      if (s.stop) return;
-      seen = s.generation;
-    }
-    // The batch fields are stable until every worker has left (active reaches 0).
+    seen = s.generation.WaitChange(seen);
+    if (s.stop.load(std::memory_order_relaxed)) return;
     TaskRunner* runner = cache.Get(s.job);
     for (;;) {
       const std::uint32_t index = s.next.fetch_add(1, std::memory_order_relaxed);
@@ -80,9 +114,9 @@ void ThreadPool::WorkerLoop(const std::shared_ptr<Shared>& shared, int slot) {
       s.results[index] = RunOneTask(runner, cache.error(), s.batch, index, slot);
       me.busy_since_ns.store(0, std::memory_order_relaxed);
     }
-    {
+    if (s.active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lock(s.mu);
-      if (--s.active == 0) s.done_cv.notify_one();
+      s.done_cv.notify_one();
     }
   }
 }
@@ -90,22 +124,18 @@ void ThreadPool::WorkerLoop(const std::shared_ptr<Shared>& shared, int slot) {
 std::vector<Result> ThreadPool::Run(const Batch& batch) {
   if (broken_) throw ExecutorError("threads: the pool is broken by an earlier failure");
   Shared& s = *shared_;
-  {
-    std::lock_guard lock(s.mu);
-    s.job = *batch.job;
-    s.batch = batch;
-    s.batch.job = &s.job;
-    s.results.assign(batch.tasks, Result{});
-    s.next.store(0, std::memory_order_relaxed);
-    s.active = static_cast<int>(threads_.size());
-    ++s.generation;
-  }
-  s.work_cv.notify_all();
+  s.job = *batch.job;  // no worker reads these until the generation changes
+  s.batch = batch;
+  s.batch.job = &s.job;
+  s.results.assign(batch.tasks, Result{});
+  s.next.store(0, std::memory_order_relaxed);
+  s.active.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
+  s.generation.BumpAndWakeAll();
 
   std::unique_lock lock(s.mu);
   // Wake up now and then to look for a task past the timeout; a finished batch wakes us at once.
   const auto check_every = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(1));
-  while (!s.done_cv.wait_for(lock, check_every, [&] { return s.active == 0; })) {
+  while (!s.done_cv.wait_for(lock, check_every, [&] { return s.active.load(std::memory_order_acquire) == 0; })) {
     const std::int64_t now = NowNs();
     for (std::size_t slot = 0; slot < s.slots.size(); ++slot) {
       const std::int64_t since = s.slots[slot].busy_since_ns.load(std::memory_order_relaxed);

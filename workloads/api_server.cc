@@ -1,5 +1,6 @@
 #include "workloads/api_server.h"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -243,6 +244,7 @@ Server::Server() : impl_(std::make_unique<Impl>()) {
   impl_->Accept();
   for (int i = 0; i < kThreads; ++i) {
     impl_->threads.emplace_back([this] {
+      ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
       // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
       ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
       // The server is harness, not the thing measured: when a timer fires it should get a
