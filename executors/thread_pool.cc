@@ -65,7 +65,7 @@ struct ThreadPool::Shared {
   // worker has left the batch (active reaches 0).
   Job job;  // copies, so an abandoned worker never reads the caller's freed Batch
   Batch batch;
-  std::vector<Result> results;  // one per task, each written by exactly one worker
+  std::vector<Result> results;         // one per task, each written by exactly one worker
   std::atomic<std::uint32_t> next{0};  // the next task index to take
   std::atomic<int> active{0};          // workers still in the current batch
   std::vector<Slot> slots;
@@ -135,7 +135,8 @@ std::vector<Result> ThreadPool::Run(const Batch& batch) {
   std::unique_lock lock(s.mu);
   // Wake up now and then to look for a task past the timeout; a finished batch wakes us at once.
   const auto check_every = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(1));
-  while (!s.done_cv.wait_for(lock, check_every, [&] { return s.active.load(std::memory_order_acquire) == 0; })) {
+  while (!s.done_cv.wait_for(lock, check_every,
+                             [&] { return s.active.load(std::memory_order_acquire) == 0; })) {
     const std::int64_t now = NowNs();
     for (std::size_t slot = 0; slot < s.slots.size(); ++slot) {
       const std::int64_t since = s.slots[slot].busy_since_ns.load(std::memory_order_relaxed);

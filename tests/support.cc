@@ -18,6 +18,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace parbench::testing {
@@ -203,16 +204,29 @@ std::vector<pid_t> ChildrenOf(pid_t self) {
   return out;
 }
 
-int OpenFdCount() {
-  int count = 0;
+namespace {
+
+// Open descriptors whose /proc link starts with `prefix` ("" for all of them).
+int CountFds(std::string_view prefix) {
   DIR* dir = ::opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
+  int count = 0;
   while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++count;
+    if (e->d_name[0] == '.' || std::atoi(e->d_name) == ::dirfd(dir)) continue;
+    char target[64] = {};
+    const ssize_t n = ::readlinkat(::dirfd(dir), e->d_name, target, sizeof target - 1);
+    if (std::string_view(target, n > 0 ? static_cast<std::size_t>(n) : 0).starts_with(prefix)) {
+      ++count;
+    }
   }
   ::closedir(dir);
-  return count - 1;  // the directory stream itself
+  return count;
 }
+
+}  // namespace
+
+int OpenFdCount() { return CountFds(""); }
+int OpenSocketCount() { return CountFds("socket:"); }
 
 TmpfsMount::TmpfsMount(std::size_t bytes) {
   char templ[] = "/tmp/parbench-tmpfs-XXXXXX";

@@ -30,6 +30,8 @@ void RegisterTestWorkloads();
 [[nodiscard]] std::vector<pid_t> ChildPids();
 // How many file descriptors this process has open.
 [[nodiscard]] int OpenFdCount();
+// How many of them are sockets.
+[[nodiscard]] int OpenSocketCount();
 
 // A shared-memory counter for the barrier workload; unlinked on destruction.
 class SharedCounter {

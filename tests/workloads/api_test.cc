@@ -38,11 +38,12 @@ std::string Fetch(const std::string& url, long* status) {
 }
 
 // The message of the WorkloadError a runner throws for `url`; "" if it does not throw. Under a
-// watchdog, and checking that the runner leaves no descriptor behind (its connection closed).
+// watchdog, and checking that the runner leaves no socket behind (its connection closed). Only
+// sockets are counted: the server keeps each body it has built in a memory file.
 std::string ErrorFor(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
   testing::Watchdog watchdog(std::chrono::seconds(60));
   (void)MakeRunner("api", MakeConfig(url, -1, 1000));  // load libcurl before counting
-  const int fds_before = testing::OpenFdCount();
+  const int sockets_before = testing::OpenSocketCount();
   std::string message;
   {
     auto runner = MakeRunner("api", MakeConfig(url, expect_bytes, timeout_ms));
@@ -53,10 +54,10 @@ std::string ErrorFor(const std::string& url, std::int64_t expect_bytes, std::int
     }
   }
   // The in-process server closes its end of the connection asynchronously: give it a moment.
-  for (int i = 0; i < 1000 && testing::OpenFdCount() != fds_before; ++i) {
+  for (int i = 0; i < 1000 && testing::OpenSocketCount() != sockets_before; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(testing::OpenFdCount(), fds_before) << "a descriptor outlived the runner";
+  EXPECT_EQ(testing::OpenSocketCount(), sockets_before) << "a connection outlived the runner";
   return message;
 }
 
@@ -70,6 +71,24 @@ TEST(ApiServerTest, SendsTheRequestedBodyAfterAtLeastTheRequestedLatency) {
   EXPECT_EQ(body, ApiBody(1000));
   // A lower bound only: the server must not answer before its timer (no speed is asserted).
   EXPECT_GE(waited, std::chrono::milliseconds(50));
+}
+
+TEST(ApiServerTest, SendsABodyLargerThanTheSocketBuffersWhole) {
+  // 32 MiB cannot fit in the socket buffers (at most 4 MiB here): the server must wait for
+  // room and resume where it stopped.
+  Server server;
+  long status = 0;
+  const std::string body = Fetch(server.Url(0, std::int64_t{32} << 20), &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.size(), std::size_t{32} << 20);
+  EXPECT_TRUE(body == ApiBody(std::int64_t{32} << 20)) << "the bytes differ";
+}
+
+TEST(ApiServerTest, SendsAnEmptyBody) {
+  Server server;
+  long status = 0;
+  EXPECT_EQ(Fetch(server.Url(0, 0), &status), "");
+  EXPECT_EQ(status, 200);
 }
 
 TEST(ApiServerTest, BodyIsPrintableLines) {
@@ -106,6 +125,16 @@ TEST(ApiWorkloadTest, CountsTheBodyAndReusesItsConnection) {
   for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(runner->Run(i, {}).value, 4096U);
   EXPECT_EQ(server.requests(), 5);
   EXPECT_EQ(server.connections(), 1) << "keep-alive: one connection for every request";
+}
+
+TEST(ApiWorkloadTest, KeepsTheConnectionAfterBodiesLargerThanTheSocketBuffers) {
+  Server server;
+  constexpr std::int64_t kBytes = std::int64_t{8} << 20;
+  auto runner = MakeRunner("api", MakeConfig(server.Url(0, kBytes), kBytes, 10'000));
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(runner->Run(i, {}).value, static_cast<std::uint64_t>(kBytes));
+  }
+  EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(ApiWorkloadTest, NonSuccessStatusesAreErrorsNamingTheStatus) {
