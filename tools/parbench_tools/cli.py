@@ -11,6 +11,7 @@ import sys
 
 from . import compare as compare_mod
 from . import export as export_mod
+from . import goals as goals_mod
 from . import machines as machines_mod
 from . import speedup as speedup_mod
 from .errors import ToolError
@@ -98,6 +99,26 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_goals(args) -> int:
+    from .report import noise_warning
+    run = load_run(args.run)
+    goals = goals_mod.evaluate(run)
+    if not goals:
+        raise ToolError(args.run, "has none of the executor-speed benchmarks (overhead, "
+                                  "roundtrip, startup, transfer 16MiB, cpu, api)")
+    noise = run.context.get("parbench_noise_efficiency", "not recorded")
+    text = (f"Run `{args.run}`, revision {run.context.get('parbench_git_revision', '?')}, "
+            f"noise probe {noise}.\n\n" + goals_mod.to_markdown(goals))
+    warning = noise_warning(run)
+    if warning:
+        text += f"\n**Warning:** {warning}\n"
+    _write(text, args.out)
+    missed = [g for g in goals if not g.met]
+    for g in missed:
+        print(f"parbench-tools: {args.run}: missed: {g.quantity}: {g.measured}", file=sys.stderr)
+    return 1 if missed else 0
+
+
 def cmd_report(args) -> int:
     from .report import build_report
     from .trace import load_trace
@@ -159,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "cpp_google); bmf: Bencher Metric Format")
     s.add_argument("--out", help="write here instead of standard output")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("goals", help="the executors' own speed against parbench's goals; "
+                                     "exit 1 if one is missed")
+    s.add_argument("run", help="Google Benchmark JSON file")
+    s.add_argument("--out", help="write the Markdown here instead of standard output")
+    s.set_defaults(func=cmd_goals)
 
     s = sub.add_parser("report", help="one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")

@@ -7,7 +7,7 @@ import os
 import re
 
 from .gbench import EXECUTORS, Run, cores, group_label
-from .speedup import speedup_tables
+from .speedup import format_seconds, speedup_tables
 from .trace import Timeline
 
 
@@ -42,9 +42,9 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
             if not rows:
                 continue
             lanes = [max(r.workers, 1) for r in rows]
+            height = 1.0 + 0.45 * sum(lanes) + 0.5 * len(rows)
             fig, axes = plt.subplots(len(rows), 1, sharex=True, squeeze=False,
-                                     figsize=(10, 1.0 + 0.45 * sum(lanes) + 0.5 * len(rows)),
-                                     gridspec_kw={"height_ratios": lanes})
+                                     figsize=(10, height), gridspec_kw={"height_ratios": lanes})
             end = max(max((t.wall_ms for t in rows), default=0),
                       max((k.start_ms + k.dur_ms for r in rows for k in r.tasks), default=0))
             for ax, tl in zip(axes[:, 0], rows):
@@ -52,7 +52,7 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
             axes[-1, 0].set_xlabel("time since the iteration started (ms)")
             fig.suptitle(f"{group_label(group)} — {workers} worker{'s' if workers > 1 else ''}"
                          " (last iteration; one bar per task, gaps are idle time)", fontsize=10)
-            fig.tight_layout()
+            fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # keep the title clear
             base = os.path.join(out_dir, f"timeline_{_slug(group_label(group))}_w{workers}")
             for fmt in formats:
                 fig.savefig(f"{base}.{fmt}", dpi=90)
@@ -77,15 +77,15 @@ def _draw_lanes(ax, tl: Timeline, end_ms: float) -> None:
                     ax.text(k.start_ms + k.dur_ms / 2, slot, str(k.task), ha="center",
                             va="center", fontsize=7)
     ax.axvline(tl.wall_ms, color="red", linestyle="--", linewidth=1)
-    ax.text(tl.wall_ms, lanes - 0.5, f" wall {tl.wall_ms:.3g} ms", color="red", fontsize=8,
-            va="bottom")
+    ax.text(tl.wall_ms, lanes - 0.5, f" wall {format_seconds(tl.wall_ms / 1e3)}", color="red",
+            fontsize=8, va="bottom")
     ax.set_ylim(-0.6, lanes - 0.4 + 0.5)
     ax.set_yticks(range(lanes))
     ax.set_yticklabels([f"w{s}" for s in range(lanes)], fontsize=7)
     ax.invert_yaxis()
     title = tl.name.executor if tl.name.executor == "serial" else f"{tl.name.executor}"
     ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
-    ax.set_xlim(0, end_ms * 1.08 if end_ms > 0 else 1)
+    ax.set_xlim(0, end_ms * 1.12 if end_ms > 0 else 1)  # room for the wall label
 
 
 def speedup_figure(run: Run, out_base: str, formats=("png", "svg")) -> list[str]:

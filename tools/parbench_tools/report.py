@@ -9,6 +9,7 @@ import os
 import tempfile
 
 from .gbench import Run
+from .goals import evaluate as evaluate_goals
 from .machines import CONTEXT_ROWS, context_value
 from .plots import speedup_figure, timeline_figures
 from .speedup import _cell_text, format_seconds, speedup_tables
@@ -78,6 +79,16 @@ def build_report(run: Run, timelines: list[Timeline] | None) -> str:
         parts.append(f"<tr><th>{e(title)}</th><td>{e(context_value(run, key))}</td></tr>")
     parts.append("</table>")
 
+    goals = evaluate_goals(run)
+    if goals:
+        parts.append("<h2>Executor speed against the goals</h2><table><tr><th>quantity</th>"
+                     "<th>benchmark</th><th>goal</th><th>measured (median)</th><th></th></tr>")
+        for g in goals:
+            verdict = "met" if g.met else "<span class='error'>missed</span>"
+            parts.append(f"<tr><td>{e(g.quantity)}</td><td><code>{e(g.benchmark)}</code></td>"
+                         f"<td>{e(g.goal)}</td><td>{e(g.measured)}</td><td>{verdict}</td></tr>")
+        parts.append("</table>")
+
     parts.append("<h2>Speedup against serial</h2>")
     for t in speedup_tables(run):
         parts.append(f"<h3>{e(t.label)}</h3>")
@@ -90,6 +101,8 @@ def build_report(run: Run, timelines: list[Timeline] | None) -> str:
         for executor in ("threads", "processes"):
             cells = [next((c for c in t.cells if c.executor == executor and c.workers == w), None)
                      for w in t.workers]
+            if not any(cells):
+                continue  # this run has no such executor for the group
             parts.append(f"<tr><th>{executor}</th>" +
                          "".join(f"<td>{_md_to_html_cell(_cell_text(c))}</td>" for c in cells) +
                          "</tr>")

@@ -26,7 +26,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("command", ["speedup", "plot", "export", "report", "compare", "machines"])
+@pytest.mark.parametrize("command", ["speedup", "plot", "export", "goals", "report", "compare",
+                                     "machines"])
 def test_bad_files_give_one_line_and_status_2(cli, tmp_path, case, command):
     text, expect = CASES[case]
     path = str(tmp_path / "missing.json") if text is None else _write(tmp_path, "bad.json", text)
@@ -34,6 +35,7 @@ def test_bad_files_give_one_line_and_status_2(cli, tmp_path, case, command):
         "speedup": ["speedup", path],
         "plot": ["plot", path, "--out", str(tmp_path / "p")],
         "export": ["export", path, "--format", "bmf"],
+        "goals": ["goals", path],
         "report": ["report", path, "--out", str(tmp_path / "r.html")],
         "compare": ["compare", fixture("reps6.json"), path],
         "machines": ["machines", fixture("run.json"), path],

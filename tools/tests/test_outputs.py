@@ -104,7 +104,7 @@ def test_report_is_self_contained_and_renders_every_image_in_chromium(cli, tmp_p
 
 
 @pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",
-                                     "export", "report"])
+                                     "export", "goals", "report"])
 def test_every_subcommand_has_help(cli, command):
     status, out, _ = cli(command, "--help")
     assert status == 0
@@ -119,3 +119,4 @@ def test_timeline_formats_can_be_chosen(cli, tmp_path):
     status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
                          "--formats", "gif")
     assert status == 2 and "--formats" in err and err.count("\n") == 1
+

@@ -98,3 +98,4 @@ def test_times_read_in_the_unit_that_fits():
     assert format_seconds(0.0009997) == "1 ms"
     assert format_seconds(2.5) == "2.5 s"
     assert format_seconds(8.35e-8) == "83.5 ns"
+    assert format_seconds(1.2803) == "1.28 s"  # the timelines' wall label, not "1.28e+03 ms"

@@ -1,0 +1,181 @@
+"""The executors' own speed against the goals parbench sets itself (README, "How fast are the
+executors"): dispatch, round trip, start-up, transfer, cpu scaling and api overlap, each read
+from the benchmarks of one run. Goals whose benchmarks the run does not hold are left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .gbench import Benchmark, Run, cores
+from .speedup import format_seconds
+
+GIB = float(1 << 30)
+# "Not slower with 1 GiB held": the start-up median may exceed the plain one by this much, the
+# run-to-run spread of that benchmark on the reference machine.
+STARTUP_TOLERANCE = 0.10
+API_GOAL = 0.90
+API_MAX_WORKERS = 32
+API_GOAL_LATENCY_MS = 10
+
+
+@dataclass
+class Goal:
+    quantity: str
+    benchmark: str
+    goal: str
+    measured: str
+    met: bool
+
+
+def _get(run: Run, name: str) -> Benchmark | None:
+    return run.benchmarks.get(name)
+
+
+def _failed(*benches: Benchmark) -> str | None:
+    for b in benches:
+        if b.error is not None:
+            return f"error in {b.name.full}: {b.error}"
+        if not b.samples:
+            return f"no measurements for {b.name.full}"
+    return None
+
+
+def _dispatch(run: Run, executor: str, limit_ns: float) -> Goal | None:
+    name = f"overhead/{executor}/workers:2"
+    b = _get(run, name)
+    if b is None:
+        return None
+    goal = f"≤ {format_seconds(limit_ns * 1e-9)} per task"
+    pool = "thread" if executor == "threads" else "process"
+    quantity = f"{pool} pool dispatch, streamed empty tasks"
+    problem = _failed(b)
+    ns = b.counter("ns_per_task")
+    if problem or ns is None:
+        return Goal(quantity, name, goal, problem or "no ns_per_task counter", False)
+    return Goal(quantity, name, goal, f"{format_seconds(ns * 1e-9)} per task", ns <= limit_ns)
+
+
+def _roundtrip(run: Run) -> Goal | None:
+    pool, pipe = _get(run, "roundtrip/processes/workers:1"), _get(run, "roundtrip/raw_pipe")
+    if pool is None or pipe is None:
+        return None
+    quantity = "process pool single-task round trip"
+    names = "roundtrip/processes/workers:1 vs roundtrip/raw_pipe"
+    goal = "≤ 1.5 × a raw pipe ping-pong"
+    problem = _failed(pool, pipe)
+    if problem:
+        return Goal(quantity, names, goal, problem, False)
+    ratio = pool.median / pipe.median
+    return Goal(quantity, names, goal, f"{format_seconds(pool.median)} vs "
+                f"{format_seconds(pipe.median)}: {ratio:.2f}×", ratio <= 1.5)
+
+
+def _startup(run: Run) -> list[Goal]:
+    plain = _get(run, "startup/processes/workers:4")
+    held = _get(run, "startup/processes/workers:4/parent_mem:1GiB")
+    goals = []
+    if plain is not None:
+        problem = _failed(plain)
+        goals.append(Goal("process pool start-up, 4 workers, one task each", plain.name.full,
+                          "≤ 8 ms", problem or format_seconds(plain.median),
+                          problem is None and plain.median <= 8e-3))
+    if plain is not None and held is not None:
+        quantity = "... with 1 GiB of touched parent memory"
+        goal = f"not slower (within {STARTUP_TOLERANCE:.0%})"
+        problem = _failed(plain, held)
+        if problem:
+            goals.append(Goal(quantity, held.name.full, goal, problem, False))
+        else:
+            ratio = held.median / plain.median
+            goals.append(Goal(quantity, held.name.full, goal,
+                              f"{format_seconds(held.median)}: {ratio:.2f}× the plain start-up",
+                              ratio <= 1 + STARTUP_TOLERANCE))
+    return goals
+
+
+def _transfer(run: Run) -> Goal | None:
+    names = {"pipe": "transfer/processes/workers:1/size:16MiB",
+             "shm": "transfer/processes/workers:1/size:16MiB/transport:shm"}
+    found = {t: _get(run, n) for t, n in names.items() if _get(run, n) is not None}
+    if not found:
+        return None
+    parts, best = [], 0.0
+    for transport, b in found.items():
+        problem = _failed(b)
+        rate = b.counter("bytes_per_second")
+        if problem or rate is None:
+            parts.append(f"{transport}: {problem or 'no bytes_per_second counter'}")
+            continue
+        parts.append(f"{transport} {rate / GIB:.2f} GiB/s")
+        best = max(best, rate)
+    return Goal("16 MiB to a process worker and back",
+                "transfer/processes/workers:1/size:16MiB[/transport:shm]", "≥ 1.5 GiB/s",
+                "; ".join(parts), best >= 1.5 * GIB)
+
+
+def _cpu(run: Run) -> list[Goal]:
+    n = cores(run)
+    serial = _get(run, "cpu/serial")
+    if n is None or serial is None:
+        return []
+    goals = []
+    for executor, limit in (("threads", 0.90), ("processes", 0.85)):
+        b = _get(run, f"cpu/{executor}/workers:{n}")
+        if b is None:
+            continue
+        quantity = f"cpu scaling at workers = cores ({n}), {executor}"
+        goal = f"efficiency ≥ {limit:.2f}"
+        problem = _failed(serial, b)
+        if problem:
+            goals.append(Goal(quantity, b.name.full, goal, problem, False))
+            continue
+        eff = serial.median / (n * b.median)
+        goals.append(Goal(quantity, b.name.full, goal, f"{eff:.3f}", eff >= limit))
+    return goals
+
+
+def _api(run: Run) -> Goal | None:
+    benches = sorted((b for b in run.benchmarks.values()
+                      if b.name.workload == "api" and b.name.executor == "threads"
+                      and not b.name.args and b.name.workers <= API_MAX_WORKERS),
+                     key=lambda b: b.name.workers)
+    if not benches:
+        return None
+    latency = run.context.get("parbench_api_latency_ms")
+    quantity = f"api overlap, latency {latency} ms, up to {API_MAX_WORKERS} workers"
+    if str(latency) != str(API_GOAL_LATENCY_MS):
+        quantity += f" (the goal is set at {API_GOAL_LATENCY_MS} ms)"
+    parts, met = [], True
+    for b in benches:
+        problem = _failed(b)
+        fraction = b.counter("ideal_fraction")
+        if problem or fraction is None:
+            parts.append(f"{problem or 'no ideal_fraction counter'} ({b.name.workers})")
+            met = False
+            continue
+        parts.append(f"{fraction:.3f} ({b.name.workers})")
+        met = met and fraction >= API_GOAL
+    return Goal(quantity, "api/threads/workers:W", f"≥ {API_GOAL:.2f} of ceil(tasks/W) × latency",
+                ", ".join(parts), met)
+
+
+def evaluate(run: Run) -> list[Goal]:
+    """Every goal this run has the benchmarks for, in the README's order."""
+    goals: list[Goal | None] = [
+        _dispatch(run, "threads", 1000.0),
+        _dispatch(run, "processes", 5000.0),
+        _roundtrip(run),
+        *_startup(run),
+        _transfer(run),
+        *_cpu(run),
+        _api(run),
+    ]
+    return [g for g in goals if g is not None]
+
+
+def to_markdown(goals: list[Goal]) -> str:
+    lines = ["| quantity | benchmark | goal | measured (median) | |", "|---|---|---|---|---|"]
+    for g in goals:
+        verdict = "met" if g.met else "**missed**"
+        lines.append(f"| {g.quantity} | `{g.benchmark}` | {g.goal} | {g.measured} | {verdict} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""goals: the executors' own speed against parbench's goals, read from one run."""
+
+import json
+
+from conftest import fixture
+
+
+def _variant(tmp_path, change):
+    """executors.json with `change(entry)` applied to every benchmark entry."""
+    with open(fixture("executors.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    for entry in data["benchmarks"]:
+        change(entry)
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def _rows(out):
+    return [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def test_every_goal_of_an_executor_run_gets_a_row_and_a_verdict(cli):
+    status, out, err = cli("goals", fixture("executors.json"))
+    rows = _rows(out)
+    quantities = [r.split(" | ")[0].lstrip("| ") for r in rows]
+    assert quantities == [
+        "thread pool dispatch, streamed empty tasks",
+        "process pool dispatch, streamed empty tasks",
+        "process pool single-task round trip",
+        "process pool start-up, 4 workers, one task each",
+        "... with 1 GiB of touched parent memory",
+        "16 MiB to a process worker and back",
+        "cpu scaling at workers = cores (2), threads",
+        "cpu scaling at workers = cores (2), processes",
+        "api overlap, latency 10 ms, up to 32 workers",
+    ]
+    missed = [r for r in rows if r.endswith("| **missed** |")]
+    assert all(r.endswith("| met |") or r in missed for r in rows)
+    # The exit status follows the verdicts, and each miss is named on stderr.
+    assert status == (1 if missed else 0)
+    assert err.count("missed:") == len(missed)
+    assert "noise probe 1.007578" in out
+
+
+def test_a_slow_api_overlap_is_missed_and_exits_1(cli, tmp_path):
+    def slow(entry):
+        if entry.get("run_name", entry["name"]).startswith("api/threads/workers:4/"):
+            entry["ideal_fraction"] = 0.5
+    status, out, err = cli("goals", _variant(tmp_path, slow))
+    assert status == 1
+    api = next(r for r in _rows(out) if r.startswith("| api overlap"))
+    assert "0.500 (4)" in api and api.endswith("| **missed** |")
+    assert "missed: api overlap" in err
+
+
+def test_start_up_with_memory_held_must_stay_within_ten_percent(cli, tmp_path):
+    plain = {}
+
+    def record(entry):
+        if entry.get("run_name", entry["name"]) == "startup/processes/workers:4/real_time":
+            plain[entry.get("aggregate_name", entry.get("repetition_index"))] = entry["real_time"]
+    _variant(tmp_path, record)
+
+    def held_at(ratio):
+        def change(entry):
+            name = entry.get("run_name", entry["name"])
+            if name == "startup/processes/workers:4/parent_mem:1GiB/real_time":
+                entry["real_time"] = plain[entry.get("aggregate_name",
+                                                     entry.get("repetition_index"))] * ratio
+        return change
+
+    def verdict(ratio):
+        _, out, _ = cli("goals", _variant(tmp_path, held_at(ratio)))
+        return next(r for r in _rows(out) if r.startswith("| ... with 1 GiB"))
+
+    assert verdict(1.05).endswith("| met |") and "1.05×" in verdict(1.05)
+    assert verdict(1.3).endswith("| **missed** |") and "1.30×" in verdict(1.3)
+
+
+def test_a_failed_benchmark_is_a_missed_goal_naming_the_error(cli, tmp_path):
+    def fail(entry):
+        if entry.get("run_name", entry["name"]).startswith("roundtrip/raw_pipe"):
+            entry["error_occurred"] = True
+            entry["error_message"] = "pipe broke"
+    status, out, _ = cli("goals", _variant(tmp_path, fail))
+    assert status == 1
+    row = next(r for r in _rows(out) if r.startswith("| process pool single-task round trip"))
+    assert "pipe broke" in row and row.endswith("| **missed** |")
+
+
+def test_a_run_without_executor_benchmarks_is_one_line_and_status_2(cli):
+    status, out, err = cli("goals", fixture("no_serial.json"))  # cpu threads, no serial
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "none of the executor-speed benchmarks" in err
+
+
+def test_the_committed_reference_meets_or_misses_as_its_readme_says(cli):
+    # The README's executor table is this command's output for the committed run.
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "results", "reference",
+                        "executors", "run.json")
+    status, out, _ = cli("goals", path)
+    with open(os.path.join(os.path.dirname(path), "..", "..", "..", "README.md"),
+              encoding="utf-8") as f:
+        readme = f.read()
+    for row in _rows(out):
+        assert row in readme, f"README's executor table differs from the run: {row}"
