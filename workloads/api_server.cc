@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -332,6 +333,13 @@ Server::Server() : impl_(std::make_unique<Impl>()) {
   for (int i = 0; i < kThreads; ++i) {
     impl_->threads.emplace_back([this] {
       ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
+      // sendfile() has no MSG_NOSIGNAL: writing to a connection the client has reset raises
+      // SIGPIPE, which by default ends the process. Blocked here, it stays pending on this
+      // thread alone and the call just fails with EPIPE.
+      sigset_t pipe_signal;
+      sigemptyset(&pipe_signal);
+      sigaddset(&pipe_signal, SIGPIPE);
+      ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
       // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
       ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
       // The server is harness, not the thing measured: when a timer fires it should get a

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "tests/support.h"
@@ -82,6 +83,41 @@ TEST(ApiServerTest, SendsABodyLargerThanTheSocketBuffersWhole) {
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body.size(), std::size_t{32} << 20);
   EXPECT_TRUE(body == ApiBody(std::int64_t{32} << 20)) << "the bytes differ";
+}
+
+TEST(ApiServerTest, SurvivesAClientThatHangsUpMidBody) {
+  // With SIGPIPE at its default, a write to a connection the peer has reset kills the process
+  // unless the server keeps the signal away from itself.
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  struct sigaction old{};
+  struct sigaction dfl{};
+  dfl.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &dfl, &old), 0);
+  {
+    Server server;
+    for (int round = 0; round < 3; ++round) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      ASSERT_GE(fd, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(server.port());
+      ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+      const std::string get = "GET /?latency_ms=0&bytes=" + std::to_string(64 << 20) +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+      ASSERT_EQ(::write(fd, get.data(), get.size()), static_cast<ssize_t>(get.size()));
+      char some[4096];
+      ASSERT_GT(::read(fd, some, sizeof some), 0);  // the answer has started
+      const linger reset{.l_onoff = 1, .l_linger = 0};  // close with RST, not FIN
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      ::close(fd);
+    }
+    // Still serving: a normal request after the three hang-ups.
+    long status = 0;
+    EXPECT_EQ(Fetch(server.Url(0, 100), &status), ApiBody(100));
+    EXPECT_EQ(status, 200);
+  }
+  ::sigaction(SIGPIPE, &old, nullptr);
 }
 
 TEST(ApiServerTest, SendsAnEmptyBody) {
