@@ -1,8 +1,8 @@
 #include "workloads/api_server.h"
 
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
