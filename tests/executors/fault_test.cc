@@ -49,6 +49,7 @@ std::string ProcessFailure(const Job& job, std::vector<int>* pids = nullptr,
 struct Death {
   const char* mode;
   const char* status;
+  friend void PrintTo(const Death& d, std::ostream* os) { *os << d.mode; }
 };
 
 class WorkerDeathTest : public ::testing::TestWithParam<Death> {};
@@ -172,46 +173,44 @@ std::string FakeWorkerFailure(const std::string& script) {
   return "no error";
 }
 
-TEST(FaultTest, AWorkerWithTheWrongMagicIsRejectedAtHello) {
+// Each fake worker breaks the protocol one way; the pool must name what broke and leave no
+// process behind.
+struct Abuse {
+  const char* name;
+  std::string script;  // Python run after the helpers above
+  std::string message;  // part of the ExecutorError's text
+  friend void PrintTo(const Abuse& a, std::ostream* os) { *os << a.name; }
+};
+
+class ProtocolAbuseTest : public ::testing::TestWithParam<Abuse> {};
+
+TEST_P(ProtocolAbuseTest, IsRejectedNamingWhatBrokeAndLeavesNoChild) {
   Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure("frame(1, hello, magic=0x12345678)\n");
-  EXPECT_NE(what.find("bad frame magic"), std::string::npos) << what;
+  const std::string what = FakeWorkerFailure(GetParam().script);
+  EXPECT_NE(what.find(GetParam().message), std::string::npos) << what;
   EXPECT_TRUE(ChildPids().empty());
 }
 
-TEST(FaultTest, AWorkerSpeakingAnotherProtocolVersionIsRejected) {
-  Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure(
-      "frame(1, hello, version=" + std::to_string(wire::kVersion + 1) + ")\n");
-  EXPECT_NE(what.find("protocol version " + std::to_string(wire::kVersion + 1)), std::string::npos)
-      << what;
-  EXPECT_TRUE(ChildPids().empty());
-}
-
-TEST(FaultTest, AnAbsurdFrameLengthIsRejectedWithoutAllocatingIt) {
-  Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure(
-      "frame(1, hello)\nsys.stdin.buffer.read(16)\nframe(4, b'', size=1 << 62)\n");
-  EXPECT_NE(what.find("exceeds the limit"), std::string::npos) << what;
-  EXPECT_TRUE(ChildPids().empty());
-}
-
-TEST(FaultTest, AnUnknownFrameTypeIsRejected) {
-  Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure("frame(1, hello)\nframe(42, b'xyz')\n");
-  EXPECT_NE(what.find("unknown frame type 42"), std::string::npos) << what;
-  EXPECT_TRUE(ChildPids().empty());
-}
-
-TEST(FaultTest, AResultForATaskNeverSentIsRejected) {
-  Watchdog watchdog(std::chrono::seconds(60));
-  const std::string what = FakeWorkerFailure(
-      "frame(1, hello)\n"
-      "rec = struct.pack('<IQqqiI', 77, 0, 0, 0, 0, 0) + struct.pack('<I', 0) + struct.pack('<Q', 0)\n"
-      "frame(4, struct.pack('<I', 1) + rec)\n");
-  EXPECT_NE(what.find("result for task 77"), std::string::npos) << what;
-  EXPECT_TRUE(ChildPids().empty());
-}
+INSTANTIATE_TEST_SUITE_P(
+    Faults, ProtocolAbuseTest,
+    ::testing::Values(
+        Abuse{"WrongMagicAtHello", "frame(1, hello, magic=0x12345678)\n", "bad frame magic"},
+        Abuse{"AnotherProtocolVersion",
+              "frame(1, hello, version=" + std::to_string(wire::kVersion + 1) + ")\n",
+              "protocol version " + std::to_string(wire::kVersion + 1)},
+        // Rejected before anything that size is allocated.
+        Abuse{"AbsurdFrameLength",
+              "frame(1, hello)\nsys.stdin.buffer.read(16)\nframe(4, b'', size=1 << 62)\n",
+              "exceeds the limit"},
+        Abuse{"UnknownFrameType", "frame(1, hello)\nframe(42, b'xyz')\n",
+              "unknown frame type 42"},
+        Abuse{"ResultForATaskNeverSent",
+              "frame(1, hello)\n"
+              "rec = struct.pack('<IQqqiI', 77, 0, 0, 0, 0, 0) + struct.pack('<I', 0)"
+              " + struct.pack('<Q', 0)\n"
+              "frame(4, struct.pack('<I', 1) + rec)\n",
+              "result for task 77"}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace parbench
