@@ -24,13 +24,6 @@
 namespace parbench::testing {
 namespace {
 
-class EchoRunner final : public TaskRunner {
- public:
-  TaskOutput Run(std::uint32_t, std::span<const std::byte> payload) override {
-    return {.value = ByteSum(payload), .reply = payload};
-  }
-};
-
 class BarrierRunner final : public TaskRunner {
  public:
   explicit BarrierRunner(const Config& config)
@@ -150,17 +143,7 @@ Watchdog::~Watchdog() {
   state_->cv.notify_all();
 }
 
-std::uint64_t ByteSum(std::span<const std::byte> payload) {
-  std::uint64_t sum = 0;
-  for (std::byte b : payload) sum += std::to_integer<std::uint8_t>(b);
-  return sum;
-}
-
 void RegisterTestWorkloads() {
-  RegisterWorkload({"echo", "test: returns its payload",
-                    [](const Config&) -> std::unique_ptr<TaskRunner> {
-                      return std::make_unique<EchoRunner>();
-                    }});
   RegisterWorkload({"barrier", "test: waits for N tasks at once",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<BarrierRunner>(c);

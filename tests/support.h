@@ -13,8 +13,7 @@
 
 namespace parbench::testing {
 
-// Registers the test workloads:
-//   echo     value = byte sum of the payload, reply = the payload itself
+// Registers the test workloads (payload echo is the suite's own "transfer" workload):
 //   barrier  each task waits (up to timeout_ms) until `parties` tasks have arrived at a counter
 //            in POSIX shared memory `shm`; fails when they do not
 //   sleep    sleeps `ms` milliseconds
@@ -22,9 +21,6 @@ namespace parbench::testing {
 //   fault    task `task` misbehaves as `mode` says: segv, abort, exit (status 3), kill
 //            (SIGKILL), throw, hang (sleeps `ms`); every other task returns its index
 void RegisterTestWorkloads();
-
-// The byte sum that echo returns for `payload`.
-[[nodiscard]] std::uint64_t ByteSum(std::span<const std::byte> payload);
 
 // The pids of this process's children, zombies included (from /proc).
 [[nodiscard]] std::vector<pid_t> ChildPids();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "tests/support.h"
+#include "workloads/transfer.h"
 
 namespace parbench {
 namespace {
@@ -113,8 +114,8 @@ TEST_P(ExecutorTest, PayloadReachesEveryTaskAndTheReplyComesBack) {
   auto executor = Make();
   std::vector<std::byte> payload(3 << 20);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = std::byte(i * 7 + 3);
-  const std::uint64_t sum = testing::ByteSum(payload);
-  const Job job{"echo", Config()};
+  const std::uint64_t sum = transfer::Checksum(payload);
+  const Job job{"transfer", Config()};
   const auto results = executor->Run({.job = &job, .tasks = 5, .payload = payload});
   for (const Result& r : results) {
     EXPECT_EQ(r.value, sum);

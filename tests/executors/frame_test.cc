@@ -10,6 +10,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/support.h"
+#include "workloads/transfer.h"
 
 extern char** environ;
 
@@ -144,7 +145,7 @@ class RawWorker {
 
 TEST(WorkerModeTest, EchoesAnEmptyAndAMultiMiBPayload) {
   RawWorker worker;
-  worker.Configure("echo", "");
+  worker.Configure("transfer", "");
   std::vector<std::byte> big(6 << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::byte(i % 251);
   for (const auto& payload : {std::vector<std::byte>{}, big}) {
@@ -157,7 +158,7 @@ TEST(WorkerModeTest, EchoesAnEmptyAndAMultiMiBPayload) {
     r.ExpectEnd();
     EXPECT_EQ(record.task, 4U);
     EXPECT_EQ(record.error, "");
-    EXPECT_EQ(record.value, testing::ByteSum(payload));
+    EXPECT_EQ(record.value, transfer::Checksum(payload));
     ASSERT_EQ(record.reply.size(), payload.size());
     EXPECT_TRUE(std::equal(record.reply.begin(), record.reply.end(), payload.begin()));
   }

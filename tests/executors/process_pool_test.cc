@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tests/support.h"
+#include "workloads/transfer.h"
 
 #include <algorithm>
 
@@ -102,7 +103,7 @@ TEST(ProcessPoolTest, SharedMemoryTransportCarriesPayloadsAndRepliesOfAnySize) {
     ExecutorOptions options = Options(2);
     options.transport = Transport::kShm;
     ProcessPool pool(options);
-    const Job echo{"echo", Config()};
+    const Job echo{"transfer", Config()};
     // Growing, shrinking and empty payloads: the region is grown and remapped as needed.
     for (std::size_t size : {std::size_t{1000}, std::size_t{9} << 20, std::size_t{0},
                              std::size_t{2} << 20, std::size_t{4096}}) {
@@ -111,7 +112,7 @@ TEST(ProcessPoolTest, SharedMemoryTransportCarriesPayloadsAndRepliesOfAnySize) {
       const auto results = pool.Run({.job = &echo, .tasks = 3, .payload = payload});
       for (const Result& r : results) {
         ASSERT_EQ(r.error, "");
-        EXPECT_EQ(r.value, testing::ByteSum(payload)) << size;
+        EXPECT_EQ(r.value, transfer::Checksum(payload)) << size;
         ASSERT_EQ(r.reply.size(), size);
         EXPECT_TRUE(std::equal(r.reply.begin(), r.reply.end(), payload.begin())) << size;
       }
