@@ -15,7 +15,7 @@ from . import goals as goals_mod
 from . import machines as machines_mod
 from . import speedup as speedup_mod
 from .errors import ToolError
-from .gbench import load_run
+from .gbench import load_run, noise_warning
 
 
 def _write(text: str, out: str | None) -> None:
@@ -26,13 +26,19 @@ def _write(text: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _with_noise_warnings(markdown: str, runs) -> str:
+    """`markdown` with a warning line for each run whose noise probe saw a busy machine."""
+    warnings = [f"**Warning ({run.path}):** {w}\n" for run in runs if (w := noise_warning(run))]
+    return "".join(warnings) + ("\n" if warnings else "") + markdown
+
+
 def cmd_speedup(args) -> int:
     run = load_run(args.run)
     tables = speedup_mod.speedup_tables(run)
     if not tables:
         raise ToolError(args.run, "has no serial/threads/processes benchmarks")
     if args.format == "markdown":
-        text = speedup_mod.to_markdown(tables)
+        text = _with_noise_warnings(speedup_mod.to_markdown(tables), [run])
     elif args.format == "json":
         text = json.dumps(speedup_mod.to_rows(tables), indent=1) + "\n"
     else:
@@ -77,7 +83,8 @@ def cmd_compare(args) -> int:
     result = compare_mod.compare(base, new)
     if not result.rows:
         raise ToolError(args.new, f"shares no benchmark with {args.base} (mismatched runs)")
-    _write(compare_mod.to_markdown(result, args.base, args.new, args.threshold), args.out)
+    text = compare_mod.to_markdown(result, args.base, args.new, args.threshold)
+    _write(_with_noise_warnings(text, [base, new]), args.out)
     if args.threshold is not None and compare_mod.regressions(result, args.threshold):
         return 1
     return 0
@@ -100,7 +107,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_goals(args) -> int:
-    from .report import noise_warning
     run = load_run(args.run)
     goals = goals_mod.evaluate(run)
     if not goals:
@@ -109,10 +115,7 @@ def cmd_goals(args) -> int:
     noise = run.context.get("parbench_noise_efficiency", "not recorded")
     text = (f"Run `{args.run}`, revision {run.context.get('parbench_git_revision', '?')}, "
             f"noise probe {noise}.\n\n" + goals_mod.to_markdown(goals))
-    warning = noise_warning(run)
-    if warning:
-        text += f"\n**Warning:** {warning}\n"
-    _write(text, args.out)
+    _write(_with_noise_warnings(text, [run]), args.out)
     missed = [g for g in goals if not g.met]
     for g in missed:
         print(f"parbench-tools: {args.run}: missed: {g.quantity}: {g.measured}", file=sys.stderr)

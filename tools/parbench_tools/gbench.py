@@ -200,6 +200,20 @@ def load_run(path: str) -> Run:
     return parse_run(path, load_json(path))
 
 
+def noise_warning(run: Run) -> str | None:
+    """A warning when the noise probe saw a busy machine before the run (a core taken away
+    reads as a slow executor); None when it was quiet or not recorded."""
+    value = run.context.get("parbench_noise_efficiency")
+    try:
+        eff = float(value)
+    except (TypeError, ValueError):
+        return None
+    if eff < 0.9:
+        return (f"The noise probe measured a parallel efficiency of {eff:.2f} before the run: "
+                "the machine was busy or a core was taken away. Read speedups with care.")
+    return None
+
+
 def cores(run: Run) -> int | None:
     """The machine's core count, from parbench's context or Google Benchmark's."""
     for key in ("parbench_cores", "num_cpus"):

@@ -8,7 +8,7 @@ import html
 import os
 import tempfile
 
-from .gbench import Run
+from .gbench import Run, noise_warning
 from .goals import evaluate as evaluate_goals
 from .machines import CONTEXT_ROWS, context_value
 from .plots import speedup_figure, timeline_figures
@@ -50,19 +50,6 @@ def _md_to_html_cell(text: str) -> str:
     if text == "**error**":
         return '<span class="error">error</span>'
     return html.escape(text)
-
-
-def noise_warning(run: Run) -> str | None:
-    """A warning when the noise probe says the machine was busy (issue: stolen cores)."""
-    value = run.context.get("parbench_noise_efficiency")
-    try:
-        eff = float(value)
-    except (TypeError, ValueError):
-        return None
-    if eff < 0.9:
-        return (f"The noise probe measured a parallel efficiency of {eff:.2f} before the run: "
-                "the machine was busy or a core was taken away. Read speedups with care.")
-    return None
 
 
 def build_report(run: Run, timelines: list[Timeline] | None) -> str:
