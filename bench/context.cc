@@ -4,9 +4,9 @@
 
 #include <boost/version.hpp>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "bench/manifest.h"
 #include "workloads/api.h"
 #include "workloads/dot.h"
 #include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
@@ -27,18 +27,12 @@ std::string CpuModel() {
   return "unknown";
 }
 
-std::string Join(const std::vector<int>& values) {
-  std::ostringstream out;
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
-  return out.str();
-}
-
 }  // namespace
 
-void AddMachineContext(const SuiteOptions& options, int hardware_threads) {
+void AddMachineContext(const SuiteEnv& env) {
   using benchmark::AddCustomContext;
   AddCustomContext("parbench_cpu_model", CpuModel());
-  AddCustomContext("parbench_cores", std::to_string(hardware_threads));
+  AddCustomContext("parbench_cores", std::to_string(env.cpus()));
   AddCustomContext("parbench_compiler", "GCC " __VERSION__);
   AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
   AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
@@ -50,18 +44,11 @@ void AddMachineContext(const SuiteOptions& options, int hardware_threads) {
   AddCustomContext("parbench_boost_version", BOOST_LIB_VERSION);
   AddCustomContext("parbench_libcurl_version", api::CurlVersion());
   AddCustomContext("parbench_google_benchmark_version", PARBENCH_BENCHMARK_VERSION);
-  AddCustomContext("parbench_workers", Join(options.workers));
-  AddCustomContext("parbench_tasks", std::to_string(options.tasks));
-  AddCustomContext("parbench_cpu_n", std::to_string(options.cpu_n));
-  AddCustomContext("parbench_task_timeout_s", std::to_string(options.task_timeout_s));
-  AddCustomContext("parbench_api_latency_ms", std::to_string(options.api_latency_ms));
-  AddCustomContext("parbench_api_bytes", std::to_string(options.api_bytes));
-  AddCustomContext("parbench_api_target", options.api_url.empty() ? "loopback server" : options.api_url);
-  AddCustomContext("parbench_io_bytes", std::to_string(options.io_bytes));
-  AddCustomContext("parbench_io_dir", options.io_dir);
-  AddCustomContext("parbench_dot_n", std::to_string(options.dot_n));
-  AddCustomContext("parbench_overhead_tasks", std::to_string(options.overhead_tasks));
-  AddCustomContext("parbench_transfer_tasks", std::to_string(options.transfer_tasks));
+  // Every flag, set or default, under its own name.
+  for (const std::string& name : env.options().Names()) {
+    AddCustomContext("parbench_" + name, env.options().Text(name));
+  }
+  AddCustomContext("parbench_manifest", ManifestJson(env));
 }
 
 }  // namespace parbench

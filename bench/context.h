@@ -1,13 +1,13 @@
-// Machine context recorded in the Google Benchmark JSON, so a number always says where it
-// came from.
+// The machine context written into the JSON: what ran, where, built how, with which flags.
 #pragma once
 
-#include "bench/flags.h"
+#include "bench/suite.h"
 
 namespace parbench {
 
-// Adds CPU model, cores, compiler and flags, build type, git revision, OpenBLAS config,
-// library versions and the suite's flags through benchmark::AddCustomContext.
-void AddMachineContext(const SuiteOptions& options, int hardware_threads);
+// Adds the machine, build and library versions, every flag (set or default) as
+// parbench_<flag>, and the run's manifest (parbench_manifest) to Google Benchmark's context.
+// Loads the curl and BLAS modules for their versions.
+void AddMachineContext(const SuiteEnv& env);
 
 }  // namespace parbench

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <thread>
+#include <utility>
 
 #include "bench/context.h"
 #include "common/cleanup.h"
@@ -20,21 +21,21 @@ int main(int argc, char** argv) {
   // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
   parbench::cleanup::InstallInterruptHandler();
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  parbench::SuiteOptions options;
+  parbench::ParsedFlags flags;
   try {
-    options = parbench::ParseSuiteFlags(&argc, argv, cores);
+    flags = parbench::ParseFlags(&argc, argv, cores);
   } catch (const parbench::FlagError& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());
     return 2;
   }
-  if (options.help) std::fputs(parbench::SuiteFlagsHelp(cores).c_str(), stdout);
+  if (flags.help) std::fputs(parbench::FlagsHelp(cores).c_str(), stdout);
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
   parbench::api::GlobalInit();  // before any thread starts
-  parbench::SuiteEnv env(options);
+  parbench::SuiteEnv env(std::move(flags.options), cores);
   parbench::RegisterSuite(env);
-  parbench::AddMachineContext(options, cores);
+  parbench::AddMachineContext(env);
   // Before anything runs: is every core ours? A stolen core looks like a slow executor.
   const double noise = parbench::NoiseProbe(cores, 0.25);
   benchmark::AddCustomContext("parbench_noise_efficiency", std::to_string(noise));
@@ -49,9 +50,9 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   env.Release();  // stop and reap every worker, stop the server, remove temp dirs
 
-  if (!options.timeline_out.empty()) {
+  if (const std::string& trace = env.options().String("timeline_out"); !trace.empty()) {
     try {
-      env.timeline.Write(options.timeline_out);
+      env.timeline.Write(trace);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bench: %s\n", e.what());
       return 1;

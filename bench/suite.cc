@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <optional>
-
-#include "bench/probes.h"
-#include "workloads/api.h"
+#include <set>
 
 namespace parbench {
 namespace {
@@ -18,25 +16,21 @@ void Skip(benchmark::State& state, SuiteEnv& env, const std::string& why) {
 // Checks every result; returns "" or the first problem, naming the task.
 std::string Verify(const Prepared& prep, const std::vector<Result>& results) {
   for (const Result& r : results) {
-    const std::string problem = r.error.empty() ? prep.check(r) : r.error;
+    const std::string problem =
+        r.error.empty() ? prep.check(r.span.task, {.value = r.value, .reply = r.reply}) : r.error;
     if (!problem.empty()) return "task " + std::to_string(r.span.task) + ": " + problem;
   }
   return "";
 }
 
-void AddCommonCounters(benchmark::State& state, const Measurement& m) {
-  const double wall_s = static_cast<double>(m.wall_ns) / 1e9;
-  state.counters["tasks_per_second"] = static_cast<double>(m.tasks) / wall_s;
-  state.counters["utilization"] =
-      static_cast<double>(m.busy_ns) / (static_cast<double>(m.wall_ns) * m.workers);
+void AddCounters(benchmark::State& state, const Counters& counters) {
+  for (const auto& [name, value] : counters) state.counters[name] = value;
 }
 
-// The q-quantile of `values` (nearest rank); 0 when empty.
-double Quantile(std::vector<double> values, double q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(rank, values.size() - 1)];
+Counters CommonCounters(const Measurement& m) {
+  return {{"tasks_per_second", static_cast<double>(m.tasks) / m.seconds()},
+          {"utilization", static_cast<double>(m.busy_ns) /
+                              (static_cast<double>(m.wall_ns) * m.workers)}};
 }
 
 // Adds one verified iteration to the totals.
@@ -82,205 +76,275 @@ std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, con
   return m;
 }
 
+// An axis named "transport" selects a transport executor's transport.
+Transport TransportOf(const Point& point) {
+  for (const auto& [axis, value] : point.values()) {
+    if (axis == "transport" && value == "shm") return Transport::kShm;
+  }
+  return Transport::kPipe;
+}
+
+// What one executor benchmark runs: the family, the point, the executor and its workers.
+struct Target {
+  const Family* family;
+  Point point;
+  const ExecutorInfo* executor;
+  int workers;
+  std::string name;
+};
+
 // The body of every batch benchmark: the pool (from the cache) and the inputs are ready before
 // the timed loop; one iteration runs all tasks once.
-void RunBatchBenchmark(benchmark::State& state, SuiteEnv& env, const CaseSpec& spec,
-                       const Prepared& prep, const std::string& name, ExecutorKind kind,
-                       int workers) {
+void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Prepared& prep) {
+  const Transport transport = TransportOf(t.point);
   Executor* executor = nullptr;
   try {
-    executor = &env.pools.Get(kind, workers, spec.transport);
+    executor = &env.pools.Get(t.executor->name, t.workers, transport);
   } catch (const std::exception& e) {
     Skip(state, env, e.what());
     return;
   }
   const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
   const auto m = TimedLoop(
-      state, env, prep, name, workers, [&] { return executor->Run(batch); },
+      state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); },
       [&] {
-        if (executor->broken()) env.pools.Drop(kind, workers, spec.transport);
+        if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
       });
   if (!m) return;
-  AddCommonCounters(state, *m);
-  if (spec.counters) spec.counters(state, prep, *m);
+  AddCounters(state, CommonCounters(*m));
+  if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
 
-// The body of startup benchmarks: one iteration starts a pool, runs one empty task per worker
-// and shuts the pool down (the destructor waits for every worker to exit).
-void RunStartupBenchmark(benchmark::State& state, SuiteEnv& env, const Prepared& prep,
-                         const std::string& name, ExecutorKind kind, int workers) {
+// The body of startup benchmarks: one iteration starts a pool, runs one task per worker and
+// shuts the pool down (the destructor waits for every worker to exit).
+void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const Prepared& prep) {
   ExecutorOptions options;
-  options.workers = workers;
-  options.task_timeout = std::chrono::seconds(env.options.task_timeout_s);
-  const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(workers), .payload = {}};
+  options.workers = t.workers;
+  options.transport = TransportOf(t.point);
+  options.task_timeout = std::chrono::seconds(env.options().Int("task_timeout_s"));
+  const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
   (void)TimedLoop(
-      state, env, prep, name, workers,
-      [&] {
-        auto executor = MakeExecutor(kind, options);
-        return executor->Run(batch);
-      },
-      [] {});
+      state, env, prep, t.name, t.workers,
+      [&] { return MakeExecutor(t.executor->name, options)->Run(batch); }, [] {});
 }
 
-// The api server's own benchmarks: `clients` GETs in flight at once from one thread. They show
-// the server is not the bottleneck: how much latency it adds beyond the wait it was asked for,
-// and how many requests it held at once.
-void RegisterServerBenchmarks(SuiteEnv& env, std::vector<std::string>& names) {
-  if (!env.options.api_url.empty()) return;  // no server to measure
-  for (int clients : {32, 256}) {
-    const std::int64_t latency_ms = env.options.api_latency_ms;
-    std::string name = "api_server/clients:" + std::to_string(clients) +
-                       "/latency_ms:" + std::to_string(latency_ms);
-    benchmark::RegisterBenchmark(name.c_str(), [&env, clients, latency_ms](benchmark::State& state) {
-      api::Server& server = env.ApiServer();
-      const std::int64_t bytes = env.options.api_bytes;
-      std::vector<double> added_ms;         // as the client saw it
-      std::vector<double> server_added_ms;  // how late the server started each answer
-      int max_in_flight = 0;
-      try {
-        const auto client_ptr =
-            api::MakeConcurrentClient(server.Url(latency_ms, bytes), clients, env.options.api_timeout_ms);
-        ConcurrentClient& client = *client_ptr;
-        (void)client.Round();  // open every connection before measuring
-        (void)server.TakeAddedMs();
-        for (auto _ : state) {
-          server.ResetMaxInFlight();
-          const std::vector<double> seconds = client.Round();
-          state.PauseTiming();
-          max_in_flight = std::max(max_in_flight, server.max_in_flight());
-          if (client.bytes() != bytes * clients) {
-            Skip(state, env, "api_server: a response body had the wrong size");
-            return;
-          }
-          for (double s : seconds) added_ms.push_back(s * 1e3 - static_cast<double>(latency_ms));
-          const std::vector<double> server_side = server.TakeAddedMs();
-          server_added_ms.insert(server_added_ms.end(), server_side.begin(), server_side.end());
-          state.ResumeTiming();
-        }
-      } catch (const std::exception& e) {
-        Skip(state, env, e.what());
+// A probe benchmark: Iterate() timed, AfterIteration() with the timer paused when the probe
+// asks for it.
+void RunProbe(benchmark::State& state, SuiteEnv& env, Probe& probe) {
+  for (auto _ : state) {
+    if (std::string problem = probe.Iterate(); !problem.empty()) {
+      Skip(state, env, problem);
+      return;
+    }
+    if (probe.checks_between_iterations()) {
+      state.PauseTiming();
+      if (std::string problem = probe.AfterIteration(); !problem.empty()) {
+        Skip(state, env, problem);
         return;
       }
-      const double latency = static_cast<double>(latency_ms);
-      state.counters["client_added_ms_median"] = Quantile(added_ms, 0.5);
-      state.counters["server_delay_ms_median"] = Quantile(server_added_ms, 0.5);
-      state.counters["server_delay_ms_p99"] = Quantile(server_added_ms, 0.99);
-      if (latency_ms > 0) {
-        state.counters["server_delay_pct_median"] = 100.0 * Quantile(server_added_ms, 0.5) / latency;
-        state.counters["client_added_pct_median"] = 100.0 * Quantile(added_ms, 0.5) / latency;
-      }
-      state.counters["max_in_flight"] = max_in_flight;
-    })->UseRealTime()->Unit(benchmark::kMillisecond);
-    names.push_back(std::move(name));
+      state.ResumeTiming();
+    }
   }
+  AddCounters(state, probe.Finish());
 }
 
-// The floor under a process pool's round trip: 8 bytes to /bin/cat and back over two pipes.
-void RegisterPipePingPong(SuiteEnv& env, std::vector<std::string>& names) {
-  std::string name = "roundtrip/raw_pipe";
-  benchmark::RegisterBenchmark(name.c_str(), [&env](benchmark::State& state) {
-    try {
-      PipePingPong pingpong;
-      std::uint64_t message = 0;
-      for (auto _ : state) {
-        if (!pingpong.Ping(++message)) {
-          Skip(state, env, "roundtrip/raw_pipe: the echo did not come back");
-          return;
+benchmark::TimeUnit Unit(std::string_view unit) {
+  if (unit == "ns") return benchmark::kNanosecond;
+  if (unit == "us") return benchmark::kMicrosecond;
+  if (unit == "s") return benchmark::kSecond;
+  return benchmark::kMillisecond;
+}
+
+template <typename Body>
+void Register(SuiteEnv& env, Registered entry, std::string_view unit, Body body) {
+  benchmark::RegisterBenchmark(entry.name.c_str(),
+                               [&env, body = std::move(body)](benchmark::State& state) {
+                                 try {
+                                   body(state);
+                                 } catch (const std::exception& e) {
+                                   Skip(state, env, e.what());  // e.g. prepare() failed
+                                 }
+                               })
+      ->UseRealTime()  // wall time is what a parallel executor buys
+      ->Unit(Unit(unit));
+  env.registered.push_back(std::move(entry));
+}
+
+bool InScope(Scope scope, const ExecutorTraits& traits) {
+  switch (scope) {
+    case Scope::kEveryExecutor:
+      return true;
+    case Scope::kStartsProcesses:
+      return traits.starts_processes;
+    case Scope::kHasTransport:
+      return traits.transport_axis;
+  }
+  return false;
+}
+
+// The axes as `executor` sees them around one point of the executor-independent axes: those
+// fixed to the point's value, scoped axes with all values in scope and "" (left out) outside.
+std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
+                          const ExecutorTraits& traits) {
+  std::vector<Axis> out;
+  for (const Axis& axis : axes) {
+    if (axis.scope == Scope::kEveryExecutor) {
+      out.push_back({axis.name, {general.Get(axis.name)}});
+    } else {
+      out.push_back({axis.name, InScope(axis.scope, traits) ? axis.values : std::vector<std::string>{""}});
+    }
+  }
+  return out;
+}
+
+void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vector<Axis>& axes) {
+  std::vector<Axis> general;
+  for (const Axis& axis : axes) {
+    if (axis.scope == Scope::kEveryExecutor) general.push_back(axis);
+  }
+  const std::string family_name(family.display_name());
+  const std::vector<int> worker_counts = env.options().Workers();
+  for (const Point& g : Cartesian(general)) {
+    for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
+      for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
+        const std::vector<int> counts =
+            executor->traits.single_worker ? std::vector<int>{1} : worker_counts;
+        for (int workers : counts) {
+          Target t{&family, point, executor, workers,
+                   BenchmarkName(family_name, *executor, workers, point)};
+          Register(env, {t.name, family_name, std::string(executor->name), workers, point},
+                   family.time_unit, [&env, t](benchmark::State& state) {
+                     const Prepared& prep = env.Prepare(*t.family, t.point);
+                     if (t.family->body == Body::kStartup) {
+                       RunStartup(state, env, t, prep);
+                     } else {
+                       RunBatch(state, env, t, prep);
+                     }
+                   });
         }
       }
-    } catch (const std::exception& e) {
-      Skip(state, env, e.what());
     }
-  })->UseRealTime()->Unit(benchmark::kMicrosecond);
-  names.push_back(std::move(name));
+  }
 }
 
 }  // namespace
 
-std::string BenchmarkName(const CaseSpec& spec, ExecutorKind kind, int workers) {
-  std::string name = spec.workload + "/" + std::string(ToString(kind));
-  if (kind != ExecutorKind::kSerial) name += "/workers:" + std::to_string(workers);
-  for (const auto& [key, value] : spec.args) name += "/" + key + ":" + value;
-  return name;
-}
-
-Executor& PoolCache::Get(ExecutorKind kind, int workers, Transport transport) {
-  if (kind != ExecutorKind::kProcesses) transport = Transport::kPipe;  // only processes use it
-  auto& slot = pools_[{kind, workers, transport}];
+Executor& PoolCache::Get(std::string_view executor, int workers, Transport transport) {
+  auto& slot = pools_[{std::string(executor), workers, transport}];
   if (slot && slot->broken()) slot.reset();
   if (!slot) {
     ExecutorOptions options = base_;
     options.workers = workers;
     options.transport = transport;
-    slot = MakeExecutor(kind, options);
+    slot = MakeExecutor(executor, options);
   }
   return *slot;
 }
 
-void PoolCache::Drop(ExecutorKind kind, int workers, Transport transport) {
-  if (kind != ExecutorKind::kProcesses) transport = Transport::kPipe;
-  pools_.erase({kind, workers, transport});
+void PoolCache::Drop(std::string_view executor, int workers, Transport transport) {
+  pools_.erase({std::string(executor), workers, transport});
 }
 
-SuiteEnv::SuiteEnv(SuiteOptions suite_options)
-    : options(std::move(suite_options)), pools([this] {
+SuiteEnv::SuiteEnv(Options options, int cpus)
+    : pools([&options] {
         ExecutorOptions base;
-        base.task_timeout = std::chrono::seconds(options.task_timeout_s);
+        base.task_timeout = std::chrono::seconds(options.Int("task_timeout_s"));
         return base;
-      }()) {}
+      }()),
+      options_(std::move(options)),
+      cpus_(cpus) {}
 
-api::Server& SuiteEnv::ApiServer() {
-  if (!api_server) api_server = std::make_unique<api::Server>();
-  return *api_server;
-}
+SuiteEnv::~SuiteEnv() { Release(); }
 
 const std::string& SuiteEnv::MakeTempDir() {
-  return temp_dirs.emplace_back(std::make_unique<TempDir>(options.io_dir))->path();
+  return temp_dirs_.emplace_back(std::make_unique<TempDir>(options_.String("io_dir")))->path();
+}
+
+std::string SuiteEnv::LoopbackHttpUrl(std::int64_t latency_ms, std::int64_t bytes) {
+  return ApiServer().Url(latency_ms, bytes);
+}
+
+std::vector<double> SuiteEnv::TakeServerDelaysMs() {
+  return api_server_ ? api_server_->TakeAddedMs() : std::vector<double>{};
+}
+
+api::Server& SuiteEnv::ApiServer() {
+  if (!api_server_) api_server_ = std::make_unique<api::Server>();
+  return *api_server_;
+}
+
+const Prepared& SuiteEnv::Prepare(const Family& family, const Point& point) {
+  auto& slot = prepared_[{std::string(family.display_name()), point}];
+  if (!slot) slot = std::make_shared<const Prepared>(family.prepare(point, *this));
+  return *slot;
 }
 
 void SuiteEnv::Release() {
   pools.Clear();  // workers first: they may still hold files in the temp dirs
-  api_server.reset();
-  temp_dirs.clear();
+  prepared_.clear();
+  api_server_.reset();
+  temp_dirs_.clear();
 }
 
-void RegisterCase(SuiteEnv& env, CaseSpec spec_value, std::vector<std::string>& names) {
-  auto spec = std::make_shared<const CaseSpec>(std::move(spec_value));
-  // Inputs are built on first use and shared by every executor of the case.
-  auto prepared = std::make_shared<std::shared_ptr<Prepared>>();
-  for (ExecutorKind kind : spec->executors) {
-    const std::vector<int> counts =
-        kind == ExecutorKind::kSerial ? std::vector<int>{1} : env.options.workers;
-    for (int workers : counts) {
-      std::string name = BenchmarkName(*spec, kind, workers);
-      benchmark::RegisterBenchmark(
-          name.c_str(),
-          [&env, spec, prepared, name, kind, workers](benchmark::State& state) {
-            try {
-              if (!*prepared) *prepared = std::make_shared<Prepared>(spec->prepare());
-            } catch (const std::exception& e) {
-              Skip(state, env, e.what());
-              return;
-            }
-            if (spec->body == Body::kStartup) {
-              RunStartupBenchmark(state, env, **prepared, name, kind, workers);
-            } else {
-              RunBatchBenchmark(state, env, *spec, **prepared, name, kind, workers);
-            }
-          })
-          ->UseRealTime()  // wall time is what a parallel executor buys
-          ->Unit(spec->workload == "roundtrip" ? benchmark::kMicrosecond
-                                                : benchmark::kMillisecond);
-      names.push_back(std::move(name));
+std::string BenchmarkName(std::string_view family, const ExecutorInfo& executor, int workers,
+                          const Point& point) {
+  std::string name = std::string(family) + "/" + std::string(executor.name);
+  if (!executor.traits.single_worker) name += "/workers:" + std::to_string(workers);
+  return name + point.Suffix();
+}
+
+std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Options& options) {
+  std::vector<const ExecutorInfo*> out;
+  if (family.under == Under::kNoExecutor) return out;
+  const std::string& list = options.String("executors");
+  std::set<std::string_view> selected;
+  for (std::size_t at = 0; at <= list.size();) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    selected.insert(std::string_view(list).substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (const ExecutorInfo& e : Executors()) {
+    if (!selected.contains(e.name)) continue;
+    if (family.under == Under::kBaselineOnly && e.name != kBaselineExecutor) continue;
+    if (e.traits.async && (family.workload == nullptr ||
+                           family.workload->make_async_runner == nullptr)) {
+      continue;  // an event loop needs the workload's asynchronous form
     }
+    out.push_back(&e);
+  }
+  return out;
+}
+
+void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
+  const std::vector<Axis> axes = family.axes ? family.axes(env.options(), env.cpus())
+                                             : std::vector<Axis>{};
+  const std::string family_name(family.display_name());
+  if (family.under == Under::kNoExecutor) {
+    for (const Point& point : Cartesian(axes)) {
+      std::string name = family_name + point.Suffix();
+      Register(env, {name, family_name, "", 1, point}, family.time_unit,
+               [&env, &family, point](benchmark::State& state) {
+                 const std::unique_ptr<Probe> probe = family.probe(point, env);
+                 RunProbe(state, env, *probe);
+               });
+    }
+  } else {
+    RegisterExecutorPoints(env, family, axes);
+  }
+  for (const Reference& ref : References()) {
+    if (ref.family != family_name) continue;
+    Register(env, {family_name + "/" + std::string(ref.name), family_name, std::string(ref.name), 1, {}},
+             ref.time_unit, [&env, &ref](benchmark::State& state) {
+               const std::unique_ptr<Probe> probe = ref.probe(env);
+               RunProbe(state, env, *probe);
+             });
   }
 }
 
 std::vector<std::string> RegisterSuite(SuiteEnv& env) {
+  for (const Family& family : Families()) RegisterFamilyBenchmarks(env, family);
   std::vector<std::string> names;
-  for (CaseSpec& spec : MakeCases(env)) RegisterCase(env, std::move(spec), names);
-  RegisterPipePingPong(env, names);
-  RegisterServerBenchmarks(env, names);
+  for (const Registered& r : env.registered) names.push_back(r.name);
   return names;
 }
 

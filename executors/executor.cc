@@ -4,9 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "executors/process_pool.h"
-#include "executors/serial_executor.h"
-#include "executors/thread_pool.h"
+#include <algorithm>
 
 namespace parbench {
 namespace {
@@ -30,33 +28,49 @@ std::int64_t NowNs() {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::string_view ToString(ExecutorKind kind) {
-  switch (kind) {
-    case ExecutorKind::kSerial:
-      return "serial";
-    case ExecutorKind::kThreads:
-      return "threads";
-    case ExecutorKind::kProcesses:
-      return "processes";
-  }
-  return "unknown";
-}
-
 std::string_view ToString(Transport transport) {
   return transport == Transport::kShm ? "shm" : "pipe";
 }
 
-std::unique_ptr<Executor> MakeExecutor(ExecutorKind kind, const ExecutorOptions& options) {
-  if (options.workers < 1) throw ExecutorError("an executor needs at least one worker");
-  switch (kind) {
-    case ExecutorKind::kSerial:
-      return std::make_unique<SerialExecutor>();
-    case ExecutorKind::kThreads:
-      return std::make_unique<ThreadPool>(options);
-    case ExecutorKind::kProcesses:
-      return std::make_unique<ProcessPool>(options);
+namespace {
+
+// Never destroyed, like the workload table: rows register in static initializers.
+std::vector<ExecutorInfo>& Registry() {
+  static auto* registry = new std::vector<ExecutorInfo>;
+  return *registry;
+}
+
+}  // namespace
+
+bool RegisterExecutor(const ExecutorInfo& info) {
+  std::vector<ExecutorInfo>& registry = Registry();
+  if (FindExecutor(info.name) != nullptr) {
+    throw std::logic_error("executor '" + std::string(info.name) + "' is registered twice");
   }
-  throw ExecutorError("unknown executor kind");
+  if (info.make == nullptr) {
+    throw std::logic_error("executor '" + std::string(info.name) + "' has no factory");
+  }
+  const auto before = [](const ExecutorInfo& a, const ExecutorInfo& b) {
+    return std::pair(a.order, a.name) < std::pair(b.order, b.name);
+  };
+  registry.insert(std::upper_bound(registry.begin(), registry.end(), info, before), info);
+  return true;
+}
+
+const std::vector<ExecutorInfo>& Executors() { return Registry(); }
+
+const ExecutorInfo* FindExecutor(std::string_view name) {
+  for (const ExecutorInfo& info : Registry()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Executor> MakeExecutor(std::string_view name, const ExecutorOptions& options) {
+  const ExecutorInfo* info = FindExecutor(name);
+  if (info == nullptr) throw ExecutorError("unknown executor '" + std::string(name) + "'");
+  if (options.workers < 1) throw ExecutorError("an executor needs at least one worker");
+  return info->make(options);
 }
 
 Result RunOneTask(TaskRunner* runner, std::string_view build_error, const Batch& batch,

@@ -1,7 +1,9 @@
-// The executor interface: runs a batch of tasks on a set of workers and says who ran what, when.
+// The executor interface and its open registry: an executor runs a batch of tasks on a set of
+// workers and says who ran what, when.
 //
-// Three implementations, one file pair each: serial (the calling thread), threads (a persistent
-// pool of threads) and processes (a persistent pool of worker processes, Boost.Process).
+// Each implementation is one file pair that registers itself (name, traits, factory): serial
+// (the calling thread), threads (a persistent pool of threads), processes (a persistent pool
+// of worker processes). Nothing else in the suite names them.
 #pragma once
 
 #include <chrono>
@@ -22,20 +24,25 @@ namespace parbench {
 // with the parent's clock.
 [[nodiscard]] std::int64_t NowNs();
 
-// When and where one task ran, taken inside the worker.
-struct Span {
-  std::int32_t slot = -1;   // worker slot, 0..workers-1
-  std::uint32_t task = 0;   // task index in its batch
-  std::int32_t pid = 0;     // OS process id of the worker
-  std::int32_t tid = 0;     // OS thread id of the worker (== pid for a process worker)
-  std::int64_t start_ns = 0;
-  std::int64_t stop_ns = 0;
+// Which clock a span's times are on.
+enum class SpanClock : std::uint8_t {
+  kHostMonotonic,  // CLOCK_MONOTONIC of the host the span names (the caller's own host: 0)
+  kAligned,        // another host's clock, shifted onto host 0's by a measured offset
 };
 
-// What every worker must run: a workload by name and its configuration.
-struct Job {
-  std::string workload;
-  Config config;
+// When and where one task ran, taken inside the worker. Holds for workers on other machines
+// too: `host` indexes the run's host table (0 is the machine bench runs on), `rank` is the
+// worker's rank where the executor has ranks (-1 otherwise).
+struct Span {
+  std::int32_t slot = -1;  // worker slot, 0..workers-1 (an in-flight slot for an event loop)
+  std::uint32_t task = 0;  // task index in its batch
+  std::int32_t host = 0;   // index in the host table; 0 = this machine
+  std::int32_t rank = -1;  // rank of the worker where the executor has ranks, else -1
+  std::int32_t pid = 0;    // OS process id of the worker (on its host)
+  std::int32_t tid = 0;    // OS thread id of the worker (== pid for a process worker)
+  SpanClock clock = SpanClock::kHostMonotonic;
+  std::int64_t start_ns = 0;
+  std::int64_t stop_ns = 0;
 };
 
 // One executor call: `tasks` tasks of `job`, each given the same `payload` (may be empty).
@@ -44,20 +51,20 @@ struct Job {
 struct Batch {
   const Job* job = nullptr;
   std::uint32_t tasks = 0;
-  std::span<const std::byte> payload;
+  std::span<const std::byte> payload{};
 };
 
 // The outcome of one task. `error` is empty on success.
 struct Result {
   std::uint64_t value = 0;
-  Span span;
-  std::string error;
+  Span span{};
+  std::string error{};
   // The bytes the task answered with (only workloads that echo data have any). An in-process
   // executor hands over the runner's view; a process executor points into the frame that
   // carried the reply back, or into the worker's shared region (Transport::kShm), which
   // `reply_owner` keeps mapped; a shared region's reply is valid until the next Run().
-  std::span<const std::byte> reply;
-  std::shared_ptr<const void> reply_owner;
+  std::span<const std::byte> reply{};
+  std::shared_ptr<const void> reply_owner{};
 };
 
 // Thrown when the executor itself fails (a worker died or timed out, the pool is broken).
@@ -67,12 +74,7 @@ class ExecutorError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class ExecutorKind { kSerial, kThreads, kProcesses };
-
-// "serial", "threads", "processes".
-[[nodiscard]] std::string_view ToString(ExecutorKind kind);
-
-// How a process pool moves payloads and replies. Threads share memory and ignore it.
+// How a process pool moves payloads and replies. Executors that share memory ignore it.
 enum class Transport {
   kPipe,  // through the worker's pipes, in the frames (the price of pickling)
   kShm,   // through a shared-memory region per worker: one copy each way, no pipe traffic
@@ -91,21 +93,73 @@ struct ExecutorOptions {
   std::string worker_exe = "/proc/self/exe";
 };
 
+// Runs batches of tasks on a set of workers and says who ran what, when.
+//
+// Contract, for every implementation:
+// - Run() runs every task of the batch exactly once and returns one Result per task, in task
+//   order, whatever order the workers finished them in.
+// - Scheduling is dynamic: a free worker takes the next task or, where an implementation
+//   batches tiny tasks, the next few (the process pool sends several tasks per frame once
+//   tasks are seen to be short; see its header). Which worker runs which task is not fixed.
+// - Thread safety: one Run() at a time, from any one thread; not reentrant. workers(),
+//   name() and broken() may be called from that thread between runs.
+// - A task that throws is not a failure of the executor: its message is Result::error and the
+//   other tasks still run. A failure of the executor itself (a worker died, a task ran past
+//   the timeout, the protocol broke) throws ExecutorError; the executor is then broken() for
+//   good and must be destroyed (the suite drops it and starts a fresh one).
+// - The factory returns with every worker started; the destructor stops every worker and
+//   waits for it: threads are joined (a thread stuck in a task past the timeout is detached,
+//   since it cannot be killed), processes are reaped.
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Runs every task of `batch` exactly once, the next task going to the first free worker.
-  // Returns one Result per task, in task order. Throws ExecutorError if a worker fails; the
-  // executor is then broken() and must be destroyed. Not reentrant: one run() at a time.
+  // Runs every task of `batch` once; see the contract above.
   virtual std::vector<Result> Run(const Batch& batch) = 0;
+  // How many workers it has (tasks in flight, for an event loop).
   [[nodiscard]] virtual int workers() const = 0;
-  [[nodiscard]] virtual ExecutorKind kind() const = 0;
+  // Its registry name ("threads").
+  [[nodiscard]] virtual std::string_view name() const = 0;
   // True after a failure that leaves the executor unusable.
   [[nodiscard]] virtual bool broken() const { return false; }
 };
 
-// Creates and starts an executor (a pool's workers are running when this returns).
-[[nodiscard]] std::unique_ptr<Executor> MakeExecutor(ExecutorKind kind,
+// What an executor is, as the suite and the tools need to know it.
+struct ExecutorTraits {
+  bool shares_memory = false;     // workers see the caller's memory (payloads by reference)
+  bool single_worker = false;     // always one worker: no worker-count axis (serial)
+  bool transport_axis = false;    // has a transport (pipe | shm) that families may vary
+  bool starts_processes = false;  // its workers are processes it starts
+  bool remote_workers = false;    // workers may run on other hosts
+  bool async = false;  // many tasks in flight on one thread (needs a workload's async form)
+};
+
+// One row of the executor registry: a name, what it is, and how to make one.
+struct ExecutorInfo {
+  std::string_view name{};
+  std::string_view summary{};  // one line, for --help and the manifest
+  ExecutorTraits traits{};
+  // Creates and starts an executor with options.workers workers. Throws ExecutorError.
+  std::unique_ptr<Executor> (*make)(const ExecutorOptions& options) = nullptr;
+  // Where it is listed (--help, names, tables): lower first, then by name.
+  int order = 100;
+  // Whether it can run in this process (nullptr: always); e.g. only under mpirun.
+  bool (*available)() = nullptr;
+};
+
+// Adds a row; throws std::logic_error for a duplicate name. Returns true, so an executor's
+// .cc file can register itself in a static initializer:
+//   const bool kRegistered = RegisterExecutor({.name = "threads", ...});
+bool RegisterExecutor(const ExecutorInfo& info);
+// Every registered executor, by order then name.
+[[nodiscard]] const std::vector<ExecutorInfo>& Executors();
+// The executor called `name`, or nullptr.
+[[nodiscard]] const ExecutorInfo* FindExecutor(std::string_view name);
+// The executor every speedup is taken against.
+inline constexpr std::string_view kBaselineExecutor = "serial";
+
+// Creates and starts the executor called `name` (ExecutorError for an unknown name or fewer
+// than one worker).
+[[nodiscard]] std::unique_ptr<Executor> MakeExecutor(std::string_view name,
                                                      const ExecutorOptions& options);
 
 // Runs task `index` of `batch` on `runner` in the calling thread, timing it into a Result.
@@ -123,10 +177,10 @@ class RunnerCache {
   [[nodiscard]] const std::string& error() const { return error_; }
 
  private:
-  std::string key_;
+  std::string key_{};
   bool built_ = false;
-  std::unique_ptr<TaskRunner> runner_;
-  std::string error_;
+  std::unique_ptr<TaskRunner> runner_{};
+  std::string error_{};
 };
 
 }  // namespace parbench

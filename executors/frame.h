@@ -15,12 +15,14 @@
 #include <string_view>
 #include <vector>
 
+#include "workloads/workload.h"  // kMaxPayloadBytes
+
 namespace parbench::wire {
 
 inline constexpr std::uint32_t kMagic = 0x31464250;  // "PBF1" in little-endian bytes
 inline constexpr std::uint16_t kVersion = 2;
 // The largest payload a task may carry (the io and transfer sizes are validated against it).
-inline constexpr std::uint64_t kMaxPayload = std::uint64_t{1} << 30;
+inline constexpr auto kMaxPayload = static_cast<std::uint64_t>(kMaxPayloadBytes);
 // Room for a frame's fixed fields and a batch of result records beside the payload.
 inline constexpr std::uint64_t kMaxBody = kMaxPayload + (std::uint64_t{16} << 20);
 // An error text longer than this is cut, so one runaway message cannot fill a frame.

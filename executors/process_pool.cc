@@ -568,4 +568,19 @@ std::vector<Result> ProcessPool::Run(const Batch& batch) {
   return results;
 }
 
+namespace {
+
+const bool kRegistered = RegisterExecutor({
+    .name = "processes",
+    .summary = "a persistent pool of worker processes (this binary re-executed); payloads "
+               "through pipes or shared memory",
+    .traits = {.transport_axis = true, .starts_processes = true},
+    .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
+      return std::make_unique<ProcessPool>(options);
+    },
+    .order = 20,
+});
+
+}  // namespace
+
 }  // namespace parbench

@@ -32,7 +32,7 @@ class ProcessPool final : public Executor {
   // breaks the protocol or runs a task past the timeout; the pool is then broken().
   std::vector<Result> Run(const Batch& batch) override;
   [[nodiscard]] int workers() const override { return static_cast<int>(workers_.size()); }
-  [[nodiscard]] ExecutorKind kind() const override { return ExecutorKind::kProcesses; }
+  [[nodiscard]] std::string_view name() const override { return "processes"; }
   [[nodiscard]] bool broken() const override { return broken_; }
   // The OS pid of every worker, by slot.
   [[nodiscard]] std::vector<int> pids() const;

@@ -12,4 +12,18 @@ std::vector<Result> SerialExecutor::Run(const Batch& batch) {
   return results;
 }
 
+namespace {
+
+const bool kRegistered = RegisterExecutor({
+    .name = "serial",
+    .summary = "the calling thread, one task after another: the baseline",
+    .traits = {.shares_memory = true, .single_worker = true},
+    .make = [](const ExecutorOptions&) -> std::unique_ptr<Executor> {
+      return std::make_unique<SerialExecutor>();
+    },
+    .order = 0,
+});
+
+}  // namespace
+
 }  // namespace parbench

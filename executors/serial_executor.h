@@ -9,7 +9,7 @@ class SerialExecutor final : public Executor {
  public:
   std::vector<Result> Run(const Batch& batch) override;
   [[nodiscard]] int workers() const override { return 1; }
-  [[nodiscard]] ExecutorKind kind() const override { return ExecutorKind::kSerial; }
+  [[nodiscard]] std::string_view name() const override { return "serial"; }
 
  private:
   RunnerCache cache_;

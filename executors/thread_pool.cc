@@ -153,4 +153,18 @@ std::vector<Result> ThreadPool::Run(const Batch& batch) {
   return std::move(s.results);
 }
 
+namespace {
+
+const bool kRegistered = RegisterExecutor({
+    .name = "threads",
+    .summary = "a persistent pool of threads, futex-woken; payloads by reference",
+    .traits = {.shares_memory = true},
+    .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
+      return std::make_unique<ThreadPool>(options);
+    },
+    .order = 10,
+});
+
+}  // namespace
+
 }  // namespace parbench

@@ -28,7 +28,7 @@ class ThreadPool final : public Executor {
   // the timeout: the pool is then broken().
   std::vector<Result> Run(const Batch& batch) override;
   [[nodiscard]] int workers() const override { return static_cast<int>(threads_.size()); }
-  [[nodiscard]] ExecutorKind kind() const override { return ExecutorKind::kThreads; }
+  [[nodiscard]] std::string_view name() const override { return "threads"; }
   [[nodiscard]] bool broken() const override { return broken_; }
 
  private:

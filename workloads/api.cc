@@ -1,17 +1,63 @@
 #include "workloads/api.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "workloads/family.h"
 #include "workloads/modules.h"
 
 namespace parbench::api {
+namespace {
+
+void CheckUrl(std::string_view name, const std::string& url) {
+  const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!scheme || url.find_first_of("; \t\n") != std::string::npos) {
+    throw FlagError("--" + std::string(name) + "='" + url +
+                    "' is invalid: allowed is an http:// or https:// URL without ';' or spaces");
+  }
+}
+
+Prepared Prepare(const Point&, Fixtures& fixtures) {
+  const Options& o = fixtures.options();
+  const std::string& user_url = o.String("api_url");
+  const bool own_server = user_url.empty();
+  const std::int64_t bytes = o.Int("api_bytes");
+  const std::string url =
+      own_server ? fixtures.LoopbackHttpUrl(o.Int("api_latency_ms"), bytes) : user_url;
+  const std::int64_t expect = own_server ? bytes : -1;
+  auto check = own_server ? ExpectValue(static_cast<std::uint64_t>(bytes), " bytes")
+                          : [](std::uint32_t, const TaskOutput&) { return std::string(); };
+  return {.job = {"api", MakeConfig(url, expect, o.Int("api_timeout_ms"))},
+          .payload = {},
+          .tasks = static_cast<std::uint32_t>(o.Int("tasks")),
+          .check = std::move(check)};
+}
+
+Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures& fixtures) {
+  const Options& o = fixtures.options();
+  if (!o.String("api_url").empty()) return {};  // a real endpoint's latency is unknown: no ideal
+  Counters out;
+  // How late the server started its answers during this benchmark: proof that it was not the
+  // bottleneck at this worker count.
+  std::vector<double> delays = fixtures.TakeServerDelaysMs();
+  if (!delays.empty()) {
+    const auto mid = delays.begin() + static_cast<std::ptrdiff_t>(delays.size() / 2);
+    std::nth_element(delays.begin(), mid, delays.end());
+    out.emplace_back("server_delay_ms_median", *mid);
+  }
+  // Perfect overlap: ceil(tasks / W) rounds of one latency each.
+  const double rounds = std::ceil(static_cast<double>(p.tasks) / m.workers);
+  const double ideal_s = rounds * static_cast<double>(o.Int("api_latency_ms")) / 1e3;
+  out.emplace_back("ideal_fraction",
+                   ideal_s / (m.seconds() / static_cast<double>(m.iterations)));
+  return out;
+}
+
+}  // namespace
 
 void GlobalInit() { Curl().global_init(); }
 
 std::string CurlVersion() { return Curl().version(); }
-
-std::unique_ptr<ConcurrentClient> MakeConcurrentClient(const std::string& url, int clients,
-                                                       std::int64_t timeout_ms) {
-  return Curl().make_client(url, clients, timeout_ms);
-}
 
 Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
   return Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
@@ -22,6 +68,28 @@ constexpr Workload kWorkload = {
     .summary = "an HTTP GET with libcurl (one reused handle per worker) against a loopback "
                "server that waits --api_latency_ms, then sends --api_bytes",
     .make_runner = [](const Config& config) { return Curl().make_runner(config); },
+    .make_async_runner = [](const Config& config) { return Curl().make_async_runner(config); },
 };
 
+namespace {
+
+const bool kRegistered = RegisterFamily({
+    .workload = &kWorkload,
+    .flags = {{.name = "api_latency_ms", .lo = 0, .hi = 60'000, .default_value = "20",
+               .help = "api: the loopback server's wait before answering"},
+              {.name = "api_bytes", .lo = 0, .hi = kMaxBytes, .default_value = "65536",
+               .help = "api: the loopback server's body size in bytes"},
+              {.name = "api_timeout_ms", .lo = 1, .hi = 600'000, .default_value = "10000",
+               .help = "api: limit per request"},
+              {.name = "api_url", .type = FlagType::kString, .default_value = "",
+               .help = "api: GET this URL instead of the loopback server",
+               .allowed = "an http:// or https:// URL without ';' or spaces (default: the "
+                          "suite's own server on 127.0.0.1)",
+               .check = CheckUrl}},
+    .prepare = Prepare,
+    .counters = Report,
+    .counter_specs = {{"server_delay_ms_median", "ms", false}, {"ideal_fraction", "", true}},
+});
+
+}  // namespace
 }  // namespace parbench::api

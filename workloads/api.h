@@ -3,17 +3,17 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "workloads/modules.h"
 #include "workloads/workload.h"
 
 namespace parbench::api {
 
-// curl_global_init, once per process; call it before any thread starts (the api runner also
-// calls it, for process workers, whose main thread builds the runner). Loads libcurl.
+// The largest body a task may expect (and the loopback server sends).
+inline constexpr std::int64_t kMaxBytes = std::int64_t{256} << 20;
+
+// curl_global_init, once per process; call it before any thread starts (the api runners also
+// call it, for process workers, whose main thread builds the runner). Loads libcurl.
 void GlobalInit();
 
 // The config of an api job: GET `url` with a `timeout_ms` limit; the body must be
@@ -21,13 +21,9 @@ void GlobalInit();
 [[nodiscard]] Config MakeConfig(const std::string& url, std::int64_t expect_bytes,
                                 std::int64_t timeout_ms);
 
+// The blocking form (one reused easy handle per worker) and the asynchronous form (a multi
+// handle: many GETs in flight on one thread).
 extern const Workload kWorkload;
-
-// Many GETs in flight at once from one thread (a curl multi handle), for measuring the server
-// itself. Connections are kept alive across rounds.
-[[nodiscard]] std::unique_ptr<ConcurrentClient> MakeConcurrentClient(const std::string& url,
-                                                                     int clients,
-                                                                     std::int64_t timeout_ms);
 
 // libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0...").
 [[nodiscard]] std::string CurlVersion();

@@ -88,81 +88,110 @@ class Runner final : public TaskRunner {
   CURL* easy_ = nullptr;
 };
 
-// Many GETs at once from one thread, through a curl multi handle.
-class MultiClient final : public ConcurrentClient {
+// The asynchronous form: many GETs in flight on one thread through a curl multi handle. Easy
+// handles are reused across tasks, so their connections are kept alive as the blocking
+// runner's are.
+class MultiRunner final : public AsyncTaskRunner {
  public:
-  MultiClient(std::string url, int clients, std::int64_t timeout_ms);
-  ~MultiClient() override;
-  MultiClient(const MultiClient&) = delete;
-  MultiClient& operator=(const MultiClient&) = delete;
-  std::vector<double> Round() override;
-  [[nodiscard]] std::int64_t bytes() const override { return bytes_; }
+  explicit MultiRunner(const Config& config)
+      : url_(config.GetString("url")),
+        expect_bytes_(config.GetInt("expect_bytes")),
+        timeout_ms_(config.GetInt("timeout_ms")) {
+    GlobalInit();
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) throw WorkloadError("api: curl_multi_init failed");
+  }
+  ~MultiRunner() override {
+    for (auto& h : handles_) {
+      if (h->active) curl_multi_remove_handle(multi_, h->easy);
+      curl_easy_cleanup(h->easy);
+    }
+    curl_multi_cleanup(multi_);
+  }
+  MultiRunner(const MultiRunner&) = delete;
+  MultiRunner& operator=(const MultiRunner&) = delete;
+
+  void Start(std::uint32_t, std::span<const std::byte>, std::uint64_t tag) override {
+    Handle& h = IdleHandle();
+    h.received = 0;
+    h.error[0] = '\0';
+    h.tag = tag;
+    const CURLMcode code = curl_multi_add_handle(multi_, h.easy);
+    if (code != CURLM_OK) {
+      failed_.push_back({.tag = tag, .output = {}, .error = std::string("api: ") +
+                                                          curl_multi_strerror(code)});
+      return;
+    }
+    h.active = true;
+    ++in_flight_;
+  }
+
+  std::vector<Completion> Poll(int timeout_ms) override {
+    std::vector<Completion> done = std::move(failed_);
+    failed_.clear();
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    Collect(done);
+    if (done.empty() && in_flight_ > 0) {
+      curl_multi_poll(multi_, nullptr, 0, timeout_ms, nullptr);
+      curl_multi_perform(multi_, &running);
+      Collect(done);
+    }
+    return done;
+  }
+
+  [[nodiscard]] std::size_t in_flight() const override { return in_flight_ + failed_.size(); }
 
  private:
   struct Handle {
     CURL* easy = nullptr;
     std::int64_t received = 0;
+    std::uint64_t tag = 0;
+    bool active = false;
     char error[CURL_ERROR_SIZE] = {};
   };
-  std::string url_;
-  CURLM* multi_ = nullptr;
-  std::vector<std::unique_ptr<Handle>> handles_;
-  std::int64_t bytes_ = 0;
-};
 
-MultiClient::MultiClient(std::string url, int clients, std::int64_t timeout_ms)
-    : url_(std::move(url)) {
-  GlobalInit();
-  multi_ = curl_multi_init();
-  if (multi_ == nullptr) throw WorkloadError("api: curl_multi_init failed");
-  // One connection per client, all open at once.
-  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(clients));
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(clients));
-  for (int i = 0; i < clients; ++i) {
+  // A handle not in flight (a new one when all are busy).
+  Handle& IdleHandle() {
+    for (auto& h : handles_) {
+      if (!h->active) return *h;
+    }
     auto h = std::make_unique<Handle>();
-    h->easy = NewEasy(url_, timeout_ms, &h->received, h->error);
+    h->easy = NewEasy(url_, timeout_ms_, &h->received, h->error);
+    curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h.get());
     handles_.push_back(std::move(h));
+    // Keep one open connection per handle: a connection cache smaller than the tasks in
+    // flight would close and reopen connections between tasks.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(handles_.size()));
+    return *handles_.back();
   }
-}
 
-MultiClient::~MultiClient() {
-  for (auto& h : handles_) curl_easy_cleanup(h->easy);
-  curl_multi_cleanup(multi_);
-}
-
-std::vector<double> MultiClient::Round() {
-  for (auto& h : handles_) {
-    h->received = 0;
-    h->error[0] = '\0';
-    curl_multi_add_handle(multi_, h->easy);
-  }
-  int running = 0;
-  std::string problem;
-  do {
-    curl_multi_perform(multi_, &running);
-    if (running > 0) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  // Moves every finished transfer into `done`.
+  void Collect(std::vector<Completion>& done) {
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
-      for (auto& h : handles_) {
-        if (h->easy == msg->easy_handle && problem.empty()) {
-          problem = Problem(h->easy, msg->data.result, h->error, h->received, -1, url_);
-        }
-      }
+      Handle* h = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &h);
+      const CURLcode result = msg->data.result;
+      std::string problem = Problem(h->easy, result, h->error, h->received, expect_bytes_, url_);
+      curl_multi_remove_handle(multi_, h->easy);  // invalidates msg
+      h->active = false;
+      --in_flight_;
+      done.push_back({.tag = h->tag,
+                      .output = {.value = static_cast<std::uint64_t>(h->received), .reply = {}},
+                      .error = problem.empty() ? "" : "api: " + problem});
     }
-  } while (running > 0);
-  std::vector<double> seconds;
-  bytes_ = 0;
-  for (auto& h : handles_) {
-    double total = 0;
-    curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME, &total);
-    seconds.push_back(total);
-    bytes_ += h->received;
-    curl_multi_remove_handle(multi_, h->easy);
   }
-  if (!problem.empty()) throw WorkloadError("api: " + problem);
-  return seconds;
-}
+
+  std::string url_;
+  std::int64_t expect_bytes_;
+  std::int64_t timeout_ms_;
+  CURLM* multi_ = nullptr;
+  std::vector<std::unique_ptr<Handle>> handles_;
+  std::vector<Completion> failed_;  // tasks that could not start, reported by the next Poll
+  std::size_t in_flight_ = 0;
+};
 
 constexpr CurlModule kModule = {
     .abi = kModuleAbi,
@@ -171,9 +200,8 @@ constexpr CurlModule kModule = {
     .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
       return std::make_unique<Runner>(config);
     },
-    .make_client = [](const std::string& url, int clients,
-                      std::int64_t timeout_ms) -> std::unique_ptr<ConcurrentClient> {
-      return std::make_unique<MultiClient>(url, clients, timeout_ms);
+    .make_async_runner = [](const Config& config) -> std::unique_ptr<AsyncTaskRunner> {
+      return std::make_unique<MultiRunner>(config);
     },
 };
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "workloads/family.h"
 #include "workloads/modules.h"
 
 namespace parbench::dot {
@@ -27,5 +28,37 @@ constexpr Workload kWorkload = {
                "blas_threads set in every worker",
     .make_runner = [](const Config& config) { return Blas().make_runner(config); },
 };
+
+namespace {
+
+const bool kRegistered = RegisterFamily({
+    .workload = &kWorkload,
+    .flags = {{.name = "dot_n", .lo = 1, .hi = 8192, .default_value = "1024",
+               .help = "dot: order of the float64 matrices"}},
+    // One BLAS thread per worker, and as many as the run has CPUs (the library's own
+    // parallelism competing with the executor's).
+    .axes =
+        [](const Options&, int cpus) {
+          Axis axis{"blas_threads", {"1"}};
+          if (cpus > 1) axis.values.push_back(std::to_string(cpus));
+          return std::vector<Axis>{axis};
+        },
+    .prepare =
+        [](const Point& point, Fixtures& f) {
+          const std::int64_t n = f.options().Int("dot_n");
+          return Prepared{.job = {"dot", MakeConfig(n, point.Int("blas_threads"))},
+                          .payload = {},
+                          .tasks = static_cast<std::uint32_t>(f.options().Int("tasks")),
+                          .check = ExpectValue(ExpectedSum(n), " as the sum of C")};
+        },
+    .counters =
+        [](const Point&, const Prepared&, const Measurement& m, Fixtures& f) {
+          return Counters{{"gflops", Flops(f.options().Int("dot_n")) *
+                                         static_cast<double>(m.tasks) / m.seconds() / 1e9}};
+        },
+    .counter_specs = {{"gflops", "GFLOP/s", true}},
+});
+
+}  // namespace
 
 }  // namespace parbench::dot

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 
 #include "common/unique_fd.h"
+#include "workloads/family.h"
 
 namespace parbench::io {
 namespace {
@@ -92,4 +95,54 @@ constexpr Workload kWorkload = {
     },
 };
 
+namespace {
+
+void CheckDir(std::string_view name, const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec) || ::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw FlagError("--" + std::string(name) + "='" + dir +
+                    "' is invalid: allowed is an existing writable directory");
+  }
+}
+
+std::string DefaultTempDir(int) {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+Prepared Prepare(const Point& point, Fixtures& fixtures) {
+  const std::int64_t bytes = fixtures.options().Int("io_bytes");
+  const bool durable = point.Get("mode") == "durable";
+  const bool local = point.Get("payload") == "local";
+  const std::string& dir = fixtures.MakeTempDir();
+  return {.job = {"io", MakeConfig(dir, durable, bytes, local)},
+          // Shipped: built once here and sent with every task, as pickling would.
+          .payload = local ? std::vector<std::byte>{} : MakeText(bytes),
+          .tasks = static_cast<std::uint32_t>(fixtures.options().Int("tasks")),
+          .check = ExpectValue(static_cast<std::uint64_t>(bytes), " bytes written")};
+}
+
+const bool kRegistered = RegisterFamily({
+    .workload = &kWorkload,
+    .flags = {{.name = "io_bytes", .lo = 1, .hi = kMaxPayloadBytes, .default_value = "16777216",
+               .help = "io: bytes each task writes"},
+              {.name = "io_dir", .type = FlagType::kString,
+               .help = "io: where the private temp directory is made",
+               .allowed = "an existing writable directory (default: $TMPDIR or /tmp)",
+               .check = CheckDir, .machine_default = DefaultTempDir}},
+    .axes =
+        [](const Options&, int) {
+          return std::vector<Axis>{{"mode", {"buffered", "durable"}},
+                                   {"payload", {"shipped", "local"}}};
+        },
+    .prepare = Prepare,
+    .counters =
+        [](const Point&, const Prepared&, const Measurement& m, Fixtures& f) {
+          return Counters{{"bytes_per_second", static_cast<double>(f.options().Int("io_bytes")) *
+                                                   static_cast<double>(m.tasks) / m.seconds()}};
+        },
+    .counter_specs = {{"bytes_per_second", "B/s", true}},
+});
+
+}  // namespace
 }  // namespace parbench::io

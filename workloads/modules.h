@@ -17,18 +17,7 @@
 namespace parbench {
 
 // Bumped when a module table changes shape; a module of another version is refused.
-inline constexpr int kModuleAbi = 1;
-
-// Many GETs in flight at once from one thread (a curl multi handle).
-class ConcurrentClient {
- public:
-  virtual ~ConcurrentClient() = default;
-  // Sends one GET per client at once and waits for all; returns each request's time in
-  // seconds. Throws WorkloadError on a transport error or a non-2xx status.
-  virtual std::vector<double> Round() = 0;
-  // Body bytes received in the last round.
-  [[nodiscard]] virtual std::int64_t bytes() const = 0;
-};
+inline constexpr int kModuleAbi = 2;
 
 // What libparbench_curl.so offers (extern "C" parbench_curl_module()).
 struct CurlModule {
@@ -36,8 +25,7 @@ struct CurlModule {
   void (*global_init)();
   const char* (*version)();
   std::unique_ptr<TaskRunner> (*make_runner)(const Config& config);
-  std::unique_ptr<ConcurrentClient> (*make_client)(const std::string& url, int clients,
-                                                   std::int64_t timeout_ms);
+  std::unique_ptr<AsyncTaskRunner> (*make_async_runner)(const Config& config);
 };
 
 // What libparbench_blas.so offers (extern "C" parbench_blas_module()).

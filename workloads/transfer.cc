@@ -1,7 +1,11 @@
 #include "workloads/transfer.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <vector>
+
+#include "workloads/family.h"
 
 namespace parbench::transfer {
 namespace {
@@ -62,4 +66,116 @@ constexpr Workload kOverhead = {
     },
 };
 
+namespace {
+
+// An empty task proves it ran by returning its own index.
+std::string ReturnsIndex(std::uint32_t task, const TaskOutput& out) {
+  return out.value == task ? "" : "returned " + std::to_string(out.value);
+}
+
+Prepared EmptyTasks(std::uint32_t tasks, std::shared_ptr<void> hold = nullptr) {
+  return {.job = {"overhead", Config()},
+          .payload = {},
+          .tasks = tasks,
+          .check = ReturnsIndex,
+          .hold = std::move(hold)};
+}
+
+Prepared PrepareTransfer(const Point& point, Fixtures& f) {
+  const std::int64_t size = ParseBytes(point.Get("size"));
+  Prepared p{.job = {"transfer", Config()},
+             .payload = MakePayload(size),
+             .tasks = static_cast<std::uint32_t>(f.options().Int("transfer_tasks")),
+             .check = {}};
+  const std::uint64_t sum = Checksum(p.payload);
+  p.check = [sum, size](std::uint32_t, const TaskOutput& out) -> std::string {
+    if (out.value != sum) return "the worker saw a different payload";
+    if (static_cast<std::int64_t>(out.reply.size()) != size) {
+      return "the reply has " + std::to_string(out.reply.size()) + " bytes, expected " +
+             std::to_string(size);
+    }
+    if (Checksum(out.reply) != sum) return "the reply differs from the payload";
+    return "";
+  };
+  return p;
+}
+
+// With parent_mem the parent first touches that much memory: a fork would copy its page
+// tables, vfork does not.
+Prepared PrepareStartup(const Point& point, Fixtures&) {
+  const std::string& parent_mem = point.Get("parent_mem");
+  if (parent_mem.empty()) return EmptyTasks(0);  // one task per worker, set by the body
+  auto memory = std::make_shared<std::vector<char>>(static_cast<std::size_t>(ParseBytes(parent_mem)));
+  for (std::size_t i = 0; i < memory->size(); i += 4096) (*memory)[i] = 1;
+  // Then let the machine settle, outside the timing. On this VM any process start is about
+  // 40% slower for up to a second after 1 GiB of fresh memory is touched (a plain C
+  // vfork+exec loop shows it too, and shows nothing a second later): the host at work, not
+  // the spawn.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  return EmptyTasks(0, std::move(memory));
+}
+
+const bool kOverheadFamily = RegisterFamily({
+    .workload = &kOverhead,
+    .flags = {{.name = "overhead_tasks", .lo = 1, .hi = 10'000'000, .default_value = "10000",
+               .help = "overhead: empty tasks per iteration"}},
+    .prepare =
+        [](const Point&, Fixtures& f) {
+          return EmptyTasks(static_cast<std::uint32_t>(f.options().Int("overhead_tasks")));
+        },
+    .counters =
+        [](const Point&, const Prepared&, const Measurement& m, Fixtures&) {
+          return Counters{{"ns_per_task",
+                           static_cast<double>(m.wall_ns) / static_cast<double>(m.tasks)}};
+        },
+    .counter_specs = {{"ns_per_task", "ns", false}},
+});
+
+// transport:shm only for executors with a transport (threads share memory anyway); the
+// baseline is the same size without it.
+const bool kTransferFamily = RegisterFamily({
+    .workload = &kEcho,
+    .flags = {{.name = "transfer_tasks", .lo = 1, .hi = 100'000, .default_value = "8",
+               .help = "transfer: round trips per iteration"},
+              {.name = "transfer_sizes", .type = FlagType::kIntList, .lo = 0,
+               .hi = kMaxPayloadBytes, .default_value = "4096,1048576,16777216,67108864",
+               .help = "transfer: payload sizes in bytes"}},
+    .axes =
+        [](const Options& o, int) {
+          Axis size{"size", {}};
+          for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
+          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kHasTransport}};
+        },
+    .prepare = PrepareTransfer,
+    .counters =
+        [](const Point& point, const Prepared&, const Measurement& m, Fixtures&) {
+          // Payload bytes per second, each payload travelling there and back.
+          return Counters{{"bytes_per_second", static_cast<double>(ParseBytes(point.Get("size"))) *
+                                                   static_cast<double>(m.tasks) / m.seconds()}};
+        },
+    .counter_specs = {{"bytes_per_second", "B/s", true}},
+});
+
+const bool kRoundtripFamily = RegisterFamily({
+    .workload = &kOverhead,
+    .name = "roundtrip",
+    .summary = "one empty task per iteration: the latency of a single dispatch and reply",
+    .time_unit = "us",
+    .prepare = [](const Point&, Fixtures&) { return EmptyTasks(1); },
+});
+
+const bool kStartupFamily = RegisterFamily({
+    .workload = &kOverhead,
+    .name = "startup",
+    .summary = "start a pool, run one empty task per worker, shut it down (parent_mem: with "
+               "1 GiB of parent memory touched first)",
+    .axes =
+        [](const Options&, int) {
+          return std::vector<Axis>{{"parent_mem", {"", "1GiB"}, Scope::kStartsProcesses}};
+        },
+    .body = Body::kStartup,
+    .prepare = PrepareStartup,
+});
+
+}  // namespace
 }  // namespace parbench::transfer

@@ -1,29 +1,21 @@
 #include "workloads/workload.h"
 
-
-#include "workloads/api.h"
-#include "workloads/cpu.h"
-#include "workloads/dot.h"
-#include "workloads/io.h"
-#include "workloads/transfer.h"
+#include <deque>
 
 namespace parbench {
 namespace {
 
-// The table is built on first use; RegisterWorkload may extend it before any worker starts.
+// Filled by the family table's static registrations (and by tests) before any worker starts.
 // Never destroyed: a thread abandoned by a timed-out thread pool may still look a workload up
 // while the process exits and runs static destructors.
-std::vector<Workload>& Table() {
-  static auto* table = new std::vector<Workload>{
-      api::kWorkload, cpu::kWorkload, dot::kWorkload, io::kWorkload, transfer::kOverhead,
-      transfer::kEcho,
-  };
+std::deque<Workload>& Table() {
+  static auto* table = new std::deque<Workload>;
   return *table;
 }
 
 }  // namespace
 
-const std::vector<Workload>& Workloads() { return Table(); }
+const std::deque<Workload>& Workloads() { return Table(); }
 
 const Workload& FindWorkload(std::string_view name) {
   for (const Workload& workload : Table()) {

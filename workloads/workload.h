@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -17,6 +18,9 @@
 #include <vector>
 
 namespace parbench {
+
+// The largest payload (or reply) one task may carry.
+inline constexpr std::int64_t kMaxPayloadBytes = std::int64_t{1} << 30;
 
 // Thrown for a task or configuration that cannot be carried out; the message reaches the report.
 class WorkloadError : public std::runtime_error {
@@ -67,6 +71,29 @@ class TaskRunner {
   virtual TaskOutput Run(std::uint32_t index, std::span<const std::byte> payload) = 0;
 };
 
+// The outcome of one task started on an AsyncTaskRunner.
+struct Completion {
+  std::uint64_t tag = 0;  // what Start() was given
+  TaskOutput output;      // valid until the next Poll()
+  std::string error;      // "" on success
+};
+
+// The asynchronous form of a workload: many tasks in flight on one thread, which drives them
+// with Poll() (an event loop: curl multi, io_uring). Used by one thread at a time.
+class AsyncTaskRunner {
+ public:
+  virtual ~AsyncTaskRunner() = default;
+  // Starts task `index` on `payload` (which must stay valid until the task completes); its
+  // outcome comes back from a later Poll() under `tag`. A task that cannot start completes
+  // with an error; throws only when the runner itself is unusable.
+  virtual void Start(std::uint32_t index, std::span<const std::byte> payload,
+                     std::uint64_t tag) = 0;
+  // Waits up to `timeout_ms` for progress; returns the tasks that completed (maybe none).
+  virtual std::vector<Completion> Poll(int timeout_ms) = 0;
+  // Tasks started and not yet returned by Poll().
+  [[nodiscard]] virtual std::size_t in_flight() const = 0;
+};
+
 // A workload: a name and how a worker builds its runner.
 struct Workload {
   std::string_view name;
@@ -74,10 +101,21 @@ struct Workload {
   std::string_view summary;
   // Builds a runner for `config`, inside the worker that will use it. Throws WorkloadError.
   std::unique_ptr<TaskRunner> (*make_runner)(const Config& config);
+  // The asynchronous form, for executors that keep many tasks in flight on one thread;
+  // nullptr when the workload has none. Throws WorkloadError.
+  std::unique_ptr<AsyncTaskRunner> (*make_async_runner)(const Config& config) = nullptr;
 };
 
-// Every workload the suite knows; a worker process looks up jobs here by name.
-[[nodiscard]] const std::vector<Workload>& Workloads();
+// What every worker runs: a workload by name and its configuration.
+struct Job {
+  std::string workload;
+  Config config;
+};
+
+// Every workload the suite knows (the family table registers its workloads; tests add their
+// own); a worker process looks up jobs here by name.
+// A deque: registering one later leaves references to the others valid.
+[[nodiscard]] const std::deque<Workload>& Workloads();
 // The workload called `name`; throws WorkloadError when there is none.
 [[nodiscard]] const Workload& FindWorkload(std::string_view name);
 // Adds a workload to the table (tests add fault-injecting ones); a duplicate name throws.

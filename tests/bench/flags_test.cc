@@ -1,6 +1,8 @@
 // Suite flags: parsed out of argv, validated with one-line errors naming the flag.
 #include "bench/flags.h"
 
+#include "executors/executor.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,15 +12,15 @@ namespace parbench {
 namespace {
 
 // Parses `args` (without the program name); returns options and leaves the remaining args.
-SuiteOptions Parse(std::vector<std::string> args, std::vector<std::string>* rest = nullptr) {
+ParsedFlags Parse(std::vector<std::string> args, std::vector<std::string>* rest = nullptr) {
   args.insert(args.begin(), "bench");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int argc = static_cast<int>(args.size());
-  SuiteOptions options = ParseSuiteFlags(&argc, argv.data(), 2);
+  ParsedFlags parsed = ParseFlags(&argc, argv.data(), 2);
   if (rest != nullptr) rest->assign(argv.begin() + 1, argv.begin() + argc);
-  return options;
+  return parsed;
 }
 
 std::string ErrorOf(std::vector<std::string> args) {
@@ -31,28 +33,33 @@ std::string ErrorOf(std::vector<std::string> args) {
 }
 
 TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
-  const SuiteOptions options = Parse({});
-  EXPECT_EQ(options.workers, (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(options.tasks, 16U);
-  EXPECT_TRUE(options.timeline_out.empty());
+  const Options options = Parse({}).options;
+  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(options.Int("tasks"), 16);
+  EXPECT_TRUE(options.String("timeline_out").empty());
+  EXPECT_FALSE(options.WasSet("tasks"));
 }
 
 TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {
   std::vector<std::string> rest;
-  const SuiteOptions options =
+  const Options options =
       Parse({"--workers=8,2,2", "--benchmark_filter=cpu", "--tasks=5", "--cpu_n=1e6",
              "--benchmark_out=out/run.json"},
-            &rest);
-  EXPECT_EQ(options.workers, (std::vector<int>{2, 8}));
-  EXPECT_EQ(options.tasks, 5U);
-  EXPECT_EQ(options.cpu_n, 1'000'000);
-  EXPECT_EQ(options.timeline_out, "out/run.trace.json");
+            &rest)
+          .options;
+  EXPECT_EQ(options.Workers(), (std::vector<int>{2, 8}));
+  EXPECT_EQ(options.Int("tasks"), 5);
+  EXPECT_TRUE(options.WasSet("tasks"));
+  EXPECT_EQ(options.Int("cpu_n"), 1'000'000);
+  EXPECT_EQ(options.String("timeline_out"), "out/run.trace.json");
   EXPECT_EQ(rest, (std::vector<std::string>{"--benchmark_filter=cpu", "--benchmark_out=out/run.json"}));
 }
 
 TEST(FlagsTest, ExplicitTimelineWins) {
-  EXPECT_EQ(Parse({"--benchmark_out=a.json", "--timeline_out=t.json"}).timeline_out, "t.json");
-  EXPECT_EQ(Parse({"--benchmark_out=dir.v1/run"}).timeline_out, "dir.v1/run.trace.json");
+  EXPECT_EQ(Parse({"--benchmark_out=a.json", "--timeline_out=t.json"}).options.String("timeline_out"),
+            "t.json");
+  EXPECT_EQ(Parse({"--benchmark_out=dir.v1/run"}).options.String("timeline_out"),
+            "dir.v1/run.trace.json");
 }
 
 TEST(FlagsTest, BadValuesNameTheFlagAndTheAllowedRange) {
@@ -78,13 +85,17 @@ TEST(FlagsTest, HelpIsNoticedAndPassedOn) {
   std::vector<std::string> rest;
   EXPECT_TRUE(Parse({"--help"}, &rest).help);
   EXPECT_EQ(rest, std::vector<std::string>{"--help"});
-  const std::string help = SuiteFlagsHelp(2);
-  for (const char* flag : {"--workers", "--tasks", "--cpu_n", "--task_timeout_s", "--timeline_out"}) {
-    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  const std::string help = FlagsHelp(2);
+  for (const FlagSpec& flag : AllFlags()) {
+    EXPECT_NE(help.find("--" + std::string(flag.name) + "="), std::string::npos) << flag.name;
   }
-  for (const char* workload : {"\n  api ", "\n  cpu ", "\n  dot ", "\n  io ", "\n  overhead ",
-                               "\n  transfer "}) {
-    EXPECT_NE(help.find(workload), std::string::npos) << "help lists workload" << workload;
+  for (const Family& family : Families()) {
+    EXPECT_NE(help.find("\n  " + std::string(family.display_name()) + " "), std::string::npos)
+        << "help lists family " << family.display_name();
+  }
+  for (const ExecutorInfo& executor : Executors()) {
+    EXPECT_NE(help.find("\n  " + std::string(executor.name) + " "), std::string::npos)
+        << "help lists executor " << executor.name;
   }
 }
 

@@ -1,23 +1,38 @@
-// The registered benchmarks are the documented table, and they run: names captured with a
-// reporter, as Google Benchmark's own tests do (never a timing).
+// The registered benchmarks follow the family table, and they run: names captured with a
+// reporter, as Google Benchmark's own tests do (never a timing). The expected names are the
+// documented ones; the expected count is derived from the table itself.
 #include <benchmark/benchmark.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
+#include "bench/flags.h"
+#include "bench/manifest.h"
 #include "bench/suite.h"
 #include "tests/bench/capture.h"
 
 namespace parbench {
 namespace {
 
+using nlohmann::json;
+
+Options SmallOptions(std::vector<std::int64_t> workers) {
+  Options options = DefaultOptions(2);
+  std::string text;
+  for (std::int64_t w : workers) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(w);
+  }
+  options.Set("workers", std::move(workers), text);
+  return options;
+}
+
 TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
-  SuiteOptions options;
-  options.workers = {1, 2};
-  options.tasks = 3;
-  options.cpu_n = 1000;
-  SuiteEnv env(options);
+  Options options = SmallOptions({1, 2});
+  options.Set("tasks", std::int64_t{3}, "3");
+  options.Set("cpu_n", std::int64_t{1000}, "1000");
+  SuiteEnv env(options, 2);
   const std::vector<std::string> registered = RegisterSuite(env);
 
   const std::vector<std::string> cpu_names = {
@@ -36,11 +51,11 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   const auto outcomes = testing::RunMatching("^cpu", "0.001");
   env.Release();
 
-  std::vector<std::string> expected;
-  for (const auto& name : cpu_names) expected.push_back(name + "/real_time");
-  std::vector<std::string> names;
+  std::set<std::string> expected;
+  for (const auto& name : cpu_names) expected.insert(name + "/real_time");
+  std::set<std::string> names;
   for (const auto& outcome : outcomes) {
-    names.push_back(outcome.name);
+    names.insert(outcome.name);
     EXPECT_EQ(outcome.error, "") << outcome.name;
     EXPECT_EQ(outcome.counters.count("tasks_per_second"), 1U) << outcome.name;
     EXPECT_EQ(outcome.counters.count("utilization"), 1U) << outcome.name;
@@ -49,17 +64,47 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   EXPECT_FALSE(env.timeline.empty());
 }
 
+// How many benchmarks the table asks for: every executor point of every family, every probe
+// point, every reference.
+std::size_t CountFromTable(const SuiteEnv& env) {
+  std::size_t total = 0;
+  const std::size_t worker_counts = env.options().Workers().size();
+  for (const Family& family : Families()) {
+    const std::vector<Axis> axes =
+        family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+    if (family.under == Under::kNoExecutor) {
+      std::size_t points = 1;
+      for (const Axis& axis : axes) points *= axis.values.size();
+      total += points;
+    }
+    for (const ExecutorInfo* e : ExecutorsFor(family, env.options())) {
+      std::size_t points = e->traits.single_worker ? 1 : worker_counts;
+      for (const Axis& axis : axes) {
+        const bool in_scope = axis.scope == Scope::kEveryExecutor ||
+                              (axis.scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
+                              (axis.scope == Scope::kHasTransport && e->traits.transport_axis);
+        points *= in_scope ? axis.values.size() : 1;
+      }
+      total += points;
+    }
+    for (const Reference& ref : References()) {
+      if (ref.family == family.display_name()) ++total;
+    }
+  }
+  return total;
+}
+
 TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
-  SuiteOptions options;
-  options.workers = {1, 4};
-  options.transfer_sizes = {4096, 16 << 20};
-  SuiteEnv env(options);
+  Options options = SmallOptions({1, 4});
+  options.Set("transfer_sizes", std::vector<std::int64_t>{4096, 16 << 20}, "4096,16777216");
+  SuiteEnv env(options, 2);
   const std::vector<std::string> names = RegisterSuite(env);
   for (const char* name : {
            "api/serial", "api/threads/workers:4", "api/processes/workers:1",
            "io/serial/mode:buffered/payload:shipped", "io/threads/workers:4/mode:durable/payload:local",
            "io/processes/workers:4/mode:durable/payload:shipped", "dot/serial/blas_threads:1",
-           "dot/processes/workers:4/blas_threads:1", "overhead/serial", "overhead/threads/workers:1",
+           "dot/processes/workers:4/blas_threads:1", "dot/threads/workers:1/blas_threads:2",
+           "overhead/serial", "overhead/threads/workers:1",
            "overhead/processes/workers:4", "transfer/serial/size:4KiB",
            "transfer/processes/workers:4/size:16MiB",
            "transfer/processes/workers:4/size:16MiB/transport:shm", "startup/serial", "startup/threads/workers:4",
@@ -69,27 +114,91 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
            "api_server/clients:256/latency_ms:20"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
-  // Per case: serial once, then threads and processes at each worker count.
-  const std::size_t per_case = 1 + 2 * options.workers.size();
-  const std::size_t cores_variant = std::thread::hardware_concurrency() > 1 ? 1 : 0;
-  const std::size_t cases = 1 /*cpu*/ + 1 /*api*/ + 4 /*io*/ + 1 + cores_variant /*dot*/ +
-                            1 /*overhead*/ + 2 /*transfer*/ + 1 /*roundtrip*/ + 1 /*startup*/;
-  EXPECT_EQ(names.size(), cases * per_case + 2 /*cpu_scaling*/ + 2 /*api_server*/ +
-                              options.workers.size() /*startup parent_mem: processes only*/ +
-                              2 * options.workers.size() /*transfer transport:shm: processes*/ +
-                              1 /*roundtrip/raw_pipe*/);
+  for (const char* absent : {"transfer/threads/workers:4/size:16MiB/transport:shm",
+                             "transfer/serial/size:16MiB/transport:shm",
+                             "startup/serial/parent_mem:1GiB", "cpu_scaling/threads/workers:1/steps:12000000"}) {
+    EXPECT_EQ(std::find(names.begin(), names.end(), absent), names.end()) << absent;
+  }
+  EXPECT_EQ(names.size(), CountFromTable(env));
   std::set<std::string> unique(names.begin(), names.end());
   EXPECT_EQ(unique.size(), names.size()) << "no name registered twice";
   env.Release();
 }
 
+TEST(RegistryTest, ExecutorsFlagSelectsTheExecutors) {
+  Options options = SmallOptions({2});
+  options.Set("executors", std::string("serial,threads"), "serial,threads");
+  SuiteEnv env(options, 2);
+  for (const std::string& name : RegisterSuite(env)) {
+    EXPECT_EQ(name.find("/processes/"), std::string::npos) << name;
+  }
+  env.Release();
+}
+
 TEST(RegistryTest, BenchmarkNameFormat) {
-  CaseSpec spec;
-  spec.workload = "io";
-  spec.args = {{"mode", "durable"}, {"payload", "shipped"}};
-  EXPECT_EQ(BenchmarkName(spec, ExecutorKind::kSerial, 1), "io/serial/mode:durable/payload:shipped");
-  EXPECT_EQ(BenchmarkName(spec, ExecutorKind::kProcesses, 4),
+  const Point point({{"mode", "durable"}, {"payload", "shipped"}, {"transport", ""}});
+  EXPECT_EQ(BenchmarkName("io", *FindExecutor("serial"), 1, point),
+            "io/serial/mode:durable/payload:shipped");
+  EXPECT_EQ(BenchmarkName("io", *FindExecutor("processes"), 4, point),
             "io/processes/workers:4/mode:durable/payload:shipped");
+}
+
+// Every registered name can be rebuilt from the manifest alone, as the tools do.
+TEST(RegistryTest, TheManifestDescribesEveryRegisteredName) {
+  SuiteEnv env(SmallOptions({1, 2}), 2);
+  const std::vector<std::string> names = RegisterSuite(env);
+  const json manifest = json::parse(ManifestJson(env));
+  EXPECT_EQ(manifest.at("baseline"), "serial");
+  std::map<std::string, json> executors;
+  for (const json& e : manifest.at("executors")) executors[e.at("name")] = e;
+  for (const char* name : {"serial", "threads", "processes"}) {
+    EXPECT_TRUE(executors.contains(name)) << name;
+  }
+  EXPECT_TRUE(executors.at("serial").at("traits").at("single_worker").get<bool>());
+  std::set<std::string> rebuilt;
+  for (const json& family : manifest.at("families")) {
+    const std::string fname = family.at("name");
+    std::vector<std::vector<std::pair<std::string, std::string>>> points = {{}};
+    for (const json& axis : family.at("axes")) {
+      decltype(points) next;
+      for (const auto& p : points) {
+        for (const json& v : axis.at("values")) {
+          next.push_back(p);
+          next.back().emplace_back(axis.at("name"), v);
+        }
+      }
+      points = next;
+    }
+    for (const json& ref : family.at("references")) {
+      rebuilt.insert(fname + "/" + ref.at("name").get<std::string>());
+    }
+    if (family.at("executors").empty()) {
+      for (const auto& p : points) rebuilt.insert(fname + Point(p).Suffix());
+    }
+    for (const json& ename : family.at("executors")) {
+      const json& e = executors.at(ename);
+      for (const auto& p : points) {
+        bool applies = true;  // an axis outside its executors must be "" there
+        for (const json& axis : family.at("axes")) {
+          if (!axis.contains("executors")) continue;
+          const bool in = std::find(axis.at("executors").begin(), axis.at("executors").end(),
+                                    ename) != axis.at("executors").end();
+          const auto& value = std::find_if(p.begin(), p.end(), [&](const auto& kv) {
+                                return kv.first == axis.at("name");
+                              })->second;
+          if (!in && !value.empty()) applies = false;
+        }
+        if (!applies) continue;
+        for (int w : {1, 2}) {
+          std::string n = fname + "/" + ename.get<std::string>();
+          if (!e.at("traits").at("single_worker").get<bool>()) n += "/workers:" + std::to_string(w);
+          rebuilt.insert(n + Point(p).Suffix());
+        }
+      }
+    }
+  }
+  EXPECT_EQ(rebuilt, std::set<std::string>(names.begin(), names.end()));
+  env.Release();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/flags.h"
 #include "tests/support.h"
 
 extern char** environ;
@@ -84,6 +85,15 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
                           "parbench_google_benchmark_version"}) {
     EXPECT_TRUE(context.contains(key)) << key;
   }
+  // Every flag --help lists is in the context, set or default.
+  for (const FlagSpec& flag : AllFlags()) {
+    EXPECT_TRUE(context.contains("parbench_" + std::string(flag.name))) << flag.name;
+  }
+  EXPECT_EQ(context.at("parbench_tasks"), "4");
+  EXPECT_EQ(context.at("parbench_io_bytes"), "16777216") << "a default is recorded too";
+  const json manifest = json::parse(context.at("parbench_manifest").get<std::string>());
+  EXPECT_EQ(manifest.at("schema"), 1);
+  EXPECT_EQ(manifest.at("baseline"), "serial");
   std::set<std::string> names;
   for (const json& b : result.at("benchmarks")) {
     EXPECT_FALSE(b.value("error_occurred", false)) << b.dump();

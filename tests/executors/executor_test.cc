@@ -1,5 +1,7 @@
-// Behaviour every executor shares, at 1, 2, 4 and 8 workers: every task exactly once, results in
-// task order, W distinct workers really running, well-formed spans, errors reported.
+// The conformance suite: behaviour every registered executor shares, at 1, 2, 4 and 8 workers
+// (an executor registered later is tested here without a line of its own): every task exactly
+// once, results in task order, W distinct workers really running, well-formed spans, errors
+// reported.
 #include "executors/executor.h"
 
 #include <gtest/gtest.h>
@@ -17,12 +19,26 @@ namespace {
 using testing::SharedCounter;
 
 struct Param {
-  ExecutorKind kind;
+  std::string executor;
   int workers;
 };
 
 std::string ParamName(const ::testing::TestParamInfo<Param>& info) {
-  return std::string(ToString(info.param.kind)) + "_" + std::to_string(info.param.workers);
+  return info.param.executor + "_" + std::to_string(info.param.workers);
+}
+
+// Every registered executor at 1, 2, 4 and 8 workers (once for a single-worker executor).
+// GoogleTest evaluates this after static initialization, so every registry row is in.
+std::vector<Param> Params() {
+  std::vector<Param> out;
+  for (const ExecutorInfo& info : Executors()) {
+    if (info.available != nullptr && !info.available()) continue;
+    for (int w : {1, 2, 4, 8}) {
+      if (info.traits.single_worker && w > 1) break;
+      out.push_back({std::string(info.name), w});
+    }
+  }
+  return out;
 }
 
 class ExecutorTest : public ::testing::TestWithParam<Param> {
@@ -31,10 +47,13 @@ class ExecutorTest : public ::testing::TestWithParam<Param> {
     ExecutorOptions options;
     options.workers = GetParam().workers;
     options.task_timeout = std::chrono::seconds(60);
-    return MakeExecutor(GetParam().kind, options);
+    auto executor = MakeExecutor(GetParam().executor, options);
+    EXPECT_EQ(executor->name(), GetParam().executor);
+    return executor;
   }
-  // How many workers the executor really has (serial always has one).
-  int Workers() const { return GetParam().kind == ExecutorKind::kSerial ? 1 : GetParam().workers; }
+  const ExecutorTraits& Traits() const { return FindExecutor(GetParam().executor)->traits; }
+  // How many workers the executor really has (a single-worker executor always has one).
+  int Workers() const { return Traits().single_worker ? 1 : GetParam().workers; }
 };
 
 Job BarrierJob(const SharedCounter& counter, int parties) {
@@ -77,7 +96,7 @@ TEST_P(ExecutorTest, WDistinctWorkersRunAtOnce) {
   }
   EXPECT_EQ(static_cast<int>(os_workers.size()), w);
   EXPECT_EQ(static_cast<int>(slots.size()), w);
-  if (GetParam().kind == ExecutorKind::kProcesses) {
+  if (Traits().starts_processes) {
     std::set<int> pids;
     for (const Result& r : results) pids.insert(r.span.pid);
     EXPECT_EQ(static_cast<int>(pids.size()), w) << "each process worker is its own process";
@@ -99,6 +118,12 @@ TEST_P(ExecutorTest, SpansAreWellFormedInsideTheIterationAndNeverOverlapOnASlot)
     EXPECT_LE(s.stop_ns, after);
     EXPECT_GE(s.slot, 0);
     EXPECT_LT(s.slot, Workers());
+    if (!Traits().remote_workers) {
+      EXPECT_EQ(s.host, 0) << "a local worker runs on host 0";
+      EXPECT_EQ(s.clock, SpanClock::kHostMonotonic);
+    }
+    EXPECT_GT(s.pid, 0);
+    EXPECT_GT(s.tid, 0);
     by_slot[s.slot].push_back(s);
   }
   for (auto& [slot, spans] : by_slot) {
@@ -147,12 +172,31 @@ TEST_P(ExecutorTest, EmptyBatchReturnsNoResults) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllExecutors, ExecutorTest,
-    ::testing::Values(Param{ExecutorKind::kSerial, 1}, Param{ExecutorKind::kThreads, 1},
-                      Param{ExecutorKind::kThreads, 2}, Param{ExecutorKind::kThreads, 4},
-                      Param{ExecutorKind::kThreads, 8}, Param{ExecutorKind::kProcesses, 1},
-                      Param{ExecutorKind::kProcesses, 2}, Param{ExecutorKind::kProcesses, 4},
-                      Param{ExecutorKind::kProcesses, 8}),
-    ParamName);
+    ::testing::ValuesIn(Params()), ParamName);
+
+TEST(ExecutorRegistryTest, ListsTheBuiltInExecutorsWithTheBaselineFirst) {
+  std::vector<std::string_view> names;
+  for (const ExecutorInfo& info : Executors()) names.push_back(info.name);
+  ASSERT_GE(names.size(), 3U);
+  EXPECT_EQ(names[0], kBaselineExecutor);
+  for (std::string_view name : {"serial", "threads", "processes"}) {
+    EXPECT_NE(FindExecutor(name), nullptr) << name;
+  }
+  EXPECT_TRUE(FindExecutor("serial")->traits.single_worker);
+  EXPECT_TRUE(FindExecutor("processes")->traits.starts_processes);
+  EXPECT_TRUE(FindExecutor("processes")->traits.transport_axis);
+  EXPECT_TRUE(FindExecutor("threads")->traits.shares_memory);
+  EXPECT_EQ(FindExecutor("no such executor"), nullptr);
+}
+
+TEST(ExecutorRegistryTest, RefusesADuplicateNameAndAnUnknownExecutor) {
+  EXPECT_THROW(RegisterExecutor({.name = "threads",
+                                 .summary = "again",
+                                 .traits = {},
+                                 .make = FindExecutor("threads")->make}),
+               std::logic_error);
+  EXPECT_THROW((void)MakeExecutor("no such executor", ExecutorOptions{}), ExecutorError);
+}
 
 }  // namespace
 }  // namespace parbench

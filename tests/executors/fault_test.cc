@@ -109,15 +109,15 @@ TEST(FaultTest, AHungThreadTaskIsReportedAndSaysTheThreadCannotBeKilled) {
 
 TEST(FaultTest, AThrowingTaskReachesTheResultAndThePoolStaysUsable) {
   Watchdog watchdog(std::chrono::seconds(60));
-  for (ExecutorKind kind : {ExecutorKind::kThreads, ExecutorKind::kProcesses}) {
+  for (std::string_view kind : {"threads", "processes"}) {
     auto executor = MakeExecutor(kind, Options(2));
     const Job job = Fault("throw", 2);
     const auto results = executor->Run({.job = &job, .tasks = 5, .payload = {}});
     for (const Result& r : results) {
       if (r.span.task == 2) {
-        EXPECT_EQ(r.error, "fault: thrown on purpose by task 2") << ToString(kind);
+        EXPECT_EQ(r.error, "fault: thrown on purpose by task 2") << kind;
       } else {
-        EXPECT_EQ(r.error, "") << ToString(kind);
+        EXPECT_EQ(r.error, "") << kind;
       }
     }
     EXPECT_FALSE(executor->broken());

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "tests/support.h"
-#include "workloads/api_server.h"
+#include "harness/api_server.h"
 
 namespace parbench::api {
 namespace {
@@ -147,11 +147,20 @@ TEST(ApiServerTest, RejectsBadParametersWith400) {
 
 TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
   Server server;
-  auto client = MakeConcurrentClient(server.Url(300, 100), 256, 10'000);
+  auto runner = kWorkload.make_async_runner(MakeConfig(server.Url(300, 100), 100, 10'000));
   server.ResetMaxInFlight();
-  const auto seconds = client->Round();
-  EXPECT_EQ(seconds.size(), 256U);
-  EXPECT_EQ(client->bytes(), 256 * 100);
+  for (std::uint32_t i = 0; i < 256; ++i) runner->Start(i, {}, i);
+  std::vector<int> seen(256);
+  std::uint64_t bytes = 0;
+  while (runner->in_flight() > 0) {
+    for (const Completion& c : runner->Poll(1000)) {
+      EXPECT_EQ(c.error, "");
+      ++seen.at(c.tag);
+      bytes += c.output.value;
+    }
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 256) << "every task completed once";
+  EXPECT_EQ(bytes, 256U * 100);
   EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
 }
 

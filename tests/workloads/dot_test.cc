@@ -38,7 +38,7 @@ TEST(DotTest, BlasThreadsAreSetInsideEachProcessWorker) {
   const int parent_threads = openblas_get_num_threads();
   ExecutorOptions options;
   options.workers = 2;
-  auto pool = MakeExecutor(ExecutorKind::kProcesses, options);
+  auto pool = MakeExecutor("processes", options);
   const Job probe{"blas_threads", Config()};
   for (int threads : {1, 2, 3}) {
     const Job job{"dot", dot::MakeConfig(16, threads)};

@@ -24,14 +24,15 @@ TEST(TransferTest, EchoReturnsThePayloadThroughEveryExecutor) {
   const auto payload = transfer::MakePayload((5 << 20) + 3);
   const std::uint64_t sum = transfer::Checksum(payload);
   const Job job{"transfer", Config()};
-  for (ExecutorKind kind : {ExecutorKind::kSerial, ExecutorKind::kThreads, ExecutorKind::kProcesses}) {
+  for (const ExecutorInfo& info : Executors()) {
+    const std::string_view kind = info.name;
     ExecutorOptions options;
     options.workers = 2;
     auto executor = MakeExecutor(kind, options);
     for (const Result& r : executor->Run({.job = &job, .tasks = 3, .payload = payload})) {
-      EXPECT_EQ(r.value, sum) << ToString(kind);
-      ASSERT_EQ(r.reply.size(), payload.size()) << ToString(kind);
-      EXPECT_TRUE(std::equal(r.reply.begin(), r.reply.end(), payload.begin())) << ToString(kind);
+      EXPECT_EQ(r.value, sum) << kind;
+      ASSERT_EQ(r.reply.size(), payload.size()) << kind;
+      EXPECT_TRUE(std::equal(r.reply.begin(), r.reply.end(), payload.begin())) << kind;
     }
   }
 }

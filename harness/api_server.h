@@ -1,10 +1,10 @@
-// The api workload's own HTTP server on 127.0.0.1: waits a requested latency, then sends a
+// The suite's loopback HTTP server (a test harness for the api family, not a workload) on 127.0.0.1: waits a requested latency, then sends a
 // requested number of bytes. Built on Boost.Beast/Asio: every request waits on a timer, not a
 // thread, so hundreds can be in flight at once on one I/O thread.
 //
 // Requests: GET /?latency_ms=L&bytes=N[&status=S][&truncate=1]
 //   latency_ms  wait before answering (0..600000)
-//   bytes       body size (0..kMaxBytes); the body is ApiBody(N)
+//   bytes       body size (0..api::kMaxBytes); the body is ApiBody(N)
 //   status      the HTTP status to answer with (default 200)
 //   truncate=1  announce N bytes, send half of them, close the connection (a test fault)
 #pragma once
@@ -14,10 +14,9 @@
 #include <string>
 #include <vector>
 
-namespace parbench::api {
+#include "workloads/api.h"  // kMaxBytes: the largest body an api task expects
 
-// The largest body the server sends.
-inline constexpr std::int64_t kMaxBytes = std::int64_t{256} << 20;
+namespace parbench::api {
 
 // The body the server sends for `bytes`: printable text, so a truncated body is visible.
 [[nodiscard]] std::string ApiBody(std::int64_t bytes);

@@ -1,4 +1,4 @@
-#include "workloads/api_server.h"
+#include "harness/api_server.h"
 
 #include <pthread.h>
 #include <sys/mman.h>

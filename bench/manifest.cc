@@ -1,0 +1,100 @@
+#include "bench/manifest.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace parbench {
+namespace {
+
+using nlohmann::json;
+
+json Traits(const ExecutorTraits& t) {
+  return {{"shares_memory", t.shares_memory},       {"single_worker", t.single_worker},
+          {"transport_axis", t.transport_axis},     {"starts_processes", t.starts_processes},
+          {"remote_workers", t.remote_workers},     {"async", t.async}};
+}
+
+// The executors (by name) whose traits put them in `scope`, among those of the run.
+json ScopeNames(Scope scope, const std::vector<const ExecutorInfo*>& executors) {
+  json names = json::array();
+  for (const ExecutorInfo* e : executors) {
+    const bool in = scope == Scope::kEveryExecutor ||
+                    (scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
+                    (scope == Scope::kHasTransport && e->traits.transport_axis);
+    if (in) names.push_back(e->name);
+  }
+  return names;
+}
+
+json Counter(std::string_view unit, bool bigger_is_better) {
+  return {{"unit", unit}, {"bigger_is_better", bigger_is_better}};
+}
+
+json FamilyEntry(const SuiteEnv& env, const Family& family,
+                 const std::vector<const ExecutorInfo*>& run_executors) {
+  const std::string name(family.display_name());
+  const std::vector<const ExecutorInfo*> executors = ExecutorsFor(family, env.options());
+  json axes = json::array();
+  const std::vector<Axis> family_axes =
+      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+  for (const Axis& axis : family_axes) {
+    json entry = {{"name", axis.name}, {"values", axis.values}};
+    if (axis.scope != Scope::kEveryExecutor) entry["executors"] = ScopeNames(axis.scope, executors);
+    axes.push_back(entry);
+  }
+  json counters = json::object();
+  for (const CounterSpec& c : family.counter_specs) {
+    counters[std::string(c.name)] = Counter(c.unit, c.bigger_is_better);
+  }
+  json references = json::array();
+  for (const Reference& ref : References()) {
+    if (ref.family != name) continue;
+    references.push_back({{"name", ref.name},
+                          {"summary", ref.summary},
+                          {"compare_to", ScopeNames(ref.compare_to, run_executors)}});
+  }
+  json executor_names = json::array();
+  for (const ExecutorInfo* e : executors) executor_names.push_back(e->name);
+  return {{"name", name},
+          {"summary", family.display_summary()},
+          {"workload", family.workload != nullptr ? family.workload->name : ""},
+          {"time_unit", family.time_unit},
+          {"executors", executor_names},
+          {"axes", axes},
+          {"counters", counters},
+          {"references", references}};
+}
+
+}  // namespace
+
+std::string ManifestJson(const SuiteEnv& env) {
+  // The executors the run registered benchmarks for, in registry order.
+  std::set<std::string> used;
+  for (const Registered& r : env.registered) used.insert(r.executor);
+  std::vector<const ExecutorInfo*> run_executors;
+  json executors = json::array();
+  for (const ExecutorInfo& e : Executors()) {
+    if (!used.contains(std::string(e.name))) continue;
+    run_executors.push_back(&e);
+    executors.push_back({{"name", e.name}, {"summary", e.summary}, {"traits", Traits(e.traits)}});
+  }
+  std::set<std::string> registered_families;
+  for (const Registered& r : env.registered) registered_families.insert(r.family);
+  json families = json::array();
+  for (const Family& family : Families()) {
+    if (!registered_families.contains(std::string(family.display_name()))) continue;
+    families.push_back(FamilyEntry(env, family, run_executors));
+  }
+  const json manifest = {
+      {"schema", 1},
+      {"name_scheme", "FAMILY/EXECUTOR[/workers:W][/AXIS:VALUE...]"},
+      {"baseline", kBaselineExecutor},
+      {"executors", executors},
+      {"families", families},
+      {"counters",
+       {{"tasks_per_second", Counter("1/s", true)}, {"utilization", Counter("", true)}}}};
+  return manifest.dump();
+}
+
+}  // namespace parbench
