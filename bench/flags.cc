@@ -57,18 +57,19 @@ std::vector<FlagSpec> SuiteFlags() {
   return {
       {.name = "workers", .type = FlagType::kIntList, .lo = 1, .hi = kMaxWorkers,
        .help = "worker counts for every executor with workers",
-       .machine_default = DefaultWorkers},
+       .default_help = "1,2,4,8 and the CPU count", .machine_default = DefaultWorkers},
       {.name = "executors", .type = FlagType::kString,
        .help = "the executors to run (the baseline is needed for speedups)",
        .allowed = "a comma-separated list of registered executor names",
-       .check = CheckExecutors, .machine_default = DefaultExecutors},
+       .default_help = "every executor that can run here", .check = CheckExecutors,
+       .machine_default = DefaultExecutors},
       {.name = "tasks", .lo = 1, .hi = 1'000'000, .default_value = "16",
        .help = "tasks per iteration (cpu, api, io, dot)"},
       {.name = "task_timeout_s", .lo = 1, .hi = 86'400, .default_value = "300",
        .help = "a task running longer fails its benchmark (its process worker is killed)"},
       {.name = "timeline_out", .type = FlagType::kString,
        .help = "Chrome trace of every benchmark's last iteration",
-       .allowed = "a file path (default: next to --benchmark_out, as NAME.trace.json)",
+       .allowed = "a file path", .default_help = "next to --benchmark_out, as NAME.trace.json",
        .check = CheckPath},
   };
 }
@@ -163,7 +164,13 @@ std::string FlagsHelp(int cpus) {
                                                             : "=VALUE";
     std::string limits = DescribeAllowed(spec);
     const std::string def = DefaultText(spec, cpus);
-    if (spec.type != FlagType::kString || !def.empty()) limits += " (default: " + def + ")";
+    if (!spec.default_help.empty()) {
+      limits += " (default: " + std::string(spec.default_help);
+      if (!def.empty()) limits += "; here " + def;
+      limits += ")";
+    } else if (!def.empty()) {
+      limits += " (default: " + def + ")";
+    }
     out += line("--" + std::string(spec.name) + metavar, spec.help, limits);
   }
   out += "\nExecutors (--executors):\n";

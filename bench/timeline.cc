@@ -1,5 +1,7 @@
 #include "bench/timeline.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,7 +12,14 @@ namespace {
 
 double Micros(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
+std::string ThisHost() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : "localhost";
+}
+
 }  // namespace
+
+Timeline::Timeline() : hosts_{ThisHost()} {}
 
 void Timeline::Record(const std::string& name, int workers, std::int64_t start_ns,
                       std::int64_t stop_ns, const std::vector<Result>& results) {
@@ -49,13 +58,19 @@ void Timeline::Write(const std::string& path) const {
       events.push_back({{"name", "task " + std::to_string(s.task)}, {"cat", "task"}, {"ph", "X"},
                         {"pid", pid}, {"tid", s.slot}, {"ts", Micros(s.start_ns - e.start_ns)},
                         {"dur", Micros(s.stop_ns - s.start_ns)},
-                        {"args", {{"task", s.task}, {"os_pid", s.pid}, {"os_tid", s.tid}}}});
+                        {"args", {{"task", s.task},
+                                  {"host", s.host},
+                                  {"rank", s.rank},
+                                  {"os_pid", s.pid},
+                                  {"os_tid", s.tid}}}});
     }
     ++pid;
   }
   const json trace = {{"traceEvents", events},
                       {"displayTimeUnit", "ms"},
-                      {"otherData", {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}}}};
+                      // Spans name their host by index into this table (0: where bench ran).
+                      {"otherData",
+                       {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}, {"hosts", hosts_}}}};
   std::ofstream out(path);
   out << trace.dump(1) << '\n';
   out.close();

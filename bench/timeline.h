@@ -11,6 +11,11 @@ namespace parbench {
 
 class Timeline {
  public:
+  // The host table starts with this machine's name (host 0).
+  Timeline();
+  // The names of the hosts spans refer to by index (Span::host).
+  [[nodiscard]] const std::vector<std::string>& hosts() const { return hosts_; }
+
   // Keeps the spans of one iteration of benchmark `name`, replacing what an earlier call for
   // the same name recorded (so the last iteration of the last run wins).
   void Record(const std::string& name, int workers, std::int64_t start_ns, std::int64_t stop_ns,
@@ -18,7 +23,8 @@ class Timeline {
 
   // Writes the trace: one pid per benchmark (named by a process_name metadata event), one tid
   // per worker slot, an X event per task (ts/dur in µs from the iteration's start, args with the
-  // task index and OS pid) and one X event for the whole iteration. Throws std::runtime_error
+  // task index, host index, rank, OS pid and tid) and one X event for the whole iteration;
+  // otherData.hosts names the hosts. Throws std::runtime_error
   // when the file cannot be written.
   void Write(const std::string& path) const;
 
@@ -33,6 +39,7 @@ class Timeline {
     std::vector<Span> spans;
   };
   std::vector<Entry> entries_;
+  std::vector<std::string> hosts_;
 };
 
 }  // namespace parbench

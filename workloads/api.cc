@@ -83,8 +83,8 @@ const bool kRegistered = RegisterFamily({
                .help = "api: limit per request"},
               {.name = "api_url", .type = FlagType::kString, .default_value = "",
                .help = "api: GET this URL instead of the loopback server",
-               .allowed = "an http:// or https:// URL without ';' or spaces (default: the "
-                          "suite's own server on 127.0.0.1)",
+               .allowed = "an http:// or https:// URL without ';' or spaces",
+               .default_help = "the suite's own server on 127.0.0.1",
                .check = CheckUrl}},
     .prepare = Prepare,
     .counters = Report,

@@ -128,7 +128,7 @@ const bool kRegistered = RegisterFamily({
                .help = "io: bytes each task writes"},
               {.name = "io_dir", .type = FlagType::kString,
                .help = "io: where the private temp directory is made",
-               .allowed = "an existing writable directory (default: $TMPDIR or /tmp)",
+               .allowed = "an existing writable directory", .default_help = "$TMPDIR or /tmp",
                .check = CheckDir, .machine_default = DefaultTempDir}},
     .axes =
         [](const Options&, int) {

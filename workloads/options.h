@@ -39,6 +39,8 @@ struct FlagSpec {
   std::string_view help{};  // one line: what it does
   // kString: what is allowed, for --help and errors ("an existing writable directory").
   std::string_view allowed{};
+  // What the default means, for --help, when it is not a plain value ("$TMPDIR or /tmp").
+  std::string_view default_help{};
   // kString: throws FlagError (one line naming the flag) when `value` is not allowed.
   void (*check)(std::string_view name, const std::string& value) = nullptr;
   // When set, the default depends on the machine: it returns the default text for `cpus`
