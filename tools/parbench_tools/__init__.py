@@ -1,1 +1,1 @@
-"""parbench tools: turn Google Benchmark JSON and parbench traces into tables, plots and verdicts."""
+"""parbench tools: Google Benchmark JSON and parbench traces as tables, plots and verdicts."""
