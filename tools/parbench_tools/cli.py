@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 
 from . import compare as compare_mod
@@ -15,7 +16,17 @@ from . import goals as goals_mod
 from . import machines as machines_mod
 from . import speedup as speedup_mod
 from .errors import ToolError
-from .gbench import load_run, noise_warning
+from .gbench import METRICS, Run, load_run, merge_runs, noise_warning
+from .manifest import FALLBACK
+
+EXIT_STATUSES = """\
+exit status:
+  0  done (compare: the gate passed, or no gate was asked for)
+  1  compare: the gate failed; speedup: a table has no baseline; goals: a goal was missed
+  2  bad input or usage: one line on standard error names the file or option and the problem
+  3  compare: the gate is inconclusive (a gated benchmark could not be tested, e.g. too few
+     repetitions, aggregates only, an error); never reported as a pass
+"""
 
 
 def _write(text: str, out: str | None) -> None:
@@ -26,7 +37,7 @@ def _write(text: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _with_noise_warnings(markdown: str, runs) -> str:
+def _with_noise_warnings(markdown: str, runs: list[Run]) -> str:
     """`markdown` with a warning line for each run whose noise probe saw a busy machine."""
     warnings = [f"**Warning ({run.path}):** {w}\n" for run in runs if (w := noise_warning(run))]
     return "".join(warnings) + ("\n" if warnings else "") + markdown
@@ -36,7 +47,9 @@ def cmd_speedup(args) -> int:
     run = load_run(args.run)
     tables = speedup_mod.speedup_tables(run)
     if not tables:
-        raise ToolError(args.run, "has no serial/threads/processes benchmarks")
+        names = ", ".join(run.manifest.executor_names)
+        raise ToolError(args.run, f"has no benchmarks of an executor ({names}) to compare with "
+                                  f"its {run.manifest.baseline} baseline")
     if args.format == "markdown":
         text = _with_noise_warnings(speedup_mod.to_markdown(tables), [run])
     elif args.format == "json":
@@ -54,15 +67,30 @@ def cmd_speedup(args) -> int:
     return 1 if missing else 0
 
 
+def _trace_manifest(trace: str, run_path: str | None):
+    """The manifest to read a trace's names with: --run's, else that of RUN.json next to
+    RUN.trace.json when it loads, else the fallback names."""
+    if run_path:
+        return load_run(run_path).manifest
+    guess = trace[:-len(".trace.json")] + ".json" if trace.endswith(".trace.json") else None
+    if guess and os.path.exists(guess):
+        try:
+            return load_run(guess).manifest
+        except ToolError:
+            return FALLBACK  # a guess, not asked for: its problems are not the trace's
+    return FALLBACK
+
+
 def cmd_timeline(args) -> int:
     from .plots import timeline_figures
     from .trace import load_trace
-    timelines = load_trace(args.trace)
     formats = tuple(f for f in args.formats.split(",") if f)
     bad = [f for f in formats if f not in ("png", "svg")]
     if bad or not formats:
         raise ToolError("--formats", f"takes png and/or svg, not '{args.formats}'")
-    files = timeline_figures(timelines, args.out_dir, formats)
+    manifest = _trace_manifest(args.trace, args.run)
+    timelines = load_trace(args.trace, manifest)
+    files = timeline_figures(timelines, args.out_dir, formats, manifest)
     print(f"wrote {len(files)} files to {args.out_dir}")
     return 0
 
@@ -73,25 +101,77 @@ def cmd_plot(args) -> int:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     files = speedup_figure(run, args.out)
     if not files:
-        raise ToolError(args.run, "has no workload with a serial baseline to plot")
+        raise ToolError(args.run, f"has no family with a {run.manifest.baseline} baseline "
+                                  "to plot")
     print("wrote " + ", ".join(files))
     return 0
 
 
+def _side(paths: list[str]) -> tuple[Run, list[Run]]:
+    runs = [load_run(p) for p in paths]
+    return merge_runs(runs), runs
+
+
+def _compile(option: str, pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise ToolError(option, f"'{pattern}' is not a regular expression ({e})") from None
+
+
 def cmd_compare(args) -> int:
-    base, new = load_run(args.base), load_run(args.new)
-    result = compare_mod.compare(base, new)
-    if not result.rows:
-        raise ToolError(args.new, f"shares no benchmark with {args.base} (mismatched runs)")
-    text = compare_mod.to_markdown(result, args.base, args.new, args.threshold)
-    _write(_with_noise_warnings(text, [base, new]), args.out)
-    if args.threshold is not None and compare_mod.regressions(result, args.threshold):
-        return 1
-    return 0
+    base_files = ([args.base] if args.base else []) + (args.base_files or [])
+    new_files = ([args.new] if args.new else []) + (args.new_files or [])
+    if not base_files:
+        raise ToolError("compare", "needs a base run (BASE.json or --base FILE...)")
+    if not new_files and not args.families:
+        raise ToolError("compare", "needs a new run (NEW.json or --new FILE...), or --families "
+                                   "to compare two families inside one run")
+    if not 0 < args.alpha < 1:
+        raise ToolError("--alpha", f"must be between 0 and 1, not '{args.alpha}'")
+    threshold = (compare_mod.check_threshold("--threshold", args.threshold)
+                 if args.threshold is not None else None)
+    rules = []
+    if args.threshold_file:
+        try:
+            with open(args.threshold_file, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            raise ToolError(args.threshold_file, "is not text (not UTF-8)") from None
+        rules = compare_mod.parse_thresholds(args.threshold_file, text)
+    if args.threshold_only and threshold is None and not rules:
+        raise ToolError("--threshold-only", "needs --threshold or --threshold-file")
+    families = None
+    if args.families:
+        families = (_compile("--families", args.families[0]),
+                    _compile("--families", args.families[1]))
+    base, base_runs = _side(base_files)
+    new, new_runs = _side(new_files) if new_files else (base, [])
+    result = compare_mod.compare(base, new, args.metric, args.alpha, families)
+    if not result.rows and not result.not_times:
+        raise ToolError(new.path, f"shares no benchmark with {base.path} (mismatched runs)")
+    gated = threshold is not None or bool(rules)
+    if gated:
+        compare_mod.apply_gate(result, compare_mod.threshold_lookup(rules, threshold),
+                               args.threshold_only)
+    if families:
+        base_label = f"{args.families[0]} in {base.path}"
+        new_label = f"{args.families[1]} in {new.path}"
+    else:
+        base_label, new_label = base.path, new.path
+    if args.format == "json":
+        text = json.dumps(compare_mod.to_json(result, base_files, new_files or base_files),
+                          indent=1) + "\n"
+    else:
+        text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label),
+                                    base_runs + new_runs)
+    _write(text, args.out)
+    return compare_mod.EXIT_STATUS[result.gate] if gated else 0
 
 
 def cmd_machines(args) -> int:
     runs = [load_run(p) for p in args.runs]
+    machines_mod.check_common(runs)
     labels = [str(r.context.get("host_name") or os.path.basename(r.path)) for r in runs]
     if len(set(labels)) < len(labels):  # same host twice: fall back to file names
         labels = [os.path.basename(r.path) for r in runs]
@@ -130,7 +210,7 @@ def cmd_report(args) -> int:
     if trace is None:
         guess = os.path.splitext(args.run)[0] + ".trace.json"
         trace = guess if os.path.exists(guess) else None
-    timelines = load_trace(trace) if trace else None
+    timelines = load_trace(trace, run.manifest) if trace else None
     page = build_report(run, timelines)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     _write(page, args.out)
@@ -138,44 +218,84 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _parser(sub, name: str, help_text: str, description: str | None = None):
+    return sub.add_parser(name, help=help_text, description=description or help_text,
+                          epilog=EXIT_STATUSES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="parbench-tools",
-        description="Read parbench results: Google Benchmark JSON (bench --benchmark_out) and "
-                    "parbench trace files (bench --timeline_out).")
+        description="Read parbench results: Google Benchmark JSON (bench --benchmark_out, or any "
+                    "Google Benchmark program's) and parbench trace files (bench --timeline_out). "
+                    "A run's manifest (context key parbench_manifest) names its executors and "
+                    "families; without one, serial/threads/processes are recognised by name.",
+        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("speedup", help="speedup tables per workload (Markdown, CSV or JSON)")
+    s = _parser(sub, "speedup", "speedup tables per family (Markdown, CSV or JSON)")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     s.add_argument("--out", help="write here instead of standard output")
     s.set_defaults(func=cmd_speedup)
 
-    s = sub.add_parser("timeline", help="Gantt charts of the last iterations (PNG and SVG)")
+    s = _parser(sub, "timeline", "Gantt charts of the last iterations (PNG and SVG)")
     s.add_argument("trace", help="parbench trace file (RUN.trace.json)")
+    s.add_argument("--run", help="the run whose manifest names the executors (default: "
+                                 "RUN.json next to RUN.trace.json, if there)")
     s.add_argument("--out-dir", default="timelines", help="directory for the figures")
     s.add_argument("--formats", default="png,svg", help="png, svg or png,svg (default)")
     s.set_defaults(func=cmd_timeline)
 
-    s = sub.add_parser("plot", help="speedup against worker count (PNG and SVG)")
+    s = _parser(sub, "plot", "speedup against worker count (PNG and SVG)")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--out", default="speedup", help="file name without extension")
     s.set_defaults(func=cmd_plot)
 
-    s = sub.add_parser("compare", help="compare two runs; --threshold gates CI")
-    s.add_argument("base", help="baseline Google Benchmark JSON")
-    s.add_argument("new", help="new Google Benchmark JSON")
-    s.add_argument("--threshold", type=float, metavar="PCT",
-                   help="exit 1 if any benchmark is significantly slower by more than PCT%%")
-    s.add_argument("--out", help="write the Markdown here instead of standard output")
+    s = _parser(
+        sub, "compare", "compare two runs, or two families of one run; --threshold gates CI",
+        "Compare benchmark by benchmark: both medians, the change, a two-sided Mann-Whitney U "
+        "test (scipy, as Google Benchmark's compare.py) and a verdict. With a threshold the "
+        "gate passes (exit 0) only if every gated benchmark was tested and none is "
+        "significantly slower by more than its threshold; fails (exit 1) if one is; and is "
+        "inconclusive (exit 3) if one could not be tested (too few repetitions for --alpha, "
+        "aggregates only, an error), each benchmark saying why.")
+    s.add_argument("base", nargs="?", help="baseline Google Benchmark JSON")
+    s.add_argument("new", nargs="?", help="new Google Benchmark JSON")
+    s.add_argument("--base", dest="base_files", nargs="+", metavar="FILE",
+                   help="more baseline files of the same configuration: their repetitions are "
+                        "merged into one sample per benchmark")
+    s.add_argument("--new", dest="new_files", nargs="+", metavar="FILE",
+                   help="more new files of the same configuration, merged likewise")
+    s.add_argument("--families", nargs=2, metavar=("BASE_PATTERN", "NEW_PATTERN"),
+                   help="compare two families (regular expressions, e.g. '^cpu/threads' "
+                        "'^cpu/processes'): benchmarks are paired on what is left of the name "
+                        "once the pattern's match is removed (compare.py's filters mode); "
+                        "inside one run unless NEW is given")
+    s.add_argument("--metric", choices=METRICS, default="real_time",
+                   help="the time compared (default real_time)")
+    s.add_argument("--alpha", type=float, default=compare_mod.ALPHA,
+                   help="significance level of the U test (default %(default)s)")
+    s.add_argument("--threshold", metavar="PCT",
+                   help="gate: fail if a benchmark is significantly slower by more than PCT%%")
+    s.add_argument("--threshold-file", metavar="FILE",
+                   help="per-benchmark thresholds: lines 'PATTERN PCT' (a regular expression "
+                        "searched in the name; the first match wins; '#' comments); "
+                        "--threshold is the default for the rest")
+    s.add_argument("--threshold-only", action="store_true",
+                   help="opt in: judge every gated benchmark by its median change alone, "
+                        "tested or not (never inconclusive for lack of repetitions)")
+    s.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    s.add_argument("--out", help="write here instead of standard output")
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("machines", help="compare machines: context, times and speedups")
+    s = _parser(sub, "machines", "compare machines: context, times and speedups")
     s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
     s.set_defaults(func=cmd_machines)
 
-    s = sub.add_parser("export", help="files for CI dashboards")
+    s = _parser(sub, "export", "files for CI dashboards")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--format", required=True, choices=export_mod.FORMATS,
                    help="github-smaller / github-bigger: github-action-benchmark custom "
@@ -184,13 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write here instead of standard output")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("goals", help="the executors' own speed against parbench's goals; "
-                                     "exit 1 if one is missed")
+    s = _parser(sub, "goals", "the executors' own speed against parbench's goals; "
+                              "exit 1 if one is missed")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
     s.set_defaults(func=cmd_goals)
 
-    s = sub.add_parser("report", help="one self-contained HTML page")
+    s = _parser(sub, "report", "one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--trace", help="trace file (default: RUN.trace.json next to RUN.json)")
     s.add_argument("--out", default="report.html", help="the HTML file to write")
@@ -208,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as e:
         print(f"parbench-tools: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # an output file that cannot be written
+    except OSError as e:  # an output (or threshold) file that cannot be written or read
         print(f"parbench-tools: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 2
 

@@ -1,26 +1,43 @@
-"""Comparing two runs benchmark by benchmark: medians, change, a Mann-Whitney U test, a verdict."""
+"""Comparing two runs (or two families of one run) benchmark by benchmark: medians, change, a
+two-sided Mann-Whitney U test as Google Benchmark's compare.py computes it, a verdict, and a
+gate that passes only when it could test every benchmark it gates."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import Callable
 
-from .gbench import Run
+from .errors import ToolError
+from .gbench import Benchmark, Run
 from .speedup import format_seconds
 
-ALPHA = 0.05  # significance level of the Mann-Whitney U test
+ALPHA = 0.05  # default significance level of the Mann-Whitney U test
+RECOMMENDED_REPETITIONS = 9  # Google's compare.py: "9+ repetitions recommended"
+
+# The gate's results and the CLI's exit status for each.
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+EXIT_STATUS = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
 
 
 @dataclass
 class Row:
     name: str
-    base_s: float | None
+    base_s: float | None  # median of the chosen metric, seconds
     new_s: float | None
     change_pct: float | None
     p_value: float | None
-    verdict: str
+    verdict: str  # slower | faster | no significant change | not tested
+    reason: str | None = None  # why it was not tested
     base_n: int = 0
     new_n: int = 0
+    threshold_pct: float | None = None  # the gate's threshold for this benchmark
+    gate: str | None = None  # pass | fail | inconclusive (None: not gated)
+
+    @property
+    def tested(self) -> bool:
+        return self.reason is None
 
 
 @dataclass
@@ -28,7 +45,29 @@ class Comparison:
     rows: list[Row]
     only_base: list[str]
     only_new: list[str]
-    geomean_ratio: float | None  # new / base over the benchmarks compared
+    geomean_ratio: float | None  # new / base over the benchmarks with a time on both sides
+    geomean_n: int = 0
+    not_times: list[str] = field(default_factory=list)  # complexity fits: nothing to compare
+    metric: str = "real_time"
+    alpha: float = ALPHA
+    gate: str | None = None  # None: no threshold was given
+    threshold_only: bool = False
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """The smallest two-sided p the exact Mann-Whitney U test can give for n1 and n2 samples:
+    every sample of one side below every sample of the other."""
+    if n1 < 1 or n2 < 1:
+        return 1.0
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def repetitions_needed(alpha: float) -> int:
+    """The fewest repetitions per side with which p < alpha is possible at all."""
+    n = 2
+    while min_p_value(n, n) >= alpha:
+        n += 1
+    return n
 
 
 def _mann_whitney(a: list[float], b: list[float]) -> float:
@@ -38,67 +77,244 @@ def _mann_whitney(a: list[float], b: list[float]) -> float:
     return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
-def compare(base: Run, new: Run) -> Comparison:
-    rows = []
-    ratios = []
-    for name, b in base.benchmarks.items():
-        n = new.benchmarks.get(name)
+def _change(base: float, new: float) -> float | None:
+    if base > 0:
+        return (new - base) / base * 100
+    return 0.0 if new == base else None
+
+
+def _why_untested(side: str, b: Benchmark, metric: str) -> str | None:
+    if b.error is not None:
+        return f"error in {side}: {b.error}"
+    if b.aggregates_only:
+        return f"{side} holds aggregates only (no per-repetition times)"
+    if not b.values(metric):
+        return f"no {metric} in {side}"
+    return None
+
+
+def compare_pair(name: str, b: Benchmark, n: Benchmark, metric: str, alpha: float) -> Row:
+    """One row: both medians, the change, the U test when it can say anything, a verdict."""
+    base_s, new_s = b.median_of(metric), n.median_of(metric)
+    row = Row(name, base_s, new_s, None, None, "not tested", None,
+              len(b.values(metric)), len(n.values(metric)))
+    if b.error is None and n.error is None and base_s is not None and new_s is not None:
+        row.change_pct = _change(base_s, new_s)
+    row.reason = _why_untested("base", b, metric) or _why_untested("new", n, metric)
+    if row.reason:
+        return row
+    need = repetitions_needed(alpha)
+    if min(row.base_n, row.new_n) < 2:
+        row.reason = (f"{row.base_n} vs {row.new_n} repetitions: the U test needs 2+ per side "
+                      f"({need}+ to reach p < {alpha:g})")
+        return row
+    row.p_value = _mann_whitney(b.values(metric), n.values(metric))
+    if min_p_value(row.base_n, row.new_n) >= alpha:
+        row.reason = (f"{row.base_n} vs {row.new_n} repetitions cannot reach p < {alpha:g} "
+                      f"(needs {need}+ per side)")
+        return row
+    if row.p_value < alpha and row.change_pct is not None and row.change_pct != 0:
+        row.verdict = "slower" if row.change_pct > 0 else "faster"
+    else:
+        row.verdict = "no significant change"
+    return row
+
+
+def _keyed(run: Run, pattern: re.Pattern | None) -> dict[str, Benchmark]:
+    """Benchmarks by the name they are paired on: the name, or (families mode) the name with
+    the family pattern's match removed, as compare.py's filters mode does."""
+    if pattern is None:
+        return dict(run.benchmarks)
+    out: dict[str, Benchmark] = {}
+    for name, b in run.benchmarks.items():
+        if not pattern.search(name):
+            continue
+        key = re.sub("/+", "/", pattern.sub("", name, count=1)).strip("/") or "(family)"
+        if key in out:
+            raise ToolError(run.path, f"pattern '{pattern.pattern}' makes '{out[key].name.full}' "
+                                      f"and '{name}' the same benchmark; make it more specific")
+        out[key] = b
+    if not out:
+        raise ToolError(run.path, f"has no benchmark matching '{pattern.pattern}'")
+    return out
+
+
+def compare(base: Run, new: Run, metric: str = "real_time", alpha: float = ALPHA,
+            families: tuple[re.Pattern, re.Pattern] | None = None) -> Comparison:
+    """Pairs benchmarks by name (or by what is left of the name once each family pattern is
+    removed) and compares each pair."""
+    left = _keyed(base, families[0] if families else None)
+    right = _keyed(new, families[1] if families else None)
+    rows, not_times = [], []
+    for key, b in left.items():
+        n = right.get(key)
         if n is None:
             continue
-        if b.error or n.error or not b.samples or not n.samples:
-            why = b.error or n.error or "no measurements"
-            rows.append(Row(name, None, None, None, None, f"error: {why}"))
+        if not b.measured and not n.measured and (b.complexity or n.complexity) \
+                and b.error is None and n.error is None:
+            not_times.append(key)  # BigO / RMS: a fit, not a time
             continue
-        base_s, new_s = b.median, n.median
-        change = (new_s - base_s) / base_s * 100 if base_s > 0 else None
-        p = None
-        if len(b.samples) >= 2 and len(n.samples) >= 2:
-            p = _mann_whitney(b.samples, n.samples)
-            if p < ALPHA and change is not None and change != 0:
-                verdict = "slower" if change > 0 else "faster"
-            else:
-                verdict = "no significant change"
-        else:
-            verdict = "not tested (needs 2+ repetitions on both sides)"
-        if base_s > 0 and new_s > 0:
-            ratios.append(new_s / base_s)
-        rows.append(Row(name, base_s, new_s, change, p, verdict, len(b.samples), len(n.samples)))
-    geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else None
+        rows.append(compare_pair(key, b, n, metric, alpha))
+    # Only the benchmarks with a positive time on both sides count (and are counted).
+    ratios = [r.new_s / r.base_s for r in rows if r.change_pct is not None and r.base_s and r.new_s]
+    geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios)) if ratios else None
     return Comparison(
         rows,
-        [name for name in base.benchmarks if name not in new.benchmarks],
-        [name for name in new.benchmarks if name not in base.benchmarks],
-        geomean,
-    )
+        [k for k in left if k not in right],
+        [k for k in right if k not in left],
+        geomean, len(ratios), not_times, metric, alpha)
 
 
-def regressions(c: Comparison, threshold_pct: float) -> list[Row]:
-    """Benchmarks significantly slower by more than threshold_pct."""
-    return [r for r in c.rows
-            if r.verdict == "slower" and r.change_pct is not None and r.change_pct > threshold_pct]
+Thresholds = Callable[[str], "float | None"]
 
 
-def to_markdown(c: Comparison, base_path: str, new_path: str, threshold: float | None) -> str:
-    out = [f"## parbench: `{new_path}` against `{base_path}`", ""]
+def parse_thresholds(path: str, text: str) -> list[tuple[re.Pattern, float]]:
+    """Lines 'PATTERN THRESHOLD' (a regular expression searched in the benchmark name, a
+    percentage); '#' starts a comment. The first matching line wins."""
+    rules = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ToolError(f"{path}:{lineno}", "is not 'PATTERN THRESHOLD' (two fields)")
+        try:
+            pattern = re.compile(parts[0])
+        except re.error as e:
+            raise ToolError(f"{path}:{lineno}", f"'{parts[0]}' is not a regular expression "
+                                                f"({e})") from None
+        rules.append((pattern, check_threshold(f"{path}:{lineno}", parts[1].rstrip("%"))))
+    if not rules:
+        raise ToolError(path, "has no 'PATTERN THRESHOLD' line")
+    return rules
+
+
+def check_threshold(where: str, text: str) -> float:
+    """A threshold percentage: a finite number >= 0; anything else is a ToolError."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ToolError(where, f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ToolError(where, f"must be a finite percentage >= 0, not '{text}'")
+    return value
+
+
+def threshold_lookup(rules: list[tuple[re.Pattern, float]], default: float | None) -> Thresholds:
+    def lookup(name: str) -> float | None:
+        return next((t for p, t in rules if p.search(name)), default)
+    return lookup
+
+
+def apply_gate(c: Comparison, thresholds: Thresholds, threshold_only: bool = False) -> str:
+    """Sets each row's gate and the comparison's: fail when a benchmark is significantly
+    slower by more than its threshold (with threshold_only: slower by more than it, tested or
+    not); inconclusive when none fails but one could not be tested; pass only when every gated
+    benchmark was tested and none failed."""
+    c.threshold_only = threshold_only
+    for r in c.rows:
+        r.threshold_pct = thresholds(r.name)
+        if r.threshold_pct is None:
+            continue
+        if threshold_only:
+            if r.change_pct is None:
+                r.gate = INCONCLUSIVE
+            else:
+                r.gate = FAIL if r.change_pct > r.threshold_pct else PASS
+        elif not r.tested:
+            r.gate = INCONCLUSIVE
+        else:
+            slower = r.verdict == "slower" and r.change_pct > r.threshold_pct
+            r.gate = FAIL if slower else PASS
+    gates = [r.gate for r in c.rows if r.gate]
+    if FAIL in gates:
+        c.gate = FAIL
+    elif INCONCLUSIVE in gates or not gates:
+        c.gate = INCONCLUSIVE
+    else:
+        c.gate = PASS
+    return c.gate
+
+
+def _gate_line(c: Comparison) -> str:
+    gated = [r for r in c.rows if r.gate]
+    failed = [r for r in gated if r.gate == FAIL]
+    untested = [r for r in gated if r.gate == INCONCLUSIVE]
+    rule = ("slower by more than its threshold (threshold-only rule: the U test is not asked)"
+            if c.threshold_only else "significantly slower by more than its threshold")
+    thresholds = sorted({r.threshold_pct for r in gated})
+    shown = ", ".join(f"{t:g}%" for t in thresholds) or "none matched"
+    text = {FAIL: "**FAIL**", PASS: "**pass**", INCONCLUSIVE: "**INCONCLUSIVE**"}[c.gate]
+    line = (f"Gate: {len(failed)} benchmark(s) {rule} (threshold {shown}) — {text}"
+            f" (exit {EXIT_STATUS[c.gate]}).")
+    if c.gate == INCONCLUSIVE:
+        if not gated:
+            line += " No benchmark was gated: nothing could be tested."
+        else:
+            line += (f" {len(untested)} of {len(gated)} gated benchmark(s) could not be tested "
+                     "(see the verdicts); a gate that cannot look does not pass.")
+    return line
+
+
+def to_markdown(c: Comparison, base_label: str, new_label: str) -> str:
+    out = [f"## parbench: `{new_label}` against `{base_label}`", ""]
+    if c.gate is not None:
+        out.append(_gate_line(c))
     if c.geomean_ratio is not None:
         change = (c.geomean_ratio - 1) * 100
-        out.append(f"Geometric mean of new/base over {len(c.rows)} benchmarks: "
-                   f"**{c.geomean_ratio:.3f}** ({change:+.1f}%).")
+        left_out = len(c.rows) - c.geomean_n
+        out.append(f"Geometric mean of new/base over {c.geomean_n} benchmark(s)"
+                   + (f" ({left_out} without a time on both sides left out)" if left_out else "")
+                   + f": **{c.geomean_ratio:.3f}** ({change:+.1f}%).")
     counts = {v: sum(1 for r in c.rows if r.verdict == v) for v in ("slower", "faster")}
-    out.append(f"{counts['slower']} significantly slower, {counts['faster']} significantly faster "
-               f"(Mann-Whitney U, two-sided, p < {ALPHA}).")
-    if threshold is not None:
-        bad = regressions(c, threshold)
-        out.append(f"Gate: {len(bad)} benchmark(s) significantly slower by more than {threshold:g}%"
-                   f" — **{'FAIL' if bad else 'pass'}**.")
-    out += ["", "| benchmark | base | new | change | p | verdict |", "|---|---|---|---|---|---|"]
+    untested = sum(1 for r in c.rows if not r.tested)
+    out.append(f"{counts['slower']} significantly slower, {counts['faster']} significantly faster"
+               f", {untested} not tested (Mann-Whitney U, two-sided, p < {c.alpha:g}, "
+               f"{c.metric}).")
+    need = repetitions_needed(c.alpha)
+    out.append(f"At alpha {c.alpha:g} the test can only find a change with {need}+ repetitions "
+               f"per side; Google's compare.py recommends {RECOMMENDED_REPETITIONS}+.")
+    head = ["benchmark", "base", "new", "change", "p", "verdict"]
+    if c.gate is not None:
+        head.append("gate")
+    out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in c.rows:
-        base = format_seconds(r.base_s) if r.base_s is not None else "—"
-        new = format_seconds(r.new_s) if r.new_s is not None else "—"
-        change = f"{r.change_pct:+.1f}%" if r.change_pct is not None else "—"
-        p = f"{r.p_value:.3g}" if r.p_value is not None else "—"
-        out.append(f"| `{r.name}` | {base} | {new} | {change} | {p} | {r.verdict} |")
-    for title, names in (("Only in base", c.only_base), ("Only in new", c.only_new)):
+        cells = [f"`{r.name}`",
+                 format_seconds(r.base_s) if r.base_s is not None else "—",
+                 format_seconds(r.new_s) if r.new_s is not None else "—",
+                 f"{r.change_pct:+.1f}%" if r.change_pct is not None else "—",
+                 f"{r.p_value:.3g}" if r.p_value is not None else "—",
+                 r.verdict if r.tested else f"not tested: {r.reason}"]
+        if c.gate is not None:
+            cells.append(f"{r.gate} (> {r.threshold_pct:g}%)" if r.gate else "not gated")
+        out.append("| " + " | ".join(cells) + " |")
+    for title, names in (("Only in base", c.only_base), ("Only in new", c.only_new),
+                         ("Complexity fits, not times (not compared)", c.not_times)):
         if names:
             out += ["", f"{title} ({len(names)}): " + ", ".join(f"`{n}`" for n in names)]
     return "\n".join(out) + "\n"
+
+
+def to_json(c: Comparison, base_files: list[str], new_files: list[str]) -> dict:
+    """The comparison as one JSON object: settings, gate, geometric mean, one object per
+    benchmark."""
+    return {
+        "base": base_files, "new": new_files, "metric": c.metric, "alpha": c.alpha,
+        "repetitions_needed": repetitions_needed(c.alpha),
+        "gate": (None if c.gate is None else
+                 {"result": c.gate, "exit_status": EXIT_STATUS[c.gate],
+                  "threshold_only": c.threshold_only}),
+        "geomean": {"ratio": c.geomean_ratio, "benchmarks": c.geomean_n},
+        "benchmarks": [{"name": r.name, "base_median_s": r.base_s, "new_median_s": r.new_s,
+                        "change_pct": r.change_pct, "p_value": r.p_value,
+                        "base_repetitions": r.base_n, "new_repetitions": r.new_n,
+                        "verdict": r.verdict, "reason": r.reason,
+                        "threshold_pct": r.threshold_pct, "gate": r.gate} for r in c.rows],
+        "only_base": c.only_base, "only_new": c.only_new, "not_times": c.not_times,
+    }
+
+
+def regressions(c: Comparison) -> list[Row]:
+    """The gated benchmarks that failed."""
+    return [r for r in c.rows if r.gate == FAIL]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import ToolError
 from .gbench import Run
 from .speedup import format_seconds, speedup_tables
 
@@ -44,9 +45,19 @@ def _speedups(run: Run) -> dict[str, float]:
     out = {}
     for t in speedup_tables(run):
         for c in t.cells:
-            if c.speedup is not None and c.executor != "serial":
+            if c.speedup is not None and c.executor != t.baseline:
                 out[f"{t.label} {c.executor} x{c.workers}"] = c.speedup
     return out
+
+
+def check_common(runs: list[Run]) -> None:
+    """Refuses runs that share no benchmark with the first: a table of dashes compares
+    nothing."""
+    first = runs[0]
+    for run in runs[1:]:
+        if not set(run.benchmarks) & set(first.benchmarks):
+            raise ToolError(run.path, f"shares no benchmark with {first.path}: nothing to "
+                                      "compare between these machines")
 
 
 def to_markdown(runs: list[Run], labels: list[str]) -> str:
@@ -62,7 +73,7 @@ def to_markdown(runs: list[Run], labels: list[str]) -> str:
         cells, ratios = [], []
         for r in runs:
             b = r.benchmarks.get(name)
-            if b is None or b.error or not b.samples:
+            if b is None or not b.measured:
                 cells.append("error" if b is not None and b.error else "—")
                 ratios.append(None)
             else:
@@ -71,12 +82,14 @@ def to_markdown(runs: list[Run], labels: list[str]) -> str:
         ratio_cells = [f"{x / ratios[0]:.2f}" if x and ratios[0] else "—" for x in ratios[1:]]
         out.append(f"| `{name}` | " + " | ".join(cells + ratio_cells) + " |")
     speedups = [_speedups(r) for r in runs]
-    out += ["", "## Speedups against each machine's own serial run", "",
+    baseline = runs[0].manifest.baseline
+    out += ["", f"## Speedups against each machine's own {baseline} run", "",
             "| benchmark | " + " | ".join(labels + ratio_head) + " |",
             "|---|" + "---|" * (len(labels) + len(ratio_head))]
     for key in speedups[0]:
         values = [s.get(key) for s in speedups]
         cells = [f"{v:.2f}×" if v is not None else "—" for v in values]
-        ratios = [f"{v / values[0]:.2f}" if v is not None and values[0] else "—" for v in values[1:]]
+        ratios = [f"{v / values[0]:.2f}" if v is not None and values[0] else "—"
+                  for v in values[1:]]
         out.append(f"| {key} | " + " | ".join(cells + ratios) + " |")
     return "\n".join(out) + "\n"

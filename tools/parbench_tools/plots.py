@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import re
 
-from .gbench import EXECUTORS, Run, cores, group_label
+from .gbench import Run, cores, group_label
+from .manifest import FALLBACK, Manifest
 from .speedup import format_seconds, speedup_tables
 from .trace import Timeline
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def _pyplot():
@@ -22,9 +25,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
-def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "svg")) -> list[str]:
-    """One figure per group and worker count, executors stacked on one time axis. Returns the
-    files written."""
+def _save(fig, base: str, formats) -> list[str]:
+    """Writes base.FORMAT for each format; SVG text stays text (searchable, selectable)."""
+    import matplotlib
+    written = []
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        for fmt in formats:
+            fig.savefig(f"{base}.{fmt}", dpi=90)
+            written.append(f"{base}.{fmt}")
+    return written
+
+
+def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "svg"),
+                     manifest: Manifest = FALLBACK) -> list[str]:
+    """One figure per group and worker count, the baseline executor first and the others in
+    the manifest's order, stacked on one time axis. Returns the files written."""
     plt = _pyplot()
     by_group: dict = {}
     for tl in timelines:
@@ -32,13 +47,15 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
             by_group.setdefault(tl.name.group, []).append(tl)
     written = []
     os.makedirs(out_dir, exist_ok=True)
+    base_name = manifest.baseline
     for group, tls in by_group.items():
-        serial = next((t for t in tls if t.name.executor == "serial"), None)
-        counts = sorted({t.name.workers for t in tls if t.name.executor != "serial"}) or [1]
+        baseline = next((t for t in tls if t.name.executor == base_name), None)
+        others = sorted((t for t in tls if t.name.executor != base_name),
+                        key=lambda t: manifest.order(t.name.executor))
+        counts = sorted({t.name.workers for t in others}) or [1]
         for workers in counts:
-            rows = ([serial] if serial else []) + [
-                t for e in EXECUTORS[1:] for t in tls
-                if t.name.executor == e and t.name.workers == workers]
+            rows = ([baseline] if baseline else []) + [t for t in others
+                                                       if t.name.workers == workers]
             if not rows:
                 continue
             lanes = [max(r.workers, 1) for r in rows]
@@ -54,9 +71,7 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
                          " (last iteration; one bar per task, gaps are idle time)", fontsize=10)
             fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # keep the title clear
             base = os.path.join(out_dir, f"timeline_{_slug(group_label(group))}_w{workers}")
-            for fmt in formats:
-                fig.savefig(f"{base}.{fmt}", dpi=90)
-                written.append(f"{base}.{fmt}")
+            written += _save(fig, base, formats)
             plt.close(fig)
     return written
 
@@ -83,14 +98,13 @@ def _draw_lanes(ax, tl: Timeline, end_ms: float) -> None:
     ax.set_yticks(range(lanes))
     ax.set_yticklabels([f"w{s}" for s in range(lanes)], fontsize=7)
     ax.invert_yaxis()
-    title = tl.name.executor if tl.name.executor == "serial" else f"{tl.name.executor}"
-    ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
+    ax.set_ylabel(tl.name.executor, rotation=0, ha="right", va="center", fontsize=9)
     ax.set_xlim(0, end_ms * 1.12 if end_ms > 0 else 1)  # room for the wall label
 
 
 def speedup_figure(run: Run, out_base: str, formats=("png", "svg")) -> list[str]:
-    """Speedup against worker count, one panel per group, one line per executor, the ideal
-    line and the core count marked."""
+    """Speedup against worker count, one panel per group, one line per executor (the manifest's
+    order), the ideal line and the core count marked."""
     plt = _pyplot()
     tables = [t for t in speedup_tables(run) if t.baseline_s is not None and t.workers]
     if not tables:
@@ -105,24 +119,21 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg")) -> list[str]
         ax.axhline(1, color="black", linewidth=0.5)
         if ncores:
             ax.axvline(ncores, color="red", linestyle="--", linewidth=0.8, label=f"{ncores} cores")
-        for executor, marker in (("threads", "o"), ("processes", "s")):
+        for i, executor in enumerate(t.executors):
             pts = [(c.workers, c.speedup) for c in t.cells
                    if c.executor == executor and c.speedup is not None]
             if pts:
-                ax.plot(*zip(*pts), marker=marker, label=executor)
+                ax.plot(*zip(*pts), marker=_MARKERS[i % len(_MARKERS)], label=executor)
         ax.set_xscale("log", base=2)
         ax.set_xticks(t.workers)
         ax.set_xticklabels([str(w) for w in t.workers])
         ax.set_title(t.label, fontsize=9)
         ax.set_xlabel("workers", fontsize=8)
-        ax.set_ylabel("speedup vs serial", fontsize=8)
+        ax.set_ylabel(f"speedup vs {t.baseline}", fontsize=8)
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(tables):]:
         ax.axis("off")
     fig.tight_layout()
-    written = []
-    for fmt in formats:
-        fig.savefig(f"{out_base}.{fmt}", dpi=90)
-        written.append(f"{out_base}.{fmt}")
+    written = _save(fig, out_base, formats)
     plt.close(fig)
     return written

@@ -8,11 +8,12 @@ import html
 import os
 import tempfile
 
+from .errors import ToolError
 from .gbench import Run, noise_warning
 from .goals import evaluate as evaluate_goals
 from .machines import CONTEXT_ROWS, context_value
 from .plots import speedup_figure, timeline_figures
-from .speedup import _cell_text, format_seconds, speedup_tables
+from .speedup import cell_text, format_seconds, speedup_tables
 from .trace import Timeline
 
 _STYLE = """
@@ -53,7 +54,15 @@ def _md_to_html_cell(text: str) -> str:
 
 
 def build_report(run: Run, timelines: list[Timeline] | None) -> str:
+    """The page; a run with no executor benchmarks (no FAMILY/EXECUTOR/... names of the
+    manifest's executors) is a ToolError: its page would be empty."""
     e = html.escape
+    tables = speedup_tables(run)
+    goals = evaluate_goals(run)
+    if not run.executor_benchmarks() and not goals:
+        executors = ", ".join(run.manifest.executor_names)
+        raise ToolError(run.path, f"has no parbench benchmarks (no FAMILY/EXECUTOR names with "
+                                  f"an executor of {executors}): nothing to report")
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
              f"<title>parbench report — {e(os.path.basename(run.path))}</title>",
              f"<style>{_STYLE}</style><script>{_SELF_CHECK}</script></head><body>",
@@ -66,7 +75,6 @@ def build_report(run: Run, timelines: list[Timeline] | None) -> str:
         parts.append(f"<tr><th>{e(title)}</th><td>{e(context_value(run, key))}</td></tr>")
     parts.append("</table>")
 
-    goals = evaluate_goals(run)
     if goals:
         parts.append("<h2>Executor speed against the goals</h2><table><tr><th>quantity</th>"
                      "<th>benchmark</th><th>goal</th><th>measured (median)</th><th></th></tr>")
@@ -76,22 +84,23 @@ def build_report(run: Run, timelines: list[Timeline] | None) -> str:
                          f"<td>{e(g.goal)}</td><td>{e(g.measured)}</td><td>{verdict}</td></tr>")
         parts.append("</table>")
 
-    parts.append("<h2>Speedup against serial</h2>")
-    for t in speedup_tables(run):
+    parts.append(f"<h2>Speedup against {e(run.manifest.baseline)}</h2>")
+    for t in tables:
         parts.append(f"<h3>{e(t.label)}</h3>")
         if t.error:
             parts.append(f"<p class='error'>{e(t.error)}</p>")
         if t.baseline_s is not None:
-            parts.append(f"<p>serial: {e(format_seconds(t.baseline_s))} per iteration</p>")
+            parts.append(f"<p>{e(t.baseline)}: {e(format_seconds(t.baseline_s))} per "
+                         "iteration</p>")
         parts.append("<table><tr><th>executor</th>" +
-                     "".join(f"<th>{w} worker{'s' if w > 1 else ''}</th>" for w in t.workers) + "</tr>")
-        for executor in ("threads", "processes"):
-            cells = [next((c for c in t.cells if c.executor == executor and c.workers == w), None)
-                     for w in t.workers]
+                     "".join(f"<th>{w} worker{'s' if w > 1 else ''}</th>" for w in t.workers)
+                     + "</tr>")
+        for executor in t.executors:
+            cells = [t.cell(executor, w) for w in t.workers]
             if not any(cells):
                 continue  # this run has no such executor for the group
-            parts.append(f"<tr><th>{executor}</th>" +
-                         "".join(f"<td>{_md_to_html_cell(_cell_text(c))}</td>" for c in cells) +
+            parts.append(f"<tr><th>{e(executor)}</th>" +
+                         "".join(f"<td>{_md_to_html_cell(cell_text(c))}</td>" for c in cells) +
                          "</tr>")
         parts.append("</table>")
         for c in t.cells:
@@ -104,7 +113,7 @@ def build_report(run: Run, timelines: list[Timeline] | None) -> str:
             parts.append("<h2>Speedup curves</h2>" + _img(plots[0], "speedup per workload"))
         if timelines:
             parts.append("<h2>Timelines (last iteration of each benchmark)</h2>")
-            for path in timeline_figures(timelines, tmp, formats=("png",)):
+            for path in timeline_figures(timelines, tmp, ("png",), run.manifest):
                 parts.append(_img(path, os.path.basename(path)))
     parts.append("</body></html>\n")
     return "\n".join(parts)

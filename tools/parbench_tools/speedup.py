@@ -1,11 +1,12 @@
-"""Speedup tables: for each workload (and each value of its other arguments), every executor at
-every worker count against that workload's serial run of the same work."""
+"""Speedup tables: for each family (and each value of its axes), every executor at every worker
+count against the baseline executor's run of the same work (the manifest names the executors,
+their order and the baseline; without a manifest: serial, threads, processes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gbench import EXECUTORS, Run, group_label
+from .gbench import Benchmark, Run, group_label
 
 
 @dataclass
@@ -24,64 +25,81 @@ class Cell:
 
 @dataclass
 class Table:
-    """One group (workload + arguments)."""
+    """One group (family + axis values)."""
 
     group: tuple
     label: str
     workers: list[int]
     cells: list[Cell]
     baseline_s: float | None
-    error: str | None = None  # why no speedups could be computed (e.g. no serial baseline)
+    error: str | None = None  # why no speedups could be computed (e.g. no baseline)
+    baseline: str = "serial"  # the baseline executor's name
+    executors: tuple[str, ...] = ()  # the other executors, in table order
+
+    def cell(self, executor: str, workers: int) -> Cell | None:
+        return next((c for c in self.cells if c.executor == executor and c.workers == workers),
+                    None)
 
 
-# Arguments that only the processes executor has (bench registers transport:shm and
-# parent_mem:1GiB for processes only): a group with one of them takes its serial baseline from
-# the group without it.
-PROCESS_ONLY_ARGS = ("transport", "parent_mem")
-
-
-def _serial_of(groups: dict, group: tuple):
-    serial = next((b for b in groups.get(group, []) if b.name.executor == "serial"), None)
-    if serial is None:
-        workload, args = group
-        plain = (workload, tuple(a for a in args if a[0] not in PROCESS_ONLY_ARGS))
-        if plain != group:
-            serial = next((b for b in groups.get(plain, []) if b.name.executor == "serial"), None)
-    return serial
+def baseline_of(run: Run, bench: Benchmark) -> Benchmark | None:
+    """The baseline executor's benchmark of the same family whose axis values equal `bench`'s
+    on every axis that applies to the baseline executor (manifest rule). Without the family in
+    the manifest: the baseline benchmark whose axes are all among `bench`'s, the most of them
+    (so transport:shm, which serial never has, takes the pipe case's baseline)."""
+    manifest = run.manifest
+    name = bench.name
+    candidates = [b for b in run.benchmarks.values()
+                  if b.name.executor == manifest.baseline and b.name.workload == name.workload
+                  and b.name.gbench == name.gbench]
+    family = manifest.family(name.workload)
+    if family is not None:
+        applies = {a.name for a in family.axes if a.applies_to(manifest.baseline)}
+        want = {(k, v) for k, v in name.args if k in applies}
+        return next((c for c in candidates if set(c.name.args) == want), None)
+    args = set(name.args)
+    fits = [c for c in candidates if set(c.name.args) <= args]
+    return max(fits, key=lambda c: len(c.name.args), default=None)
 
 
 def speedup_tables(run: Run) -> list[Table]:
-    groups: dict[tuple, list] = {}
-    for bench in run.benchmarks.values():
-        if bench.name.executor is not None:
-            groups.setdefault(bench.name.group, []).append(bench)
+    manifest = run.manifest
+    base_name = manifest.baseline
+    groups: dict[tuple, list[Benchmark]] = {}
+    for bench in run.executor_benchmarks():
+        groups.setdefault(bench.name.group, []).append(bench)
     tables = []
     for group, benches in groups.items():
-        if all(b.name.executor == "serial" for b in benches):
-            continue  # nothing parallel to compare (cpu_scaling)
-        serial = _serial_of(groups, group)
+        others = [b for b in benches if b.name.executor != base_name]
+        if not others:
+            continue  # nothing to compare with the baseline (cpu_scaling)
+        base = baseline_of(run, others[0])
         baseline = None
         error = None
-        if serial is None:
-            error = "no serial baseline in this run: speedups cannot be computed"
-        elif serial.error is not None:
-            error = f"the serial baseline failed: {serial.error}"
-        elif not serial.samples:
-            error = "the serial baseline has no measurements"
+        if base is None:
+            error = f"no {base_name} baseline in this run: speedups cannot be computed"
+        elif base.error is not None:
+            error = f"the {base_name} baseline failed: {base.error}"
+        elif base.median is None:
+            error = f"the {base_name} baseline has no time ({base.status})"
+        elif base.median <= 0:
+            error = f"the {base_name} baseline measured 0 s: speedups cannot be computed"
         else:
-            baseline = serial.median
+            baseline = base.median
         cells = []
-        for b in sorted(benches, key=lambda b: (EXECUTORS.index(b.name.executor), b.name.workers)):
-            cell = Cell(b.name.executor, b.name.workers, repetitions=len(b.samples), error=b.error)
-            if b.error is None and b.samples:
+        for b in sorted(benches, key=lambda b: (manifest.order(b.name.executor), b.name.workers)):
+            cell = Cell(b.name.executor, b.name.workers, repetitions=b.repetitions,
+                        error=b.error)
+            if b.measured:
                 cell.median_s = b.median
                 cell.cv = b.cv
                 if baseline is not None and cell.median_s > 0:
                     cell.speedup = baseline / cell.median_s
                     cell.efficiency = cell.speedup / b.name.workers
             cells.append(cell)
-        workers = sorted({c.workers for c in cells if c.executor != "serial"})
-        tables.append(Table(group, group_label(group), workers, cells, baseline, error))
+        workers = sorted({c.workers for c in cells if c.executor != base_name})
+        executors = tuple(dict.fromkeys(c.executor for c in cells if c.executor != base_name))
+        tables.append(Table(group, group_label(group), workers, cells, baseline, error,
+                            base_name, executors))
     return tables
 
 
@@ -94,7 +112,8 @@ def format_seconds(s: float) -> str:
     return f"{s:.3g} s"
 
 
-def _cell_text(cell: Cell | None) -> str:
+def cell_text(cell: Cell | None) -> str:
+    """A table cell: speedup, efficiency, median time and cv, or **error**."""
     if cell is None:
         return ""
     if cell.error is not None:
@@ -114,21 +133,19 @@ def to_markdown(tables: list[Table]) -> str:
         if t.error:
             out.append(f"**error:** {t.error}\n")
         if t.baseline_s is not None:
-            out.append(f"serial: {format_seconds(t.baseline_s)} per iteration (median)\n")
+            out.append(f"{t.baseline}: {format_seconds(t.baseline_s)} per iteration (median)\n")
         header = ["executor"] + [f"{w} workers" if w > 1 else "1 worker" for w in t.workers]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
-        for executor in ("threads", "processes"):
-            row = [executor]
-            for w in t.workers:
-                cell = next((c for c in t.cells if c.executor == executor and c.workers == w), None)
-                row.append(_cell_text(cell))
+        for executor in t.executors:
+            row = [executor] + [cell_text(t.cell(executor, w)) for w in t.workers]
             if any(row[1:]):
                 out.append("| " + " | ".join(row) + " |")
-        errors = [c for c in t.cells if c.error is not None]
-        for c in errors:
-            where = c.executor if c.executor == "serial" else f"{c.executor}, {c.workers} workers"
-            out.append(f"\n- error ({where}): {c.error}")
+        for c in t.cells:
+            if c.error is not None:
+                where = (c.executor if c.executor == t.baseline
+                         else f"{c.executor}, {c.workers} workers")
+                out.append(f"\n- error ({where}): {c.error}")
         out.append("")
     return "\n".join(out)
 

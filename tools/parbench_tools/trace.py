@@ -1,11 +1,14 @@
-"""Reading parbench's Chrome Trace Event files (bench --timeline_out)."""
+"""Reading parbench's Chrome Trace Event files (bench --timeline_out), validated as they are
+read: a damaged trace is one ToolError naming the file and the problem."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ToolError
-from .gbench import Name, load_json, parse_name
+from .gbench import Name, is_finite_number, load_json, parse_name
+from .manifest import CONTEXT_KEY, FALLBACK, Manifest, parse_manifest
 
 
 @dataclass
@@ -27,39 +30,83 @@ class Timeline:
     tasks: list[Task] = field(default_factory=list)
 
 
-def load_trace(path: str) -> list[Timeline]:
+class _Event:
+    """One trace event with typed access; wrong types are a ToolError."""
+
+    def __init__(self, path: str, event: Any, index: int):
+        if not isinstance(event, dict):
+            raise ToolError(path, f"has a trace event (#{index + 1}) that is not an object")
+        self.path, self.e, self.index = path, event, index
+        args = event.get("args", {})
+        if not isinstance(args, dict):
+            self.fail("'args' that is not an object")
+        self.args = args
+
+    def fail(self, what: str):
+        raise ToolError(self.path, f"has a trace event (#{self.index + 1}) with {what}")
+
+    def integer(self, obj: dict, key: str, default: int, minimum: int) -> int:
+        value = obj.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(f"a '{key}' that is not an integer >= {minimum} ({value!r})")
+        return value
+
+    def number(self, key: str, minimum: float | None) -> float:
+        value = self.e.get(key)
+        if not is_finite_number(value):
+            self.fail(f"no finite numeric '{key}'")
+        if minimum is not None and value < minimum:
+            self.fail(f"a negative '{key}' ({value})")
+        return float(value)
+
+    @property
+    def pid(self) -> int:
+        if "pid" not in self.e:
+            self.fail("no 'pid'")
+        return self.integer(self.e, "pid", 0, 0)
+
+
+def trace_manifest(path: str, data: Any) -> Manifest | None:
+    """The manifest a trace carries in otherData, if any."""
+    other = data.get("otherData") if isinstance(data, dict) else None
+    if isinstance(other, dict) and CONTEXT_KEY in other:
+        return parse_manifest(path, other)
+    return None
+
+
+def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
+    """The trace's timelines; names are read with the trace's own manifest, else `manifest`
+    (the run's), else the fallback executor names."""
     data = load_json(path)
     events = data.get("traceEvents") if isinstance(data, dict) else data
     if not isinstance(events, list):
         raise ToolError(path, "is not a Chrome trace (no 'traceEvents' list)")
-    names: dict = {}
-    timelines: dict = {}
-    for e in events:
-        if not isinstance(e, dict):
-            raise ToolError(path, "has a trace event that is not an object")
-        pid = e.get("pid")
-        if e.get("ph") == "M" and e.get("name") == "process_name":
-            names[pid] = str(e.get("args", {}).get("name", pid))
-    for e in events:
-        if e.get("ph") != "X":
+    manifest = trace_manifest(path, data) or manifest
+    parsed = [_Event(path, e, i) for i, e in enumerate(events)]
+    names: dict[int, str] = {}
+    for ev in parsed:
+        if ev.e.get("ph") == "M" and ev.e.get("name") == "process_name":
+            label = ev.args.get("name")
+            if not isinstance(label, str):
+                ev.fail("a process_name whose args.name is not a string")
+            names[ev.pid] = label
+    timelines: dict[int, Timeline] = {}
+    for ev in parsed:
+        if ev.e.get("ph") != "X":
             continue
-        pid = e.get("pid")
+        pid = ev.pid
         if pid not in names:
             raise ToolError(path, f"has events for pid {pid} without a process_name")
-        try:
-            ts, dur = float(e["ts"]) / 1e3, float(e["dur"]) / 1e3
-        except (KeyError, TypeError, ValueError):
-            raise ToolError(path, "has an X event without numeric ts/dur") from None
+        ts, dur = ev.number("ts", None) / 1e3, ev.number("dur", 0) / 1e3
         tl = timelines.get(pid)
         if tl is None:
-            tl = timelines[pid] = Timeline(parse_name(names[pid]), 1, 0.0)
-        args = e.get("args", {})
-        if e.get("cat") == "iteration":
+            tl = timelines[pid] = Timeline(parse_name(names[pid], manifest), 1, 0.0)
+        if ev.e.get("cat") == "iteration":
             tl.wall_ms = dur
-            tl.workers = int(args.get("workers", tl.workers))
+            tl.workers = ev.integer(ev.args, "workers", tl.workers, 1)
         else:
-            tl.tasks.append(Task(int(e.get("tid", 0)), int(args.get("task", 0)), ts, dur,
-                                 args.get("os_pid")))
+            tl.tasks.append(Task(ev.integer(ev.e, "tid", 0, 0), ev.integer(ev.args, "task", 0, 0),
+                                 ts, dur, ev.integer(ev.args, "os_pid", 0, 0) or None))
     if not timelines:
         raise ToolError(path, "has no timeline events")
     return list(timelines.values())

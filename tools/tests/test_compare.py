@@ -19,7 +19,7 @@ def test_a_planted_30_percent_slowdown_is_significant_and_fails_the_gate(cli, tm
     status, out, err = cli("compare", fixture("reps6.json"), _planted(tmp_path, 1.3),
                            "--threshold", "10")
     assert status == 1, err
-    line = next(l for l in out.splitlines() if "`cpu/threads/workers:2`" in l)
+    line = next(x for x in out.splitlines() if "`cpu/threads/workers:2`" in x)
     assert "+30.0%" in line and "| slower |" in line
     assert "FAIL" in out
 
@@ -34,7 +34,8 @@ def test_identical_runs_are_not_called_a_change(cli):
 
 
 def test_a_speedup_is_faster_and_passes_the_gate(cli, tmp_path):
-    status, out, _ = cli("compare", fixture("reps6.json"), _planted(tmp_path, 0.7), "--threshold", "5")
+    status, out, _ = cli("compare", fixture("reps6.json"), _planted(tmp_path, 0.7),
+                         "--threshold", "5")
     assert status == 0
     assert "| faster |" in out
 

@@ -41,12 +41,12 @@ def test_machines_puts_contexts_and_times_side_by_side(cli, tmp_path):
     status, out, err = cli("machines", fixture("run.json"), str(other))
     assert status == 0, err
     assert "other-machine" in out and "Other CPU" in out
-    row = next(l for l in out.splitlines() if l.startswith("| `cpu/serial`"))
+    row = next(x for x in out.splitlines() if x.startswith("| `cpu/serial`"))
     assert row.rstrip().endswith("| 2.00 |"), row
     assert "## Speedups" in out
     # Every time doubled, so every speedup is the same: the ratio between machines is 1.
-    speedup_row = next(l for l in out.split("## Speedups")[1].splitlines()
-                       if l.startswith("| cpu threads x2"))
+    speedup_row = next(x for x in out.split("## Speedups")[1].splitlines()
+                       if x.startswith("| cpu threads x2"))
     assert speedup_row.rstrip().endswith("| 1.00 |"), speedup_row
 
 
@@ -66,8 +66,11 @@ def test_export_formats_parse_and_hold_no_nan(cli, tmp_path):
         elif fmt == "gbench":
             names = [b["name"] for b in data["benchmarks"]]
             assert len(names) == len(set(names)), "one row per benchmark"
-            assert all(b["run_type"] == "iteration" and b["time_unit"] == "ns"
+            # Three repetitions each: written as Google Benchmark writes a median aggregate.
+            assert all(b["run_type"] == "aggregate" and b["aggregate_name"] == "median"
+                       and b["repetitions"] == b["iterations"] == 3 and b["time_unit"] == "ns"
                        for b in data["benchmarks"])
+            assert data["context"]["caches"], "Bencher's cpp_google adapter requires caches"
         else:
             lat = data["cpu/serial"]["latency"]
             assert lat["lower_value"] <= lat["value"] <= lat["upper_value"]
@@ -119,4 +122,3 @@ def test_timeline_formats_can_be_chosen(cli, tmp_path):
     status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
                          "--formats", "gif")
     assert status == 2 and "--formats" in err and err.count("\n") == 1
-

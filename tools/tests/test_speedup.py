@@ -66,7 +66,8 @@ def test_any_time_unit_gives_the_same_speedups(tmp_path):
             b["time_unit"] = "us"
     path = tmp_path / "us.json"
     path.write_text(json.dumps(data))
-    ms = {t.label: [c.speedup for c in t.cells] for t in speedup_tables(load_run(fixture("run.json")))}
+    ms = {t.label: [c.speedup for c in t.cells]
+          for t in speedup_tables(load_run(fixture("run.json")))}
     us = {t.label: [c.speedup for c in t.cells] for t in speedup_tables(load_run(str(path)))}
     assert ms.keys() == us.keys()
     for label in ms:
@@ -79,7 +80,11 @@ def test_names_parse_into_workload_executor_workers_and_arguments():
     assert (n.workload, n.executor, n.workers) == ("io", "processes", 4)
     assert n.args == (("mode", "durable"), ("payload", "shipped"))
     assert parse_name("cpu/serial/real_time").workers == 1
-    assert parse_name("cpu/threads/workers:2/repeats:5/real_time").full == "cpu/threads/workers:2"
+    # Google Benchmark's parts that make a distinct benchmark stay in the name; only the
+    # time-type part (real_time) goes.
+    repeats = parse_name("cpu/threads/workers:2/repeats:5/real_time")
+    assert repeats.full == "cpu/threads/workers:2/repeats:5"
+    assert (repeats.workers, repeats.args, repeats.gbench) == (2, (), ("repeats:5",))
     assert parse_name("api_server/clients:32/latency_ms:20/real_time").executor is None
 
 
