@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gate: fail if a benchmark is significantly slower by more than PCT%%")
     s.add_argument("--threshold-file", metavar="FILE",
                    help="per-benchmark thresholds: lines 'PATTERN PCT' (a regular expression "
-                        "searched in the name; the first match wins; '#' comments); "
+                        "searched in the name, and a percentage or 'off' to leave those "
+                        "benchmarks out of the gate; the first match wins; '#' comments); "
                         "--threshold is the default for the rest")
     s.add_argument("--threshold-only", action="store_true",
                    help="opt in: judge every gated benchmark by its median change alone, "

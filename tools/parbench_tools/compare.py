@@ -168,10 +168,11 @@ def compare(base: Run, new: Run, metric: str = "real_time", alpha: float = ALPHA
 Thresholds = Callable[[str], "float | None"]
 
 
-def parse_thresholds(path: str, text: str) -> list[tuple[re.Pattern, float]]:
-    """Lines 'PATTERN THRESHOLD' (a regular expression searched in the benchmark name, a
-    percentage); '#' starts a comment. The first matching line wins."""
-    rules = []
+def parse_thresholds(path: str, text: str) -> list[tuple[re.Pattern, float | None]]:
+    """Lines 'PATTERN THRESHOLD' (a regular expression searched in the benchmark name, and a
+    percentage, or 'off' to leave the benchmark out of the gate); '#' starts a comment. The
+    first matching line wins."""
+    rules: list[tuple[re.Pattern, float | None]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -184,7 +185,9 @@ def parse_thresholds(path: str, text: str) -> list[tuple[re.Pattern, float]]:
         except re.error as e:
             raise ToolError(f"{path}:{lineno}", f"'{parts[0]}' is not a regular expression "
                                                 f"({e})") from None
-        rules.append((pattern, check_threshold(f"{path}:{lineno}", parts[1].rstrip("%"))))
+        value = parts[1].rstrip("%")
+        rules.append((pattern, None if value == "off" else
+                      check_threshold(f"{path}:{lineno}", value)))
     if not rules:
         raise ToolError(path, "has no 'PATTERN THRESHOLD' line")
     return rules
@@ -201,7 +204,9 @@ def check_threshold(where: str, text: str) -> float:
     return value
 
 
-def threshold_lookup(rules: list[tuple[re.Pattern, float]], default: float | None) -> Thresholds:
+def threshold_lookup(rules: list[tuple[re.Pattern, float | None]],
+                     default: float | None) -> Thresholds:
+    """The threshold of a benchmark: the first rule whose pattern it matches, else default."""
     def lookup(name: str) -> float | None:
         return next((t for p, t in rules if p.search(name)), default)
     return lookup
@@ -241,19 +246,20 @@ def _gate_line(c: Comparison) -> str:
     gated = [r for r in c.rows if r.gate]
     failed = [r for r in gated if r.gate == FAIL]
     untested = [r for r in gated if r.gate == INCONCLUSIVE]
-    rule = ("slower by more than its threshold (threshold-only rule: the U test is not asked)"
-            if c.threshold_only else "significantly slower by more than its threshold")
     thresholds = sorted({r.threshold_pct for r in gated})
     shown = ", ".join(f"{t:g}%" for t in thresholds) or "none matched"
-    text = {FAIL: "**FAIL**", PASS: "**pass**", INCONCLUSIVE: "**INCONCLUSIVE**"}[c.gate]
-    line = (f"Gate: {len(failed)} benchmark(s) {rule} (threshold {shown}) — {text}"
-            f" (exit {EXIT_STATUS[c.gate]}).")
-    if c.gate == INCONCLUSIVE:
-        if not gated:
-            line += " No benchmark was gated: nothing could be tested."
-        else:
-            line += (f" {len(untested)} of {len(gated)} gated benchmark(s) could not be tested "
-                     "(see the verdicts); a gate that cannot look does not pass.")
+    rule = ("slower by more than the threshold (threshold-only rule: the U test is not asked)"
+            if c.threshold_only else "significantly slower by more than the threshold")
+    verdict = {FAIL: "**FAIL**", PASS: "**pass**", INCONCLUSIVE: "**INCONCLUSIVE**"}[c.gate]
+    line = f"Gate (threshold {shown}): {verdict} (exit {EXIT_STATUS[c.gate]}) — "
+    if not gated:
+        return line + "no benchmark is gated, so nothing was tested; a gate that cannot look " \
+                      "does not pass."
+    line += f"{len(failed)} of {len(gated)} gated benchmark(s) {rule}"
+    line += (": " + ", ".join(f"`{r.name}`" for r in failed) + "." if failed else ".")
+    if untested:
+        line += (f" {len(untested)} could not be tested (each row says why); a gate that cannot"
+                 " look does not pass.")
     return line
 
 

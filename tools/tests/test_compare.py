@@ -19,7 +19,7 @@ def test_a_planted_30_percent_slowdown_is_significant_and_fails_the_gate(cli, tm
     status, out, err = cli("compare", fixture("reps6.json"), _planted(tmp_path, 1.3),
                            "--threshold", "10")
     assert status == 1, err
-    line = next(x for x in out.splitlines() if "`cpu/threads/workers:2`" in x)
+    line = next(x for x in out.splitlines() if x.startswith("| `cpu/threads/workers:2`"))
     assert "+30.0%" in line and "| slower |" in line
     assert "FAIL" in out
 
