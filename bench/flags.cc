@@ -61,7 +61,9 @@ std::vector<FlagSpec> SuiteFlags() {
       {.name = "executors", .type = FlagType::kString,
        .help = "the executors to run (the baseline is needed for speedups)",
        .allowed = "a comma-separated list of registered executor names",
-       .default_help = "every executor that can run here", .check = CheckExecutors,
+       .default_help = "every executor that can run here, each in the families its row "
+                       "names, if any",
+       .check = CheckExecutors,
        .machine_default = DefaultExecutors},
       {.name = "tasks", .lo = 1, .hi = 1'000'000, .default_value = "16",
        .help = "tasks per iteration (cpu, api, io, dot)"},

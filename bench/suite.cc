@@ -203,7 +203,8 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
     if (axis.scope == Scope::kEveryExecutor) general.push_back(axis);
   }
   const std::string family_name(family.display_name());
-  const std::vector<int> worker_counts = env.options().Workers();
+  const std::vector<int> worker_counts = family.workers ? family.workers(env.options(), env.cpus())
+                                                       : env.options().Workers();
   for (const Point& g : Cartesian(general)) {
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
@@ -306,6 +307,11 @@ std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Option
   for (const ExecutorInfo& e : Executors()) {
     if (!selected.contains(e.name)) continue;
     if (family.under == Under::kBaselineOnly && e.name != kBaselineExecutor) continue;
+    const auto& joins = e.default_families;
+    if (!options.WasSet("executors") && !joins.empty() &&
+        std::find(joins.begin(), joins.end(), family.display_name()) == joins.end()) {
+      continue;  // a peer outside the families it joins by default
+    }
     if (e.traits.async && (family.workload == nullptr ||
                            family.workload->make_async_runner == nullptr)) {
       continue;  // an event loop needs the workload's asynchronous form

@@ -144,6 +144,10 @@ struct ExecutorInfo {
   int order = 100;
   // Whether it can run in this process (nullptr: always); e.g. only under mpirun.
   bool (*available)() = nullptr;
+  // The families it joins when --executors is not given (empty: every family). The peers
+  // (tbb, openmp) join a few, so the default suite stays short; --executors=LIST runs the
+  // listed executors in every family.
+  std::vector<std::string_view> default_families{};
 };
 
 // Adds a row; throws std::logic_error for a duplicate name. Returns true, so an executor's

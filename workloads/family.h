@@ -156,6 +156,8 @@ struct Family {
   std::vector<FlagSpec> flags{};
   // Its axes for the parsed flags and the usable CPUs (none: one point).
   std::function<std::vector<Axis>(const Options& options, int cpus)> axes{};
+  // Its worker counts, when they differ from --workers' (nullptr: --workers).
+  std::function<std::vector<int>(const Options& options, int cpus)> workers{};
   Under under = Under::kEveryExecutor;
   Body body = Body::kBatch;
   // Google Benchmark's time unit for its rows: "ns", "us", "ms" or "s".

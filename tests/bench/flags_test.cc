@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -97,6 +100,20 @@ TEST(FlagsTest, HelpIsNoticedAndPassedOn) {
     EXPECT_NE(help.find("\n  " + std::string(executor.name) + " "), std::string::npos)
         << "help lists executor " << executor.name;
   }
+}
+
+// The README's flag list is the binary's own help, so the two cannot drift apart.
+TEST(FlagsTest, TheReadmeListsTheFlagsAsHelpPrintsThem) {
+  std::ifstream in(std::string(PARBENCH_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string help = FlagsHelp(2);
+  std::string listed = help.substr(0, help.find("\nGoogle Benchmark flags:"));
+  while (!listed.empty() && listed.back() == '\n') listed.pop_back();
+  // Machine-dependent defaults as printed on a 2-CPU machine with TMPDIR unset.
+  if (std::getenv("TMPDIR") != nullptr) GTEST_SKIP() << "TMPDIR changes the io_dir default";
+  EXPECT_NE(readme.find("```\n" + listed + "\n```"), std::string::npos)
+      << "update README.md's flag block from ./build/bench --help:\n" << listed;
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ Options SmallOptions(std::vector<std::int64_t> workers) {
 
 TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
   Options options = SmallOptions({1, 2});
+  options.Set("executors", std::string("serial,threads,processes"), "serial,threads,processes");
   options.Set("tasks", std::int64_t{3}, "3");
   options.Set("cpu_n", std::int64_t{1000}, "1000");
   SuiteEnv env(options, 2);
@@ -68,8 +69,10 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
 // point, every reference.
 std::size_t CountFromTable(const SuiteEnv& env) {
   std::size_t total = 0;
-  const std::size_t worker_counts = env.options().Workers().size();
   for (const Family& family : Families()) {
+    const std::size_t worker_counts = family.workers
+                                          ? family.workers(env.options(), env.cpus()).size()
+                                          : env.options().Workers().size();
     const std::vector<Axis> axes =
         family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
     if (family.under == Under::kNoExecutor) {

@@ -70,7 +70,8 @@ json ReadJson(const fs::path& path) {
 TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("--benchmark_filter=cpu --cpu_n=1000 --tasks=4 --workers=1,2 "
+  const Outcome o = RunBench("--benchmark_filter=cpu --executors=serial,threads,processes "
+                             "--cpu_n=1000 --tasks=4 --workers=1,2 "
                              "--benchmark_min_time=0.01 --benchmark_out_format=json "
                              "--benchmark_out=" + run.string(),
                              dir.path());

@@ -1,0 +1,178 @@
+// Timeline: the last iteration per benchmark, written as Chrome Trace Event JSON that parses,
+// names its processes and threads, and holds one well-formed X event per task.
+#include "bench/timeline.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/temp_dir.h"
+
+namespace parbench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// One iteration of `tasks` tasks on `executor`, timed around Run() as the suite does.
+struct Iteration {
+  std::int64_t start_ns = 0;
+  std::int64_t stop_ns = 0;
+  std::vector<Result> results;
+};
+
+Iteration RunOnce(std::string_view executor, int workers, std::uint32_t tasks) {
+  ExecutorOptions options;
+  options.workers = workers;
+  auto pool = MakeExecutor(executor, options);
+  const Job job{"overhead", Config()};
+  Iteration it;
+  it.start_ns = NowNs();
+  it.results = pool->Run({.job = &job, .tasks = tasks, .payload = {}});
+  it.stop_ns = NowNs();
+  return it;
+}
+
+json WriteAndParse(const Timeline& timeline) {
+  const TempDir dir(fs::temp_directory_path().string());
+  const std::string path = dir.path() + "/trace.json";
+  timeline.Write(path);
+  std::ifstream in(path);
+  return json::parse(in);  // throws (and fails the test) on invalid JSON
+}
+
+// The events of the trace whose "pid" is that of the process named `name`.
+std::vector<json> EventsOf(const json& trace, const std::string& name) {
+  int pid = -1;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("ph") == "M" && e.at("name") == "process_name" && e.at("args").at("name") == name) {
+      EXPECT_EQ(pid, -1) << name << " is named twice";
+      pid = e.at("pid");
+    }
+  }
+  std::vector<json> out;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("pid") == pid) out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<json> TaskEvents(const std::vector<json>& events) {
+  std::vector<json> out;
+  for (const json& e : events) {
+    if (e.at("ph") == "X" && e.value("cat", "") == "task") out.push_back(e);
+  }
+  return out;
+}
+
+TEST(TimelineTest, StartsEmpty) {
+  Timeline timeline;
+  EXPECT_TRUE(timeline.empty());
+  const json trace = WriteAndParse(timeline);
+  EXPECT_TRUE(trace.at("traceEvents").empty());
+  timeline.Record("cpu/serial", 1, 0, 10, {});
+  EXPECT_FALSE(timeline.empty());
+}
+
+TEST(TimelineTest, WritesOneNamedProcessPerBenchmarkWithOneXEventPerTask) {
+  const Iteration it = RunOnce("threads", 2, 6);
+  Timeline timeline;
+  timeline.Record("overhead/threads/workers:2", 2, it.start_ns, it.stop_ns, it.results);
+  const json trace = WriteAndParse(timeline);
+  EXPECT_EQ(trace.at("displayTimeUnit"), "ms");
+  // Spans name their host by index: host 0 is this machine.
+  ASSERT_FALSE(trace.at("otherData").at("hosts").empty());
+  EXPECT_EQ(trace.at("otherData").at("hosts").at(0), timeline.hosts().at(0));
+
+  const std::vector<json> events = EventsOf(trace, "overhead/threads/workers:2");
+  ASSERT_FALSE(events.empty()) << "no process_name event for the benchmark";
+  // A thread_name per worker slot, and the iteration's own lane after them.
+  std::map<int, std::string> thread_names;
+  for (const json& e : events) {
+    if (e.at("ph") == "M" && e.at("name") == "thread_name") {
+      thread_names[e.at("tid")] = e.at("args").at("name");
+    }
+  }
+  EXPECT_EQ(thread_names, (std::map<int, std::string>{
+                              {0, "worker 0"}, {1, "worker 1"}, {2, "iteration"}}));
+
+  double iteration_dur = -1;
+  for (const json& e : events) {
+    if (e.at("ph") == "X" && e.at("name") == "iteration") {
+      EXPECT_EQ(e.at("ts").get<double>(), 0.0);
+      iteration_dur = e.at("dur");
+      EXPECT_EQ(e.at("args").at("tasks"), 6);
+      EXPECT_EQ(e.at("args").at("workers"), 2);
+    }
+  }
+  EXPECT_DOUBLE_EQ(iteration_dur, static_cast<double>(it.stop_ns - it.start_ns) / 1000.0);
+
+  const std::vector<json> tasks = TaskEvents(events);
+  ASSERT_EQ(tasks.size(), it.results.size());
+  std::set<std::uint32_t> seen;
+  for (const json& e : tasks) {
+    const std::uint32_t task = e.at("args").at("task");
+    ASSERT_LT(task, it.results.size());
+    EXPECT_TRUE(seen.insert(task).second) << "task " << task << " twice";
+    const Span& span = it.results[task].span;
+    EXPECT_EQ(e.at("name"), "task " + std::to_string(task));
+    EXPECT_EQ(e.at("tid"), span.slot);
+    EXPECT_EQ(e.at("args").at("os_pid"), span.pid);
+    EXPECT_EQ(e.at("args").at("os_tid"), span.tid);
+    EXPECT_EQ(e.at("args").at("host"), span.host);
+    EXPECT_EQ(e.at("args").at("rank"), span.rank);
+    const double ts = e.at("ts");
+    const double dur = e.at("dur");
+    EXPECT_GE(ts, 0.0) << "task " << task << " starts before its iteration";
+    EXPECT_GE(dur, 0.0) << "task " << task;
+    EXPECT_LE(ts + dur, iteration_dur + 1e-3) << "task " << task << " ends after its iteration";
+  }
+}
+
+TEST(TimelineTest, ASecondRecordOfTheSameNameReplacesTheFirst) {
+  const Iteration first = RunOnce("serial", 1, 3);
+  const Iteration second = RunOnce("threads", 4, 9);
+  const Iteration other = RunOnce("serial", 1, 2);
+  Timeline timeline;
+  timeline.Record("a", 1, first.start_ns, first.stop_ns, first.results);
+  timeline.Record("b", 1, other.start_ns, other.stop_ns, other.results);
+  timeline.Record("a", 4, second.start_ns, second.stop_ns, second.results);
+  const json trace = WriteAndParse(timeline);
+
+  std::vector<std::string> processes;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("name") == "process_name") processes.push_back(e.at("args").at("name"));
+  }
+  EXPECT_EQ(processes, (std::vector<std::string>{"a", "b"})) << "one process each, first-seen order";
+
+  const std::vector<json> a = TaskEvents(EventsOf(trace, "a"));
+  ASSERT_EQ(a.size(), 9U) << "the second iteration's tasks only";
+  std::set<int> tids;
+  for (const json& e : a) tids.insert(e.at("args").at("os_tid").get<int>());
+  std::set<int> second_tids;
+  for (const Result& r : second.results) second_tids.insert(r.span.tid);
+  EXPECT_EQ(tids, second_tids);
+  EXPECT_EQ(TaskEvents(EventsOf(trace, "b")).size(), 2U);
+}
+
+TEST(TimelineTest, AnUnwritablePathThrowsNamingIt) {
+  const TempDir dir(fs::temp_directory_path().string());
+  std::ofstream(dir.path() + "/file") << "x";
+  // A path under a regular file cannot be created, whoever runs the test (root included).
+  const std::string path = dir.path() + "/file/trace.json";
+  Timeline timeline;
+  timeline.Record("a", 1, 0, 1, {});
+  try {
+    timeline.Write(path);
+    FAIL() << "Write() did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace parbench
