@@ -2,11 +2,11 @@
 
 import json
 
-from conftest import fixture
+from conftest import fixture, load_fixture
 
 
 def _planted(tmp_path, factor: float, name: str = "cpu/threads/workers:2") -> str:
-    data = json.load(open(fixture("reps6.json")))
+    data = load_fixture("reps6.json")
     for b in data["benchmarks"]:
         if b.get("run_name") == name + "/real_time" and b.get("run_type") == "iteration":
             b["real_time"] *= factor

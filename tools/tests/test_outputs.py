@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import fixture
+from conftest import fixture, load_fixture
 
 
 def test_timeline_writes_png_and_svg_per_workload_and_worker_count(cli, tmp_path):
@@ -30,7 +30,7 @@ def test_plot_writes_speedup_figures(cli, tmp_path):
 
 
 def test_machines_puts_contexts_and_times_side_by_side(cli, tmp_path):
-    data = json.load(open(fixture("run.json")))
+    data = load_fixture("run.json")
     data["context"]["host_name"] = "other-machine"
     data["context"]["parbench_cpu_model"] = "Other CPU"
     for b in data["benchmarks"]:

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from conftest import fixture
+from conftest import fixture, load_fixture
 
 from parbench_tools.gbench import load_run, parse_name
 from parbench_tools.speedup import speedup_tables
@@ -58,7 +58,7 @@ def test_a_missing_serial_baseline_is_a_clear_error_not_a_crash(cli):
 
 
 def test_any_time_unit_gives_the_same_speedups(tmp_path):
-    data = json.load(open(fixture("run.json")))
+    data = load_fixture("run.json")
     for b in data["benchmarks"]:
         if b.get("time_unit") == "ms" and "real_time" in b:
             b["real_time"] *= 1000.0
