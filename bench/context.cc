@@ -3,7 +3,10 @@
 #include <benchmark/benchmark.h>
 
 #include <boost/version.hpp>
+#include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "bench/manifest.h"
@@ -29,10 +32,19 @@ std::string CpuModel() {
 
 }  // namespace
 
-void AddMachineContext(const SuiteEnv& env) {
+void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   using benchmark::AddCustomContext;
   AddCustomContext("parbench_cpu_model", CpuModel());
-  AddCustomContext("parbench_cores", std::to_string(env.cpus()));
+  AddCustomContext("parbench_cores", std::to_string(budget.machine));
+  AddCustomContext("parbench_usable_cpus", std::to_string(env.cpus()));
+  std::string affinity;
+  for (int cpu : budget.affinity) {
+    if (!affinity.empty()) affinity += ',';
+    affinity += std::to_string(cpu);
+  }
+  AddCustomContext("parbench_affinity_cpus", affinity);
+  AddCustomContext("parbench_cgroup_cpu_quota",
+                   budget.quota ? std::to_string(*budget.quota) : std::string("none"));
   AddCustomContext("parbench_compiler", "GCC " __VERSION__);
   AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
   AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
@@ -49,6 +61,30 @@ void AddMachineContext(const SuiteEnv& env) {
     AddCustomContext("parbench_" + name, env.options().Text(name));
   }
   AddCustomContext("parbench_manifest", ManifestJson(env));
+}
+
+void AddToWrittenContext(const std::string& path, const std::string& key,
+                         const std::string& value) {
+  nlohmann::ordered_json run;  // keeps Google Benchmark's key order
+  {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read back '" + path + "' to add " + key);
+    run = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+  }
+  if (!run.is_object() || !run.contains("context")) {
+    throw std::runtime_error("'" + path + "' is not Google Benchmark JSON; " + key + " not added");
+  }
+  run["context"][key] = value;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << run.dump(2) << '\n';
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot replace '" + path + "'");
+  }
 }
 
 }  // namespace parbench

@@ -1,13 +1,22 @@
 // The machine context written into the JSON: what ran, where, built how, with which flags.
 #pragma once
 
+#include <string>
+
+#include "bench/machine.h"
 #include "bench/suite.h"
 
 namespace parbench {
 
-// Adds the machine, build and library versions, every flag (set or default) as
-// parbench_<flag>, and the run's manifest (parbench_manifest) to Google Benchmark's context.
-// Loads the curl and BLAS modules for their versions.
-void AddMachineContext(const SuiteEnv& env);
+// Adds the machine (its CPUs and those this run may use), build and library versions, every
+// flag (set or default) as parbench_<flag>, and the run's manifest (parbench_manifest) to
+// Google Benchmark's context. Loads the curl and BLAS modules for their versions.
+void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
+
+// Adds `key` = `value` to the context of a JSON file Google Benchmark has written (for what is
+// known only after the run, like the noise probe at the end). Replaces the file atomically;
+// throws std::runtime_error naming the file when it cannot.
+void AddToWrittenContext(const std::string& path, const std::string& key,
+                         const std::string& value);
 
 }  // namespace parbench

@@ -119,8 +119,6 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
   const std::vector<FlagSpec> specs = AllFlags();
   ParsedFlags parsed;
   SetDefaults(parsed.options, cpus);
-  std::string benchmark_out;
-
   int kept = 1;
   for (int i = 1; i < *argc; ++i) {
     const std::string_view arg = argv[i];
@@ -131,7 +129,15 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
                                    [&](const FlagSpec& f) { return !name.empty() && f.name == name; });
     if (spec == specs.end()) {
       if (name == "help") parsed.help = true;
-      if (name == "benchmark_out" && eq != std::string_view::npos) benchmark_out = arg.substr(eq + 1);
+      if (eq != std::string_view::npos && name == "benchmark_out") {
+        parsed.benchmark_out = arg.substr(eq + 1);
+      }
+      if (name == "benchmark_list_tests") {
+        parsed.list_tests = eq == std::string_view::npos || arg.substr(eq + 1) != "false";
+      }
+      if (eq != std::string_view::npos && name == "benchmark_out_format") {
+        parsed.benchmark_out_json = arg.substr(eq + 1) == "json";
+      }
       argv[kept++] = argv[i];  // Google Benchmark's (an unknown flag is reported by it)
       continue;
     }
@@ -144,8 +150,8 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
   *argc = kept;
   argv[kept] = nullptr;
 
-  if (!parsed.options.WasSet("timeline_out") && !benchmark_out.empty()) {
-    const std::string trace = TraceNextTo(benchmark_out);
+  if (!parsed.options.WasSet("timeline_out") && !parsed.benchmark_out.empty()) {
+    const std::string trace = TraceNextTo(parsed.benchmark_out);
     parsed.options.Set("timeline_out", trace, trace, /*was_set=*/false);
   }
   return parsed;

@@ -18,6 +18,10 @@ namespace parbench {
 struct ParsedFlags {
   Options options;    // every flag in AllFlags(), set or default
   bool help = false;  // --help was given: print and exit
+  // Google Benchmark's --benchmark_out (left in argv for it), and whether it writes JSON.
+  std::string benchmark_out;
+  bool benchmark_out_json = true;
+  bool list_tests = false;  // --benchmark_list_tests: names only, nothing runs
 };
 
 // Removes the suite's and families' flags from argv (shifting the rest down and updating

@@ -9,10 +9,27 @@
 #include "bench/context.h"
 #include "common/cleanup.h"
 #include "bench/flags.h"
+#include "bench/machine.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
 #include "executors/worker_main.h"
 #include "workloads/api.h"
+
+namespace {
+
+// Runs the noise probe on `cpus` threads; warns when the machine was busy `when`.
+double NoiseProbeWithWarning(int cpus, const char* when) {
+  const double noise = parbench::NoiseProbe(cpus, 0.25);
+  if (noise < 0.9) {
+    std::fprintf(stderr,
+                 "bench: warning: the noise probe %s the run ran %d threads at %.0f%% "
+                 "efficiency: the machine is busy or a core is taken; speedups will read low\n",
+                 when, cpus, noise * 100);
+  }
+  return noise;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
@@ -20,7 +37,10 @@ int main(int argc, char** argv) {
 
   // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
   parbench::cleanup::InstallInterruptHandler();
-  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
+  // probe and efficiencies follow them, not the machine's core count.
+  const parbench::CpuBudget budget = parbench::ReadCpuBudget();
+  const int cores = budget.usable;
   parbench::ParsedFlags flags;
   try {
     flags = parbench::ParseFlags(&argc, argv, cores);
@@ -33,22 +53,34 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
   parbench::api::GlobalInit();  // before any thread starts
-  parbench::SuiteEnv env(std::move(flags.options), cores);
+  parbench::SuiteEnv env(std::move(flags.options), cores, budget.affinity);
   parbench::RegisterSuite(env);
-  parbench::AddMachineContext(env);
+  parbench::AddMachineContext(env, budget);
   // Before anything runs: is every core ours? A stolen core looks like a slow executor.
-  const double noise = parbench::NoiseProbe(cores, 0.25);
-  benchmark::AddCustomContext("parbench_noise_efficiency", std::to_string(noise));
-  if (noise < 0.9) {
-    std::fprintf(stderr,
-                 "bench: warning: the noise probe ran %d threads at %.0f%% efficiency: the "
-                 "machine is busy or a core is taken; speedups will read low\n",
-                 cores, noise * 100);
-  }
+  benchmark::AddCustomContext("parbench_noise_efficiency",
+                              std::to_string(NoiseProbeWithWarning(cores, "before")));
 
-  benchmark::RunSpecifiedBenchmarks();
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   env.Release();  // stop and reap every worker, stop the server, remove temp dirs
+  if (ran == 0 && !flags.list_tests) {
+    // A filter that matches nothing is a mistake, not a pass (a CI gate would read an empty
+    // results file as "nothing regressed"); leave no empty file behind.
+    if (!flags.benchmark_out.empty()) std::remove(flags.benchmark_out.c_str());
+    std::fprintf(stderr, "bench: no benchmark matched --benchmark_filter; nothing was run\n");
+    return 2;
+  }
+  // And after: a core taken during the run shows here (each benchmark has its own counters).
+  const double noise_after = NoiseProbeWithWarning(cores, "after");
+  if (!flags.benchmark_out.empty() && flags.benchmark_out_json) {
+    try {
+      parbench::AddToWrittenContext(flags.benchmark_out, "parbench_noise_efficiency_end",
+                                    std::to_string(noise_after));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench: %s\n", e.what());
+      return 1;
+    }
+  }
 
   if (const std::string& trace = env.options().String("timeline_out"); !trace.empty()) {
     try {

@@ -93,7 +93,16 @@ std::string ManifestJson(const SuiteEnv& env) {
       {"executors", executors},
       {"families", families},
       {"counters",
-       {{"tasks_per_second", Counter("1/s", true)}, {"utilization", Counter("", true)}}}};
+       {{"tasks_per_second", Counter("1/s", true)},
+        {"utilization", Counter("", true)},
+        // How far the number can be trusted: others' CPU time and stolen time on the usable
+        // CPUs, as fractions of their capacity during the benchmark.
+        {"interference_cpu_frac", Counter("", false)},
+        {"steal_frac", Counter("", false)},
+        {"involuntary_switches", Counter("1/iteration", false)},
+        // What the executor costs in CPU: the whole process tree, per iteration.
+        {"tree_cpu_ms", Counter("ms", false)},
+        {"cpu_efficiency", Counter("", true)}}}};
   return manifest.dump();
 }
 

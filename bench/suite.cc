@@ -4,6 +4,8 @@
 #include <optional>
 #include <set>
 
+#include "bench/machine.h"
+
 namespace parbench {
 namespace {
 
@@ -76,6 +78,44 @@ std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, con
   return m;
 }
 
+// Measures what a benchmark's tree of processes used and what others took from its CPUs,
+// between construction and Finish().
+class CpuMeter {
+ public:
+  explicit CpuMeter(const SuiteEnv& env) : env_(env), before_(SampleCpu(env.cpu_list())) {}
+  // Interference, steal and switches; with `iterations` > 0 also the tree's CPU per iteration
+  // and its CPU efficiency (CPU time / (wall time x usable CPUs)).
+  Counters Finish(std::int64_t iterations) const {
+    const CpuSample after = SampleCpu(env_.cpu_list());
+    const Interference i = Between(before_, after, env_.cpus());
+    Counters out = {{"interference_cpu_frac", i.other_cpu_frac}, {"steal_frac", i.steal_frac}};
+    if (iterations > 0) {
+      const auto n = static_cast<double>(iterations);
+      const double wall_s = static_cast<double>(after.wall_ns - before_.wall_ns) / 1e9;
+      out.emplace_back("involuntary_switches", i.involuntary_switches / n);
+      out.emplace_back("tree_cpu_ms", i.tree_cpu_s * 1e3 / n);
+      out.emplace_back("cpu_efficiency", wall_s > 0 ? i.tree_cpu_s / (wall_s * env_.cpus()) : 0);
+    }
+    return out;
+  }
+
+ private:
+  const SuiteEnv& env_;
+  CpuSample before_;
+};
+
+// One untimed iteration before the timed ones: first-touch page faults, a pool's first
+// frames, cold caches and lazily loaded libraries land here, not in the first measurement.
+// Returns "" or why it failed.
+template <typename Iteration>
+std::string WarmUp(const Prepared& prep, Iteration iteration) {
+  try {
+    return Verify(prep, iteration());
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 // An axis named "transport" selects a transport executor's transport.
 Transport TransportOf(const Point& point) {
   for (const auto& [axis, value] : point.values()) {
@@ -105,13 +145,20 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
     return;
   }
   const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
+  const auto drop_if_broken = [&] {
+    if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
+  };
+  if (std::string problem = WarmUp(prep, [&] { return executor->Run(batch); }); !problem.empty()) {
+    Skip(state, env, "warm-up: " + problem);
+    drop_if_broken();
+    return;
+  }
+  const CpuMeter meter(env);
   const auto m = TimedLoop(
-      state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); },
-      [&] {
-        if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
-      });
+      state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); }, drop_if_broken);
   if (!m) return;
   AddCounters(state, CommonCounters(*m));
+  AddCounters(state, meter.Finish(m->iterations));
   if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
 
@@ -123,14 +170,20 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
   options.transport = TransportOf(t.point);
   options.task_timeout = std::chrono::seconds(env.options().Int("task_timeout_s"));
   const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
-  (void)TimedLoop(
-      state, env, prep, t.name, t.workers,
-      [&] { return MakeExecutor(t.executor->name, options)->Run(batch); }, [] {});
+  const auto start_run_stop = [&] { return MakeExecutor(t.executor->name, options)->Run(batch); };
+  if (std::string problem = WarmUp(prep, start_run_stop); !problem.empty()) {
+    Skip(state, env, "warm-up: " + problem);
+    return;
+  }
+  const CpuMeter meter(env);
+  const auto m = TimedLoop(state, env, prep, t.name, t.workers, start_run_stop, [] {});
+  if (m) AddCounters(state, meter.Finish(m->iterations));
 }
 
 // A probe benchmark: Iterate() timed, AfterIteration() with the timer paused when the probe
 // asks for it.
 void RunProbe(benchmark::State& state, SuiteEnv& env, Probe& probe) {
+  const CpuMeter meter(env);
   for (auto _ : state) {
     if (std::string problem = probe.Iterate(); !problem.empty()) {
       Skip(state, env, problem);
@@ -146,6 +199,7 @@ void RunProbe(benchmark::State& state, SuiteEnv& env, Probe& probe) {
     }
   }
   AddCounters(state, probe.Finish());
+  AddCounters(state, meter.Finish(0));
 }
 
 benchmark::TimeUnit Unit(std::string_view unit) {
@@ -246,14 +300,15 @@ void PoolCache::Drop(std::string_view executor, int workers, Transport transport
   pools_.erase({std::string(executor), workers, transport});
 }
 
-SuiteEnv::SuiteEnv(Options options, int cpus)
+SuiteEnv::SuiteEnv(Options options, int cpus, std::vector<int> cpu_list)
     : pools([&options] {
         ExecutorOptions base;
         base.task_timeout = std::chrono::seconds(options.Int("task_timeout_s"));
         return base;
       }()),
       options_(std::move(options)),
-      cpus_(cpus) {}
+      cpus_(cpus),
+      cpu_list_(cpu_list.empty() ? AffinityCpus() : std::move(cpu_list)) {}
 
 SuiteEnv::~SuiteEnv() { Release(); }
 

@@ -50,13 +50,16 @@ struct Registered {
 // Everything the registered benchmarks share; outlives RunSpecifiedBenchmarks().
 class SuiteEnv final : public Fixtures {
  public:
-  SuiteEnv(Options options, int cpus);
+  // `cpus` CPUs usable, numbered `cpu_list` (default: the affinity mask).
+  SuiteEnv(Options options, int cpus, std::vector<int> cpu_list = {});
   ~SuiteEnv() override;
   SuiteEnv(const SuiteEnv&) = delete;
   SuiteEnv& operator=(const SuiteEnv&) = delete;
 
   [[nodiscard]] const Options& options() const override { return options_; }
   [[nodiscard]] int cpus() const override { return cpus_; }
+  // The CPUs the run may use, by number (interference is measured on these).
+  [[nodiscard]] const std::vector<int>& cpu_list() const { return cpu_list_; }
   [[nodiscard]] const std::string& MakeTempDir() override;
   [[nodiscard]] std::string LoopbackHttpUrl(std::int64_t latency_ms, std::int64_t bytes) override;
   [[nodiscard]] std::vector<double> TakeServerDelaysMs() override;
@@ -76,6 +79,7 @@ class SuiteEnv final : public Fixtures {
  private:
   Options options_;
   int cpus_;
+  std::vector<int> cpu_list_;
   std::unique_ptr<api::Server> api_server_;
   std::vector<std::unique_ptr<TempDir>> temp_dirs_;
   std::map<std::pair<std::string, Point>, std::shared_ptr<const Prepared>> prepared_;

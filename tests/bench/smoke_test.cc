@@ -253,6 +253,40 @@ TEST(SmokeTest, AnUnusableIoDirIsABadFlag) {
   }
 }
 
+TEST(SmokeTest, AFilterThatMatchesNothingFailsAndLeavesNoResultsFile) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench("--benchmark_filter=no_such_benchmark --benchmark_out=" + run.string(),
+                             dir.path());
+  EXPECT_EQ(o.exit_status, 2) << o.err;
+  EXPECT_NE(o.err.find("bench: no benchmark matched --benchmark_filter"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(run)) << "no empty results file for a CI gate to read as a pass";
+}
+
+TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
+  if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "no taskset here";
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const std::string args = "--benchmark_filter=^cpu/threads --cpu_n=1000 --tasks=2 "
+                           "--benchmark_min_time=0.01 --benchmark_out=" + run.string();
+  const std::string command = "taskset -c 0 " + std::string(PARBENCH_BENCH_EXE) + " " + args +
+                              " >/dev/null 2>&1 </dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const json result = ReadJson(run);
+  const json& context = result.at("context");
+  EXPECT_EQ(context.at("parbench_usable_cpus"), "1");
+  EXPECT_EQ(context.at("parbench_affinity_cpus"), "0");
+  EXPECT_EQ(context.at("parbench_workers"), "1,2,4,8") << "1,2,4,8 and the usable count (1)";
+  EXPECT_TRUE(context.contains("parbench_noise_efficiency_end"));
+  for (const json& b : result.at("benchmarks")) {
+    for (const char* counter : {"interference_cpu_frac", "steal_frac", "tree_cpu_ms",
+                                "cpu_efficiency", "involuntary_switches"}) {
+      EXPECT_TRUE(b.contains(counter)) << b.at("name") << " lacks " << counter;
+    }
+    EXPECT_LE(b.at("cpu_efficiency").get<double>(), 1.5) << "efficiency is against 1 CPU";
+  }
+}
+
 TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
   TempDir dir;
   const Outcome o = RunBench("--help", dir.path());
