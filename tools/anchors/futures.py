@@ -1,0 +1,520 @@
+#!/usr/bin/python3
+"""Python's own executors as the baseline parbench is read against: concurrent.futures'
+ThreadPoolExecutor and ProcessPoolExecutor, run through bench's `granularity` and `overhead`
+sweeps and written as Google Benchmark JSON named like bench's, so that parbench-tools puts
+`granularity/py_threads/...` beside `granularity/threads/...`.
+
+    /usr/bin/python3 tools/anchors/futures.py --out anchors.json [--durations 1us,10us]
+        [--workers 2] [--repetitions 5] [--min-time 0.2] [--work-ms 10] [--min-tasks 32]
+        [--overhead-tasks 10000] [--start-method forkserver|spawn]
+
+The task is the article's pure-Python loop (`count += i` for i in range(n)), n calibrated once
+per run so that it lasts the nominal duration here; every result is checked. Executors are
+driven in the article's shape, `list(ex.map(f, args))`. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import math
+import multiprocessing
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from time import perf_counter_ns
+
+# bench's sweep, in its order and spelling (the `task` axis values of its granularity family).
+DURATIONS = ("100ns", "300ns", "1us", "3us", "10us", "30us", "100us", "300us", "1ms", "3ms",
+             "10ms")
+UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+MAX_TASKS = 20_000  # bench's upper clamp of tasks per iteration
+EXECUTORS = ("py_serial", "py_threads", "py_processes")
+BASELINE = "py_serial"
+START_METHODS = ("forkserver", "spawn")
+CALIBRATION_TRIAL_S = 0.02
+CALIBRATION_TRIALS = 5
+EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+
+
+class UsageError(Exception):
+    """Bad input: one line on stderr, exit 2."""
+
+
+class TaskError(Exception):
+    """A task returned a wrong result (or a pool broke): one line on stderr, exit 1."""
+
+
+# --- the tasks (module level: the process pool pickles them by name) ------------------------
+
+def spin(n: int) -> tuple[int, int]:
+    """The article's CPU-bound task: n steps of `count += i`. Returns (count, span in ns of
+    the loop, measured inside the worker)."""
+    start = perf_counter_ns()
+    count = 0
+    for i in range(n):
+        count += i
+    return count, perf_counter_ns() - start
+
+
+def empty(i: int) -> int:
+    """overhead's task: nothing but returning its index."""
+    return i
+
+
+def ignore_sigint() -> None:
+    """Process workers' initializer: Ctrl-C (sent to the whole foreground group) is the
+    parent's to handle; it shuts the pool down cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+def parse_duration(text: str) -> int:
+    """A duration of bench's sweep ("100ns", "1us", "10ms") in ns; UsageError otherwise."""
+    if text not in DURATIONS:
+        raise UsageError(f"unknown task duration {text!r}; bench's sweep has "
+                         f"{', '.join(DURATIONS)}")
+    return int(text[:-2]) * UNIT_NS[text[-2:]]
+
+
+def parse_durations(text: str) -> list[str]:
+    """A comma list of durations, returned in the sweep's order without repeats."""
+    wanted = [t.strip() for t in text.split(",") if t.strip()]
+    if not wanted:
+        raise UsageError("--durations is empty")
+    for t in wanted:
+        parse_duration(t)
+    return [d for d in DURATIONS if d in wanted]
+
+
+def parse_workers(text: str) -> list[int]:
+    """A comma list of worker counts (each >= 1), in the given order without repeats."""
+    out = []
+    for part in text.split(","):
+        try:
+            w = int(part.strip())
+        except ValueError:
+            raise UsageError(f"--workers: {part.strip()!r} is not a whole number") from None
+        if w < 1:
+            raise UsageError(f"--workers must be >= 1, not {w}")
+        if w not in out:
+            out.append(w)
+    return out
+
+
+def tasks_per_iteration(duration_ns: int, work_ns: float, min_tasks: int) -> int:
+    """bench's formula: clamp(ceil(work_ns / duration_ns), min_tasks, 20000)."""
+    return max(min_tasks, min(MAX_TASKS, math.ceil(work_ns / duration_ns)))
+
+
+def steps_for(duration_ns: int, steps_per_ns: float) -> int:
+    return max(1, round(duration_ns * steps_per_ns))
+
+
+def calibrate(trial_s: float = CALIBRATION_TRIAL_S, trials: int = CALIBRATION_TRIALS) -> float:
+    """spin's steps per ns in this interpreter: the fastest of `trials` runs of ~trial_s."""
+    n = 1_000
+    while True:
+        count, span = spin(n)
+        check_spin([(count, span)], n)
+        if span >= 2_000_000 or n >= 1 << 40:
+            break
+        n *= 4
+    n = max(1, int(n * trial_s * 1e9 / max(span, 1)))
+    best = None
+    for _ in range(trials):
+        result = spin(n)
+        check_spin([result], n)
+        best = result[1] if best is None else min(best, result[1])
+    return n / max(best, 1)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: family, executor, workers (1 for py_serial), the task axis value ("" for
+    overhead), tasks per iteration and spin steps per task (0 for overhead)."""
+
+    family: str
+    executor: str
+    workers: int
+    task: str
+    tasks: int
+    steps: int = 0
+
+    @property
+    def run_name(self) -> str:
+        """bench's scheme: FAMILY/EXECUTOR[/workers:W][/task:VALUE]."""
+        parts = [self.family, self.executor]
+        if self.executor != BASELINE:
+            parts.append(f"workers:{self.workers}")
+        if self.task:
+            parts.append(f"task:{self.task}")
+        return "/".join(parts)
+
+    @property
+    def name(self) -> str:
+        return self.run_name + "/real_time"
+
+
+def make_cases(durations: list[str], workers: list[int], work_ns: float, min_tasks: int,
+               overhead_tasks: int, steps_per_ns: float) -> list[Case]:
+    """The sweep in bench's order: per duration every executor, then overhead."""
+    executors = [(BASELINE, 1)] + [(e, w) for w in workers for e in EXECUTORS[1:]]
+    cases = []
+    for d in durations:
+        ns = parse_duration(d)
+        for e, w in executors:
+            cases.append(Case("granularity", e, w, d, tasks_per_iteration(ns, work_ns, min_tasks),
+                              steps_for(ns, steps_per_ns)))
+    cases += [Case("overhead", e, w, "", overhead_tasks) for e, w in executors]
+    return cases
+
+
+def check_spin(results: list, n: int) -> int:
+    """Checks every spin result against n(n-1)/2; returns the sum of the spans (ns)."""
+    expected = n * (n - 1) // 2
+    total = 0
+    for count, span in results:
+        if count != expected:
+            raise TaskError(f"a spin task of {n} steps returned {count}, not {expected}")
+        total += span
+    return total
+
+
+def check_overhead(results: list, tasks: int) -> None:
+    if results != list(range(tasks)):
+        raise TaskError(f"the {tasks} empty tasks did not return their indices in order")
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+def run_once(pool, fn, args: list) -> list:
+    """One iteration: a plain loop for py_serial, the article's list(ex.map(f, args)) else."""
+    if pool is None:
+        return [fn(a) for a in args]
+    return list(pool.map(fn, args))
+
+
+def measure(case: Case, pool, min_time: float) -> dict:
+    """Whole iterations until min_time (s) of timed work, as Google Benchmark does; results
+    are checked between iterations, outside the timed region. Times in seconds."""
+    fn, args = (spin, [case.steps] * case.tasks) if case.steps else (empty, range(case.tasks))
+    args = list(args)
+    iterations, real, cpu, span = 0, 0.0, 0.0, 0
+    while True:
+        c0, t0 = time.process_time(), time.perf_counter()
+        results = run_once(pool, fn, args)
+        t1, c1 = time.perf_counter(), time.process_time()
+        real, cpu, iterations = real + (t1 - t0), cpu + (c1 - c0), iterations + 1
+        if case.steps:
+            span += check_spin(results, case.steps)
+        else:
+            check_overhead(results, case.tasks)
+        if real >= min_time:
+            break
+    return {"iterations": iterations, "real_s": real / iterations, "cpu_s": cpu / iterations,
+            "span_ns": span / (iterations * case.tasks), "verified": iterations * case.tasks}
+
+
+def warm_up(case: Case, pool) -> None:
+    """One untimed, checked iteration."""
+    measure(case, pool, 0.0)
+
+
+def counters(case: Case, m: dict, steps_per_ns: float) -> dict:
+    """bench's counters for the family, plus tasks_verified (a check, not a metric)."""
+    out = {"tasks_per_second": case.tasks / m["real_s"]}
+    if case.family == "granularity":
+        out.update(steps_per_ns=steps_per_ns, task_ns=m["span_ns"],
+                   task_ns_nominal=float(parse_duration(case.task)))
+    else:
+        out["ns_per_task"] = m["real_s"] * 1e9 / case.tasks
+    out["tasks_verified"] = m["verified"]
+    return out
+
+
+def entries(case: Case, index: int, reps: list[dict], steps_per_ns: float) -> list[dict]:
+    """Google Benchmark's JSON entries of one benchmark, one per repetition; the time unit
+    (ms or us) chosen from the first repetition, shared by all."""
+    unit, scale = ("us", 1e6) if reps[0]["real_s"] < 1e-3 else ("ms", 1e3)
+    return [{"name": case.name, "family_index": index, "per_family_instance_index": 0,
+             "run_name": case.name, "run_type": "iteration", "repetitions": len(reps),
+             "repetition_index": i, "threads": 1, "iterations": m["iterations"],
+             "real_time": m["real_s"] * scale, "cpu_time": m["cpu_s"] * scale,
+             "time_unit": unit, **counters(case, m, steps_per_ns)}
+            for i, m in enumerate(reps)]
+
+
+def make_pool(executor: str, workers: int, start_method: str):
+    if executor == "py_threads":
+        return concurrent.futures.ThreadPoolExecutor(workers)
+    if executor == "py_processes":
+        return concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(start_method),
+            initializer=ignore_sigint)
+    return None
+
+
+def shut_down(pools: dict) -> None:
+    """Every pool shut down: queued tasks cancelled, workers joined (no orphans)."""
+    for pool in pools.values():
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the run's description ------------------------------------------------------------------
+
+_TRAITS = ("shares_memory", "single_worker", "transport_axis", "starts_processes",
+           "remote_workers", "async")
+
+
+def _executor(name: str, summary: str, **traits: bool) -> dict:
+    return {"name": name, "summary": summary,
+            "traits": {t: traits.get(t, False) for t in _TRAITS}}
+
+
+def manifest() -> dict:
+    """The run manifest (schema 1, /work/notes/manifest.md), as bench writes it."""
+    executors = list(EXECUTORS)
+    return {
+        "schema": 1,
+        "name_scheme": "FAMILY/EXECUTOR[/workers:W][/AXIS:VALUE...]",
+        "baseline": BASELINE,
+        "executors": [
+            _executor("py_serial", "a plain Python loop calling the task: the baseline",
+                      shares_memory=True, single_worker=True),
+            _executor("py_threads", "concurrent.futures.ThreadPoolExecutor(W), "
+                      "list(ex.map(f, args))", shares_memory=True),
+            _executor("py_processes", "concurrent.futures.ProcessPoolExecutor(W), "
+                      "list(ex.map(f, args)) (chunksize 1)", starts_processes=True),
+        ],
+        "families": [
+            {"name": "granularity", "workload": "python_loop", "time_unit": "ms",
+             "summary": "pure-Python loops (count += i) calibrated to last 100 ns .. 10 ms: "
+                        "from which task size does each of Python's executors pay off?",
+             "executors": executors, "axes": [{"name": "task", "values": list(DURATIONS)}],
+             "counters": {"task_ns": {"unit": "ns", "bigger_is_better": False},
+                          "task_ns_nominal": {"unit": "ns", "bigger_is_better": False},
+                          "steps_per_ns": {"unit": "1/ns", "bigger_is_better": True}},
+             "references": []},
+            {"name": "overhead", "workload": "overhead", "time_unit": "ms",
+             "summary": "an empty Python task (returns its index), --overhead-tasks per "
+                        "iteration", "executors": executors, "axes": [],
+             "counters": {"ns_per_task": {"unit": "ns", "bigger_is_better": False}},
+             "references": []},
+        ],
+        "counters": {"tasks_per_second": {"unit": "1/s", "bigger_is_better": True}},
+    }
+
+
+def git_revision(directory: str) -> str:
+    """The checkout's short revision, '-dirty' when it has changes; 'unknown' without git."""
+    try:
+        rev = subprocess.run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev.strip() + ("-dirty" if dirty.strip() else "")
+
+
+def context(args, steps_per_ns: float, verified: int) -> dict:
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "host_name": socket.gethostname(),
+        "executable": sys.executable,
+        "num_cpus": os.cpu_count(),
+        "load_avg": list(os.getloadavg()),
+        "library_build_type": "release",
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "anchors_script": os.path.abspath(__file__),
+        "anchors_start_method": args.start_method,
+        "anchors_cpu_time": "time.process_time() of the parent process: all its threads "
+                            "(so py_threads' workers count), not py_processes' workers",
+        "anchors_steps_per_ns": f"{steps_per_ns:.6g}",
+        "anchors_tasks_verified": str(verified),
+        "anchors_verification": "every spin task's count was checked against n(n-1)/2 and "
+                                "every empty task's result against its index (tasks_verified "
+                                "per repetition)",
+        "parbench_cores": str(len(os.sched_getaffinity(0))),
+        "parbench_workers": ",".join(map(str, args.workers)),
+        "parbench_executors": ",".join(EXECUTORS),
+        "parbench_git_revision": git_revision(os.path.dirname(os.path.abspath(__file__))),
+        "parbench_granularity_work_ms": f"{args.work_ms:g}",
+        "parbench_granularity_min_tasks": str(args.min_tasks),
+        "parbench_overhead_tasks": str(args.overhead_tasks),
+        "parbench_manifest": json.dumps(manifest(), sort_keys=True, separators=(",", ":")),
+    }
+
+
+# --- reading it back: the efficiency table --------------------------------------------------
+
+def medians(benchmarks: list[dict]) -> dict[str, float]:
+    """run_name -> median real time (s) over its repetitions."""
+    scale = {"us": 1e-6, "ms": 1e-3}
+    times: dict[str, list[float]] = {}
+    for b in benchmarks:
+        times.setdefault(b["run_name"], []).append(b["real_time"] * scale[b["time_unit"]])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def efficiency_table(cases: list[Case], benchmarks: list[dict]) -> str:
+    """Efficiency = serial time / (W x executor time) per duration, plus overhead per task."""
+    med = medians(benchmarks)
+    serial = {c.task: med[c.name] for c in cases if c.executor == BASELINE}
+    columns = [(c.executor, c.workers) for c in cases
+               if c.family == "overhead" and c.executor != BASELINE]
+    head = "task".ljust(8) + "".join(f"{e}/w{w}".rjust(18) for e, w in columns)
+    lines = ["efficiency = py_serial time / (W x executor time), medians:", head]
+    for task in dict.fromkeys(c.task for c in cases if c.family == "granularity"):
+        row = task.ljust(8)
+        for e, w in columns:
+            t = med[Case("granularity", e, w, task, 0).name]
+            row += f"{serial[task] / (w * t):18.3f}"
+        lines.append(row)
+    over = {(c.executor, c.workers): med[c.name] / c.tasks * 1e9 for c in cases
+            if c.family == "overhead"}
+    lines.append("overhead, ns per empty task: " + ", ".join(
+        f"{e}" + (f"/w{w}" if e != BASELINE else "") + f" {ns:.0f}"
+        for (e, w), ns in over.items()))
+    return "\n".join(lines) + "\n"
+
+
+# --- the command ----------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = _Parser(prog="futures.py", description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="the Google Benchmark JSON file to write")
+    p.add_argument("--durations", default=",".join(DURATIONS),
+                   help="task durations to run, of bench's sweep (default: all of "
+                        f"{','.join(DURATIONS)})")
+    p.add_argument("--workers", default=str(len(os.sched_getaffinity(0))),
+                   help="worker counts, comma separated (default: the CPUs this process may "
+                        "use)")
+    p.add_argument("--repetitions", type=int, default=5, help="per benchmark (default 5)")
+    p.add_argument("--min-time", type=float, default=0.2,
+                   help="seconds of timed iterations per repetition (default 0.2)")
+    p.add_argument("--work-ms", type=float, default=10.0,
+                   help="granularity: work per iteration, ms (default 10)")
+    p.add_argument("--min-tasks", type=int, default=32,
+                   help="granularity: fewest tasks per iteration (default 32)")
+    p.add_argument("--overhead-tasks", type=int, default=10_000,
+                   help="overhead: empty tasks per iteration (default 10000)")
+    p.add_argument("--start-method", default="forkserver", choices=START_METHODS,
+                   help="py_processes' multiprocessing start method (default forkserver)")
+    args = p.parse_args(argv)
+    args.durations = parse_durations(args.durations)
+    args.workers = parse_workers(args.workers)
+    for flag, value, low in (("--repetitions", args.repetitions, 1),
+                             ("--min-tasks", args.min_tasks, 1),
+                             ("--overhead-tasks", args.overhead_tasks, 1)):
+        if value < low:
+            raise UsageError(f"{flag} must be >= {low}, not {value}")
+    if args.min_tasks > MAX_TASKS:
+        raise UsageError(f"--min-tasks must be <= {MAX_TASKS}, not {args.min_tasks}")
+    if not (math.isfinite(args.min_time) and args.min_time >= 0):
+        raise UsageError(f"--min-time must be >= 0 seconds, not {args.min_time}")
+    if not (math.isfinite(args.work_ms) and args.work_ms > 0):
+        raise UsageError(f"--work-ms must be > 0, not {args.work_ms}")
+    check_writable(args.out)
+    return args
+
+
+def check_writable(path: str) -> None:
+    """UsageError unless `path` can be written (checked before anything is measured)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"--out {path}: is a directory")
+    if not os.path.isdir(directory):
+        raise UsageError(f"--out {path}: directory {directory} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".anchors-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"--out {path}: cannot write there ({e.strerror})") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"--out {path}: not writable")
+
+
+def write_json(path: str, data: dict) -> None:
+    """Written whole or not at all (a temporary file renamed)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".anchors-", suffix=".json",
+                                     delete=False, encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(f.name, path)
+
+
+def run(args, out=sys.stdout) -> dict:
+    """Calibrates, measures every case (pools created and warmed first, shut down after) and
+    returns the Google Benchmark document."""
+    steps_per_ns = calibrate()
+    print(f"calibrated: {steps_per_ns:.4g} loop steps per ns "
+          f"({1 / steps_per_ns:.1f} ns per step)", file=out, flush=True)
+    cases = make_cases(args.durations, args.workers, args.work_ms * 1e6, args.min_tasks,
+                       args.overhead_tasks, steps_per_ns)
+    pools: dict = {}
+    benchmarks, verified = [], 0
+    try:
+        for c in cases:  # create and warm every pool before any timing
+            if (c.executor, c.workers) not in pools:
+                pools[(c.executor, c.workers)] = make_pool(c.executor, c.workers,
+                                                           args.start_method)
+                warm_up(c, pools[(c.executor, c.workers)])
+        for index, c in enumerate(cases):
+            pool = pools[(c.executor, c.workers)]
+            warm_up(c, pool)
+            reps = [measure(c, pool, args.min_time) for _ in range(args.repetitions)]
+            verified += sum(m["verified"] for m in reps)
+            benchmarks += entries(c, index, reps, steps_per_ns)
+            m = statistics.median(r["real_s"] for r in reps)
+            print(f"{c.name:<55} {m * 1e3:10.3f} ms  x{args.repetitions}", file=out, flush=True)
+    except concurrent.futures.BrokenExecutor as e:
+        raise TaskError(f"a pool broke: {e}") from None
+    finally:
+        shut_down(pools)
+    print(efficiency_table(cases, benchmarks), file=out, end="", flush=True)
+    return {"context": context(args, steps_per_ns, verified), "benchmarks": benchmarks}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        document = run(args)
+        try:
+            write_json(args.out, document)
+        except OSError as e:
+            raise UsageError(f"--out {args.out}: {e.strerror or e}") from None
+    except UsageError as e:
+        print(f"futures.py: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except TaskError as e:
+        print(f"futures.py: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("futures.py: interrupted; pools shut down, nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
