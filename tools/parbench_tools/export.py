@@ -4,6 +4,8 @@ taken as bigger-is-better."""
 
 from __future__ import annotations
 
+import math
+
 from .errors import ToolError
 from .gbench import TIME_UNITS, Benchmark, Run
 from .manifest import Counter
@@ -98,12 +100,23 @@ def _gbench_row(name: str, b: Benchmark) -> dict:
     return row
 
 
+def _json_safe(value):
+    """`value` with NaN and infinities replaced by null (strict JSON readers refuse them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def gbench(run: Run) -> dict:
     """A Google-Benchmark-shaped file with one row per benchmark (the median over repetitions)
     and the run's whole context (caches included), for github-action-benchmark's 'googlecpp'
     and Bencher's 'cpp_google'."""
     rows = [_gbench_row(name, b) for name, b in run.benchmarks.items() if b.measured]
-    return {"context": run.context, "benchmarks": rows}
+    return {"context": _json_safe(run.context), "benchmarks": rows}
 
 
 def bmf(run: Run) -> dict:

@@ -181,14 +181,10 @@ def is_finite_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
-def _reject_constant(path: str):
-    def reject(token: str):
-        raise ToolError(path, f"contains {token}, which JSON does not allow")
-    return reject
-
-
 def load_json(path: str) -> Any:
-    """Reads a JSON file; every failure is a ToolError naming the file."""
+    """Reads a JSON file; every failure is a ToolError naming the file. NaN and Infinity are
+    read (Google Benchmark writes them for counters, e.g. a rate over no time, and for the cv of
+    a zero mean); where a time must be a number, the reader below refuses them."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -199,7 +195,7 @@ def load_json(path: str) -> Any:
     if not text.strip():
         raise ToolError(path, "is empty")
     try:
-        return json.loads(text, parse_constant=_reject_constant(path))
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise ToolError(path, f"is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno};"
                               " truncated?)") from None
@@ -234,8 +230,10 @@ class _Entry:
 
     def number(self, key: str) -> float:
         value = self.entry.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(f"has a {key} of {'NaN' if math.isnan(value) else 'Infinity'}")
         if not is_finite_number(value):
-            self.fail(f"has no finite '{key}'")
+            self.fail(f"has no numeric '{key}'")
         return float(value)
 
     def unit(self) -> str:
@@ -348,12 +346,15 @@ def _add_aggregate(bench: Benchmark, e: _Entry) -> None:
         return
     if aggregate != "median":
         return  # mean, stddev, cv, user statistics: the tools take the median
+    value = e.entry.get("real_time")
+    if isinstance(value, float) and not math.isfinite(value):
+        return  # a NaN median: the benchmark then has no time
     bench.time_unit = e.unit()
     median = {"real_time": e.seconds("real_time"),
               "repetitions": e.integer("repetitions", 0, 0),
               "iterations": e.integer("iterations", 0, 0),
               "counters": e.counters()}
-    if e.has("cpu_time"):
+    if is_finite_number(e.entry.get("cpu_time")):
         median["cpu_time"] = e.seconds("cpu_time")
     bench.median_aggregate = median
 
@@ -418,8 +419,9 @@ def noise_warning(run: Run) -> str | None:
 
 
 def cores(run: Run) -> int | None:
-    """The machine's core count, from parbench's context or Google Benchmark's."""
-    for key in ("parbench_cores", "num_cpus"):
+    """The CPUs the run could use (parbench's affinity and quota aware count), else the
+    machine's core count, from parbench's context or Google Benchmark's."""
+    for key in ("parbench_usable_cpus", "parbench_cores", "num_cpus"):
         try:
             value = int(run.context[key])
         except (KeyError, TypeError, ValueError, OverflowError):

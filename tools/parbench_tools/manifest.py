@@ -54,7 +54,7 @@ class Reference:
 
     name: str
     summary: str = ""
-    compare_to: str | None = None
+    compare_to: tuple[str, ...] = ()  # the executors it is a floor for
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Manifest:
         fam = self.families.get(family)
         if fam is None:
             return None
-        return next((r for r in fam.references if r.compare_to == compare_to), None)
+        return next((r for r in fam.references if compare_to in r.compare_to), None)
 
 
 # Foreign Google Benchmark JSON: the executors recognised by name before manifests existed.
@@ -195,12 +195,17 @@ def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> F
     references = []
     for i, ref in enumerate(r.array(obj, "references", where, [])):
         ref = r.obj(ref, f"{where}.references[{i}]")
-        compare_to = ref.get("compare_to")
-        if compare_to is not None and compare_to not in executors:
-            r.fail(f"{where}.references[{i}].compare_to", f"names {compare_to!r}, which is not "
-                                                          "an executor")
+        compare_to = ref.get("compare_to", [])
+        if isinstance(compare_to, str):  # one executor, or a list of them
+            compare_to = [compare_to]
+        if not isinstance(compare_to, list):
+            r.fail(f"{where}.references[{i}].compare_to", "must be a name or a list of names")
+        for executor in compare_to:
+            if executor not in executors:
+                r.fail(f"{where}.references[{i}].compare_to", f"names {executor!r}, which is "
+                                                              "not an executor")
         references.append(Reference(r.name(ref, f"{where}.references[{i}]"),
-                                    r.text(ref, "summary", where, ""), compare_to))
+                                    r.text(ref, "summary", where, ""), tuple(compare_to)))
     return Family(
         name=name, summary=r.text(obj, "summary", where, ""),
         workload=r.text(obj, "workload", where, name),

@@ -79,7 +79,7 @@ _FAMILIES = {
     "transfer": (_ALL, [("size", None, False), ("transport", ["processes"], True)], _BYTES, []),
     "roundtrip": (["threads", "processes"], [], {},
                   [{"name": "raw_pipe", "summary": "8 bytes to /bin/cat and back over two pipes",
-                    "compare_to": "processes"}]),
+                    "compare_to": ["processes"]}]),  # bench writes a list
     "startup": (["processes"], [("parent_mem", ["processes"], True)], {}, []),
     "api_server": ([], [("clients", None, False), ("latency_ms", None, False)], {}, []),
 }

@@ -368,3 +368,20 @@ def test_p_values_are_scipys_mann_whitney_on_the_files_repetitions(cli, gbench_j
         expected = mannwhitneyu(_entries(base, run_name), _entries(new, run_name),
                                 alternative="two-sided").pvalue
         assert math.isclose(_by_name(result)[name]["p_value"], expected)
+
+
+def test_nan_counters_as_google_benchmark_writes_them_are_read_and_left_out(cli, gbench_json):
+    # BM_Counters sets a NaN counter and an always-0 one (whose cv aggregate is NaN): Google
+    # Benchmark writes the token NaN, which strict JSON does not allow. Times must be numbers;
+    # a counter that is not is left out.
+    run = gbench_json(*REPS3, "--benchmark_filter=BM_Counters")
+    with open(run, encoding="utf-8") as f:
+        assert "NaN" in f.read()
+    for fmt in ("gbench", "github-smaller", "bmf"):  # github-bigger: no known direction
+        status, out, err = cli("export", run, "--format", fmt)
+        assert status == 0 and "NaN" not in out, err
+    row = json.loads(cli("export", run, "--format", "gbench")[1])["benchmarks"][0]
+    assert row["zero"] == 0 and row["depth"] == 3 and "unknown" not in row
+    assert row["items"] > 0
+    status, out, err = cli("compare", run, run)
+    assert status == 0 and "| `BM_Counters` |" in out, err

@@ -138,12 +138,14 @@ def test_counter_directions_and_units_come_from_the_manifest(cli, tmp_path):
     assert not any("ns_per_task" in n for n in bigger)
 
 
-def test_goals_find_the_raw_pipe_reference_through_the_manifest(cli, tmp_path):
+@pytest.mark.parametrize("compare_to", ["processes", ["processes"]])
+def test_goals_find_the_raw_pipe_reference_through_the_manifest(cli, tmp_path, compare_to):
     data = with_manifest(load_fixture("executors.json"))
     manifest = manifest_of(data)
     for fam in manifest["families"]:
         for ref in fam["references"]:
             ref["name"] = "pipe_floor"
+            ref["compare_to"] = compare_to  # the contract's one name, or bench's list
     data["context"][MANIFEST_KEY] = json.dumps(manifest)
     for b in data["benchmarks"]:
         for key in ("name", "run_name"):

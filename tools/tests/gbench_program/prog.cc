@@ -3,10 +3,11 @@
 // PROG_SCALE (an environment variable, default 1) multiplies the work, to plant a slowdown.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <thread>
+#include <limits>
 #include <vector>
 
 namespace {
@@ -74,12 +75,15 @@ void BM_Error(benchmark::State& state) {
 }
 BENCHMARK(BM_Error);
 
-// User counters: a rate and a plain value.
+// User counters: a rate, a plain value, one that is always 0 (its cv aggregate is NaN) and one
+// that is NaN: Google Benchmark writes NaN into its JSON.
 void BM_Counters(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Spin(500 * Scale()));
   state.counters["items"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                benchmark::Counter::kIsRate);
   state.counters["depth"] = 3;
+  state.counters["zero"] = 0;
+  state.counters["unknown"] = std::numeric_limits<double>::quiet_NaN();
 }
 BENCHMARK(BM_Counters);
 
