@@ -1,6 +1,12 @@
 #include "bench/flags.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "executors/executor.h"
 
@@ -50,6 +56,29 @@ void CheckExecutors(std::string_view flag, const std::string& list) {
 
 void CheckPath(std::string_view flag, const std::string& path) {
   if (path.empty()) throw FlagError("--" + std::string(flag) + " is empty: allowed is a file path");
+}
+
+// The trace is written after the whole run: find out now whether it can be, by creating the
+// file (and removing it again if it did not exist), and refuse a path that would overwrite
+// the results.
+void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out, bool given) {
+  // Name what the user typed: the trace's own flag, or the results file it goes next to.
+  const std::string what = given ? "--timeline_out='" + trace + "' is invalid"
+                                 : "--benchmark_out='" + benchmark_out +
+                                       "': the trace next to it, '" + trace + "',";
+  std::error_code ec;
+  if (!benchmark_out.empty() &&
+      std::filesystem::weakly_canonical(trace, ec) ==
+          std::filesystem::weakly_canonical(benchmark_out, ec)) {
+    throw FlagError(what + ": it is --benchmark_out, whose results the trace would replace");
+  }
+  const bool existed = std::filesystem::exists(trace, ec);
+  const int fd = ::open(trace.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw FlagError(what + ": cannot be written: " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (!existed) ::unlink(trace.c_str());
 }
 
 // The suite's own flags; the families' follow in AllFlags().
@@ -155,6 +184,13 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
     parsed.options.Set("timeline_out", trace, trace, /*was_set=*/false);
   }
   return parsed;
+}
+
+void CheckOutputs(const ParsedFlags& parsed) {
+  if (const std::string& trace = parsed.options.String("timeline_out");
+      !trace.empty() && !parsed.list_tests && !parsed.help) {
+    CheckTimelineOut(trace, parsed.benchmark_out, parsed.options.WasSet("timeline_out"));
+  }
 }
 
 std::string FlagsHelp(int cpus) {

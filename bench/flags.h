@@ -30,6 +30,11 @@ struct ParsedFlags {
 // (the default worker counts follow it).
 [[nodiscard]] ParsedFlags ParseFlags(int* argc, char** argv, int cpus);
 
+// Checks, before anything runs, that the files written after the run can be written: the
+// trace (--timeline_out, or next to --benchmark_out) exists or can be created, and is not the
+// results file. Throws FlagError with the reason.
+void CheckOutputs(const ParsedFlags& parsed);
+
 // The defaults alone, as ParseFlags with no arguments would give them (tests start here).
 [[nodiscard]] Options DefaultOptions(int cpus);
 

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   parbench::ParsedFlags flags;
   try {
     flags = parbench::ParseFlags(&argc, argv, cores);
+    parbench::CheckOutputs(flags);
   } catch (const parbench::FlagError& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());
     return 2;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -74,7 +76,9 @@ void Timeline::Write(const std::string& path) const {
   std::ofstream out(path);
   out << trace.dump(1) << '\n';
   out.close();
-  if (!out) throw std::runtime_error("cannot write the timeline to '" + path + "'");
+  if (!out) {
+    throw std::runtime_error("cannot write the timeline to '" + path + "': " + std::strerror(errno));
+  }
 }
 
 }  // namespace parbench
