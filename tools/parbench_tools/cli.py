@@ -38,8 +38,10 @@ def _write(text: str, out: str | None) -> None:
 
 
 def _with_noise_warnings(markdown: str, runs: list[Run]) -> str:
-    """`markdown` with a warning line for each run whose noise probe saw a busy machine."""
-    warnings = [f"**Warning ({run.path}):** {w}\n" for run in runs if (w := noise_warning(run))]
+    """`markdown` with a warning line for each run (each file once) whose noise probe saw a
+    busy machine."""
+    unique = {run.path: run for run in runs}.values()
+    warnings = [f"**Warning ({run.path}):** {w}\n" for run in unique if (w := noise_warning(run))]
     return "".join(warnings) + ("\n" if warnings else "") + markdown
 
 
