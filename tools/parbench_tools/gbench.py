@@ -29,9 +29,15 @@ _TIME_TYPE_PARTS = ("real_time", "manual_time", "process_time")
 _GBENCH_KEYS = ("repeats", "threads", "min_time", "iterations", "min_warmup_time")
 # Aggregates that are complexity fits, not times.
 _COMPLEXITY = ("BigO", "RMS")
-# Context keys that differ between runs of one configuration (merging several files).
-_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu",
-                     "parbench_noise_efficiency")
+# Context keys that differ between runs of one configuration (merging several files): when and
+# where it ran, what the machine's load and noise probes saw, and output file names
+# (parbench_timeline_out, ...).
+_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu")
+
+
+def _volatile(key: str) -> bool:
+    return (key in _VOLATILE_CONTEXT or key.startswith("parbench_noise_efficiency")
+            or key.endswith("_out"))
 
 
 @dataclass(frozen=True)
@@ -372,7 +378,7 @@ def merge_runs(runs: list[Run]) -> Run:
     first = runs[0]
     for run in runs[1:]:
         for key in sorted(set(first.context) | set(run.context)):
-            if key in _VOLATILE_CONTEXT:
+            if _volatile(key):
                 continue
             a, b = first.context.get(key), run.context.get(key)
             if a != b:

@@ -324,6 +324,14 @@ def test_repetitions_from_several_files_of_one_configuration_make_one_sample(
     expected = statistics.median(_entries(a, "BM_Work/real_time/threads:1")
                                  + _entries(b, "BM_Work/real_time/threads:1"))
     assert math.isclose(rows["BM_Work/threads:1"]["base_median_s"], expected)
+    # Output file names, dates, loads and noise probes differ between runs of one configuration.
+    with open(b, encoding="utf-8") as f:
+        same = json.load(f)
+    same["context"].update(parbench_timeline_out="b.trace.json", date="tomorrow",
+                           parbench_noise_efficiency="0.5", parbench_noise_efficiency_end="0.6")
+    status, _, err = cli("compare", "--base", a, write_json(tmp_path, "same.json", same),
+                         "--new", c)
+    assert status == 0, err
     # Another configuration is refused, naming the setting that differs.
     with open(b, encoding="utf-8") as f:
         other = json.load(f)
