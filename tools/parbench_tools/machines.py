@@ -10,6 +10,7 @@ CONTEXT_ROWS = [
     ("host", "host_name"),
     ("CPU model", "parbench_cpu_model"),
     ("cores", "num_cpus"),
+    ("usable CPUs", "parbench_usable_cpus"),  # affinity mask and cgroup quota applied
     ("MHz", "mhz_per_cpu"),
     ("caches", "caches"),
     ("OpenBLAS", "parbench_openblas_config"),
