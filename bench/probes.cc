@@ -1,20 +1,15 @@
 #include "bench/probes.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/process/child.hpp>
-#include <boost/process/io.hpp>
-#include <boost/process/pipe.hpp>
 #include <chrono>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "executors/spawn.h"
 #include "workloads/cpu.h"
 
 namespace parbench {
@@ -56,29 +51,26 @@ double NoiseProbe(int threads, double seconds) {
 }
 
 struct PipePingPong::Impl {
-  boost::process::pipe to;
-  boost::process::pipe from;
-  boost::process::child child;
+  Spawned cat;
 };
 
-PipePingPong::PipePingPong() : impl_(new Impl) {
-  namespace bp = boost::process;
-  impl_->child = bp::child("/bin/cat", bp::std_in < impl_->to, bp::std_out > impl_->from);
-}
+PipePingPong::PipePingPong() : impl_(new Impl{Spawn({.exe = "/bin/cat"})}) {}
 
 PipePingPong::~PipePingPong() {
-  impl_->to.close();  // cat sees end of file and exits
-  std::error_code ignored;
-  impl_->child.wait(ignored);
+  impl_->cat.to_stdin.Reset();  // cat sees end of file and exits
+  // cat exits at once; the grace only bounds a wait that should never be needed.
+  impl_->cat.process.Reap(std::chrono::seconds(10));
   delete impl_;
 }
 
 bool PipePingPong::Ping(std::uint64_t message) {
-  if (::write(impl_->to.native_sink(), &message, sizeof message) != sizeof message) return false;
+  if (::write(impl_->cat.to_stdin.get(), &message, sizeof message) != sizeof message) {
+    return false;
+  }
   std::uint64_t back = 0;
   std::size_t got = 0;
   while (got < sizeof back) {
-    const ssize_t r = ::read(impl_->from.native_source(), reinterpret_cast<char*>(&back) + got,
+    const ssize_t r = ::read(impl_->cat.from_stdout.get(), reinterpret_cast<char*>(&back) + got,
                              sizeof back - got);
     if (r <= 0) return false;
     got += static_cast<std::size_t>(r);

@@ -11,8 +11,9 @@ namespace parbench {
 // machine; well below when another process holds a core.
 [[nodiscard]] double NoiseProbe(int threads, double seconds);
 
-// A child process (/bin/cat, started with Boost.Process) echoing 8-byte messages over two
-// pipes. Ping() sends one and waits for it to come back.
+// A child process (/bin/cat, started by executors/spawn.h like a process worker) echoing
+// 8-byte messages over two pipes. Ping() sends one and waits for it to come back. Throws
+// SpawnError when cat cannot be started.
 class PipePingPong {
  public:
   PipePingPong();

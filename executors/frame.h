@@ -111,6 +111,10 @@ class Reader {
 // Appends a whole frame (header and body) to `out`.
 void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const std::byte> body);
 
+// A whole kConfigure frame: build the runner for `workload` with `config` (Config::Serialize()).
+[[nodiscard]] std::vector<std::byte> ConfigureFrame(std::string_view workload,
+                                                    std::string_view config);
+
 // The fixed part of a kTasks frame; the payload follows it on the wire unless `flags` has
 // kPayloadInShm.
 [[nodiscard]] std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,

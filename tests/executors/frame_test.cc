@@ -71,6 +71,20 @@ TEST(FrameTest, ResultRecordsRoundTrip) {
   EXPECT_EQ(out.reply[9], std::byte{42});
 }
 
+TEST(FrameTest, AConfigureFrameCarriesWorkloadAndConfig) {
+  const std::vector<std::byte> frame = ConfigureFrame("transfer", "size=16");
+  Header header;
+  ASSERT_GE(frame.size(), sizeof header);
+  std::memcpy(&header, frame.data(), sizeof header);
+  EXPECT_NO_THROW(CheckHeader(header));
+  EXPECT_EQ(header.type, static_cast<std::uint16_t>(FrameType::kConfigure));
+  ASSERT_EQ(header.size, frame.size() - sizeof header);
+  Reader r(std::span<const std::byte>(frame).subspan(sizeof header));
+  EXPECT_EQ(r.Str(), "transfer");
+  EXPECT_EQ(r.Str(), "size=16");
+  EXPECT_NO_THROW(r.ExpectEnd());
+}
+
 // A worker process (this test binary in worker mode) driven by hand over raw pipes.
 class RawWorker {
  public:
@@ -110,13 +124,7 @@ class RawWorker {
     WriteFull(to_.get(), pieces);
   }
   void Configure(std::string_view workload, std::string_view config) {
-    std::vector<std::byte> body;
-    Writer w(body);
-    w.Str(workload);
-    w.Str(config);
-    std::vector<std::byte> frame;
-    AppendFrame(frame, FrameType::kConfigure, body);
-    Send(frame);
+    Send(ConfigureFrame(workload, config));
   }
   void SendTask(std::uint32_t task, std::span<const std::byte> payload) {
     Send(TasksFramePrefix(task, 1, payload.size()));
