@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -65,20 +66,29 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
 
 void AddToWrittenContext(const std::string& path, const std::string& key,
                          const std::string& value) {
-  nlohmann::ordered_json run;  // keeps Google Benchmark's key order
+  std::string text;
   {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read back '" + path + "' to add " + key);
-    run = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = all.str();
   }
-  if (!run.is_object() || !run.contains("context")) {
+  // Inserted as text after the opening of the top-level context object, which Google
+  // Benchmark writes first: parsing and re-serialising would choke on the NaN it writes for
+  // the cv of constant counters, and would reformat the whole file.
+  const std::string opening = "\"context\": {";
+  const std::size_t at = text.find(opening);
+  if (at == std::string::npos || text.find_first_not_of(" \t\n{") != at) {
     throw std::runtime_error("'" + path + "' is not Google Benchmark JSON; " + key + " not added");
   }
-  run["context"][key] = value;
+  const std::string entry = "\n    " + nlohmann::json(key).dump() + ": " +
+                            nlohmann::json(value).dump() + ",";
+  text.insert(at + opening.size(), entry);
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << run.dump(2) << '\n';
+    out << text;
     if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -286,6 +286,22 @@ TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
   }
 }
 
+// With repetitions Google Benchmark writes NaN (the cv of a constant counter), which is not
+// JSON: adding the end-of-run noise probe must not need to parse the file.
+TEST(SmokeTest, TheEndProbeIsAddedToResultsWithRepetitions) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+                             "--benchmark_repetitions=2 --benchmark_min_time=0.01 "
+                             "--benchmark_out=" + run.string(),
+                             dir.path());
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  std::ifstream in(run);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"parbench_noise_efficiency_end\": \""), std::string::npos);
+  EXPECT_NE(text.find("\"aggregate_name\": \"cv\""), std::string::npos);
+}
+
 TEST(SmokeTest, AnUnusableOrClashingTimelineIsABadFlagBeforeAnythingRuns) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
