@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,13 +37,21 @@ struct ProcessPool::Worker {
   Channel channel;
   std::unique_ptr<ShmRegion> region;  // Transport::kShm only
 
+  // Tasks first..first+count-1, sent in one frame; `done` of them answered.
+  struct Frame {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+    std::uint32_t done = 0;
+  };
+
   // Scheduling.
   std::string job_key;  // the job this worker is configured for
-  bool busy = false;
-  std::uint32_t first = 0;  // its tasks are first..first+count-1, `done` of them answered
-  std::uint32_t count = 0;
-  std::uint32_t done = 0;
-  std::int64_t busy_since_ns = 0;
+  // Frames sent and not fully answered, oldest first: the one it runs and, while enough tasks
+  // remain, one queued behind it in its pipe, so it starts the next without waiting a round
+  // trip for the parent.
+  std::deque<Frame> frames;
+  std::int64_t busy_since_ns = 0;  // when it started on its oldest frame
+  [[nodiscard]] bool busy() const { return !frames.empty(); }
 };
 
 namespace {
@@ -53,12 +62,14 @@ using wire::FrameType;
 // How long a worker may take to say hello, and to exit once its stdin is closed.
 constexpr std::chrono::seconds kStartTimeout{30};
 constexpr std::chrono::seconds kExitGrace{2};
-// Adaptive batching: once tasks are seen to take less than kTinyTaskNs on average, several go
-// in one frame, sized to about kFrameWorkNs of work, so a pipe round trip (tens of µs here) is
-// paid per frame instead of per task. Longer tasks keep chunk size 1: the next task always
-// goes to the first free worker.
-constexpr double kTinyTaskNs = 20'000;
+// Adaptive batching: once tasks have been timed, a frame carries about kFrameWorkNs of work
+// (tasks of 20 µs go ten to a frame, tasks of 200 µs and more one), so a pipe round trip (tens
+// of µs here) is paid per frame instead of per task; the size shrinks smoothly as tasks grow,
+// with no cut-off where efficiency would drop.
 constexpr double kFrameWorkNs = 200'000;
+// Frames a worker may hold at once with the pipe transport: one running, one queued. (With
+// shared memory one: every frame's replies use the same place in the region.)
+constexpr std::size_t kPipeDepth = 2;
 
 std::int64_t DeadlineIn(std::chrono::nanoseconds from_now) { return NowNs() + from_now.count(); }
 
@@ -103,10 +114,20 @@ class Dispatch {
   [[nodiscard]] bool finished() const { return completed_ == batch_.tasks; }
   std::vector<Result> TakeResults() { return std::move(results_); }
 
-  // Gives the next tasks to every worker that has none.
+  // Gives the next tasks to every worker that has none, then a queued frame to every worker
+  // with room, while at least one task per worker remains (at the end, a queued task could
+  // wait behind a slow one while another worker idles).
   void AssignIdleWorkers() {
     for (const auto& w : workers_) {
-      if (next_ < batch_.tasks && !w->busy) Assign(*w);
+      if (next_ < batch_.tasks && !w->busy()) Assign(*w);
+    }
+    const std::size_t depth = transport_ == Transport::kShm ? 1 : kPipeDepth;
+    for (const auto& w : workers_) {
+      // Not while a frame is still going out: its payload view must be sent before the next.
+      if (batch_.tasks - next_ >= workers_.size() && w->frames.size() < depth &&
+          !w->channel.sending()) {
+        Assign(*w);
+      }
     }
   }
 
@@ -118,7 +139,7 @@ class Dispatch {
   void StopOverdueWorkers() const {
     const std::int64_t now = NowNs();
     for (const auto& w : workers_) {
-      if (w->busy && now - w->busy_since_ns > timeout_ns_) {
+      if (w->busy() && now - w->busy_since_ns > timeout_ns_) {
         throw WorkerFault{w.get(), "ran longer than the task timeout of " +
                                        std::to_string(timeout_.count()) + " ms and was killed"};
       }
@@ -152,7 +173,6 @@ class Dispatch {
 std::uint32_t Dispatch::ChunkSize() const {
   if (completed_ == 0) return 1;
   const double mean_ns = static_cast<double>(busy_ns_) / static_cast<double>(completed_);
-  if (mean_ns >= kTinyTaskNs) return 1;
   const double by_work = kFrameWorkNs / std::max(mean_ns, 1.0);
   // Leave work for every worker: at most half of a fair share of what remains.
   const double fair =
@@ -175,11 +195,8 @@ void Dispatch::Assign(Worker& w) {
     w.channel.QueuePayload(batch_.payload);  // follows the prefix, straight from the caller
   }
   w.channel.Queue(wire::TasksFramePrefix(next_, count, batch_.payload.size(), flags));
-  w.busy = true;
-  w.first = next_;
-  w.count = count;
-  w.done = 0;
-  w.busy_since_ns = NowNs();
+  if (!w.busy()) w.busy_since_ns = NowNs();
+  w.frames.push_back({.first = next_, .count = count, .done = 0});
   next_ += count;
   if (!w.channel.Flush()) throw WorkerFault{&w, "closed its stdin"};
 }
@@ -200,7 +217,7 @@ void Dispatch::ServeReadyWorkers() {
   fd_owners_.clear();
   std::int64_t deadline = INT64_MAX;
   for (const auto& w : workers_) {
-    if (!w->busy) continue;
+    if (!w->busy()) continue;
     fds_.push_back({w->channel.read_fd(), POLLIN, 0});
     fd_owners_.push_back(w.get());
     if (w->channel.sending()) {
@@ -264,12 +281,19 @@ void Dispatch::StoreResults(Worker& w, std::span<const std::byte> body) {
   const std::uint32_t n = reader.U32();
   for (std::uint32_t i = 0; i < n; ++i) StoreResult(w, wire::DecodeResult(reader));
   reader.ExpectEnd();
-  if (w.done == w.count) w.busy = false;
+  // Frames answered in full are done; the worker has started on the next one, if any.
+  while (!w.frames.empty() && w.frames.front().done == w.frames.front().count) {
+    w.frames.pop_front();
+    w.busy_since_ns = NowNs();
+  }
 }
 
 // Stores one task's result, if it is one of the tasks `w` was given.
 void Dispatch::StoreResult(Worker& w, wire::ResultRecord record) {
-  if (!w.busy || record.task < w.first || record.task >= w.first + w.count) {
+  const auto frame = std::find_if(w.frames.begin(), w.frames.end(), [&](const Worker::Frame& f) {
+    return record.task >= f.first && record.task < f.first + f.count;
+  });
+  if (frame == w.frames.end() || frame->done == frame->count) {
     throw wire::ProtocolError("result for task " + std::to_string(record.task) +
                               " that it was not given");
   }
@@ -294,7 +318,7 @@ void Dispatch::StoreResult(Worker& w, wire::ResultRecord record) {
     r.reply_owner = w.channel.KeepFrame();
   }
   busy_ns_ += record.stop_ns - record.start_ns;
-  ++w.done;
+  ++frame->done;
   ++completed_;
 }
 
@@ -333,10 +357,11 @@ void ProcessPool::Fail(Worker& worker, const std::string& what) {
   worker.process.Reap(std::chrono::milliseconds(200));
   std::string message = "processes: worker slot " + std::to_string(worker.slot) + " (pid " +
                         std::to_string(worker.process.pid()) + ") " + what;
-  if (worker.busy) {
-    message += worker.count == 1 ? " while running task " + std::to_string(worker.first)
-                                 : " while running tasks " + std::to_string(worker.first) + ".." +
-                                       std::to_string(worker.first + worker.count - 1);
+  if (worker.busy()) {
+    const Worker::Frame& f = worker.frames.front();  // the frame it was running
+    message += f.count == 1 ? " while running task " + std::to_string(f.first + f.done)
+                            : " while running tasks " + std::to_string(f.first) + ".." +
+                                  std::to_string(f.first + f.count - 1);
   }
   throw ExecutorError(message);
 }
