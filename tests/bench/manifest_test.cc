@@ -1,5 +1,4 @@
-// The run's manifest: the executors with their traits, the families with their (scoped) axes,
-// executors, counters and references, all as the tables say, and only what the run registered.
+// Manifest: executors with traits, families with (scoped) axes, counters and references, per run.
 #include "bench/manifest.h"
 
 #include <benchmark/benchmark.h>
@@ -112,7 +111,9 @@ TEST_F(ManifestTest, ListsEveryRegisteredFamilyWithItsAxesExecutorsAndCounters) 
     EXPECT_EQ(f.at("time_unit"), family.time_unit) << name;
     EXPECT_EQ(f.at("workload"), family.workload != nullptr ? family.workload->name : "") << name;
     json executors = json::array();
-    for (const ExecutorInfo* e : ExecutorsFor(family, env_->options())) executors.push_back(e->name);
+    for (const ExecutorInfo* e : ExecutorsFor(family, env_->options())) {
+      executors.push_back(e->name);
+    }
     EXPECT_EQ(f.at("executors"), executors) << name;
 
     const std::vector<Axis> axes =
@@ -150,12 +151,11 @@ TEST_F(ManifestTest, DocumentedAxesCountersAndTheRawPipeReference) {
   EXPECT_EQ(AxisJson(transfer, "size").at("values"), (json{"4KiB"}));
   const json& transport = AxisJson(transfer, "transport");
   EXPECT_EQ(transport.at("values"), (json{"", "shm"}));
+  const Family& transfer_family =
+      *std::find_if(Families().begin(), Families().end(),
+                    [](const Family& f) { return f.display_name() == "transfer"; });
   json with_transport = json::array();
-  for (const ExecutorInfo* e : ExecutorsFor(*std::find_if(Families().begin(), Families().end(),
-                                                          [](const Family& f) {
-                                                            return f.display_name() == "transfer";
-                                                          }),
-                                            env_->options())) {
+  for (const ExecutorInfo* e : ExecutorsFor(transfer_family, env_->options())) {
     if (e->traits.transport_axis) with_transport.push_back(e->name);
   }
   EXPECT_EQ(transport.at("executors"), with_transport);

@@ -1,5 +1,4 @@
-// Timeline: the last iteration per benchmark, written as Chrome Trace Event JSON that parses,
-// names its processes and threads, and holds one well-formed X event per task.
+// Timeline: last iteration per name, written as valid Chrome trace JSON with one X event per task.
 #include "bench/timeline.h"
 
 #include <gtest/gtest.h>
@@ -97,8 +96,8 @@ TEST(TimelineTest, WritesOneNamedProcessPerBenchmarkWithOneXEventPerTask) {
       thread_names[e.at("tid")] = e.at("args").at("name");
     }
   }
-  EXPECT_EQ(thread_names, (std::map<int, std::string>{
-                              {0, "worker 0"}, {1, "worker 1"}, {2, "iteration"}}));
+  EXPECT_EQ(thread_names,
+            (std::map<int, std::string>{{0, "worker 0"}, {1, "worker 1"}, {2, "iteration"}}));
 
   double iteration_dur = -1;
   for (const json& e : events) {
@@ -147,7 +146,8 @@ TEST(TimelineTest, ASecondRecordOfTheSameNameReplacesTheFirst) {
   for (const json& e : trace.at("traceEvents")) {
     if (e.at("name") == "process_name") processes.push_back(e.at("args").at("name"));
   }
-  EXPECT_EQ(processes, (std::vector<std::string>{"a", "b"})) << "one process each, first-seen order";
+  EXPECT_EQ(processes, (std::vector<std::string>{"a", "b"}))
+      << "one process each, first-seen order";
 
   const std::vector<json> a = TaskEvents(EventsOf(trace, "a"));
   ASSERT_EQ(a.size(), 9U) << "the second iteration's tasks only";

@@ -1,0 +1,256 @@
+// ThreadPool: name, own threads, reuse across batches, a joining destructor, a timed-out task.
+#include "executors/thread_pool.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "tests/support.h"
+#include "workloads/transfer.h"
+
+namespace parbench {
+namespace {
+
+using testing::SharedCounter;
+using testing::Watchdog;
+
+// The OS thread ids of this process (/proc/self/task).
+std::set<int> ThreadIds() {
+  std::set<int> out;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') out.insert(std::atoi(e->d_name));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+int CallerTid() { return static_cast<int>(::syscall(SYS_gettid)); }
+
+// Waits until none of `tids` is a thread of this process any more (a thread's /proc entry can
+// outlive its join by a moment). The caller's watchdog turns "never" into a failure.
+bool AllGone(const std::set<int>& tids) {
+  for (;;) {
+    const std::set<int> now = ThreadIds();
+    bool any = false;
+    for (int tid : tids) any = any || now.contains(tid);
+    if (!any) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+ExecutorOptions Options(int workers, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  ExecutorOptions options;
+  options.workers = workers;
+  options.task_timeout = timeout;
+  return options;
+}
+
+Job BarrierJob(const SharedCounter& counter, int parties) {
+  return {"barrier",
+          Config().Set("shm", counter.name()).Set("parties", parties).Set("timeout_ms", 20'000)};
+}
+
+// Workloads of this file only, registered on first use.
+//   exit_probe  value = task index; a runner counts its own destruction (after a pause, so a
+//               destructor that does not wait for its workers would see a smaller count)
+//   gate        task `task` blocks until OpenGate(), recording its thread id; others return
+std::atomic<int> g_runners_destroyed{0};
+std::mutex g_gate_mu;
+std::condition_variable g_gate_cv;
+bool g_gate_open = false;
+std::atomic<int> g_gated_tid{0};
+std::atomic<int> g_gated_done{0};
+
+class ExitProbeRunner final : public TaskRunner {
+ public:
+  ~ExitProbeRunner() override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    g_runners_destroyed.fetch_add(1);
+  }
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte>) override {
+    return {.value = index, .reply = {}};
+  }
+};
+
+class GateRunner final : public TaskRunner {
+ public:
+  explicit GateRunner(const Config& config)
+      : task_(static_cast<std::uint32_t>(config.GetInt("task"))) {}
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte>) override {
+    if (index == task_) {
+      g_gated_tid.store(CallerTid());
+      std::unique_lock lock(g_gate_mu);
+      g_gate_cv.wait(lock, [] { return g_gate_open; });
+      g_gated_done.fetch_add(1);
+    }
+    return {.value = index, .reply = {}};
+  }
+
+ private:
+  std::uint32_t task_;
+};
+
+void OpenGate() {
+  {
+    std::lock_guard lock(g_gate_mu);
+    g_gate_open = true;
+  }
+  g_gate_cv.notify_all();
+}
+
+void RegisterOwnWorkloads() {
+  static const bool registered = [] {
+    RegisterWorkload({"exit_probe", "test: counts its runners' destruction",
+                      [](const Config&) -> std::unique_ptr<TaskRunner> {
+                        return std::make_unique<ExitProbeRunner>();
+                      }});
+    RegisterWorkload({"gate", "test: one task blocks until the test opens the gate",
+                      [](const Config& c) -> std::unique_ptr<TaskRunner> {
+                        return std::make_unique<GateRunner>(c);
+                      }});
+    return true;
+  }();
+  (void)registered;
+}
+
+TEST(ThreadPoolTest, NameAndWorkerCount) {
+  for (int w : {1, 3}) {
+    ThreadPool pool(Options(w));
+    EXPECT_EQ(pool.name(), "threads");
+    EXPECT_EQ(pool.workers(), w);
+    EXPECT_FALSE(pool.broken());
+  }
+  EXPECT_EQ(MakeExecutor("threads", Options(2))->name(), "threads");
+}
+
+TEST(ThreadPoolTest, ABatchRunsOnTheWThreadsThePoolStartedNeverOnTheCaller) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  for (int w : {1, 2, 4, 8}) {
+    const std::set<int> before = ThreadIds();
+    ThreadPool pool(Options(w));
+    // The factory returns with every worker started.
+    std::set<int> started;
+    for (int tid : ThreadIds()) {
+      if (!before.contains(tid)) started.insert(tid);
+    }
+    EXPECT_EQ(static_cast<int>(started.size()), w) << "workers " << w;
+
+    SharedCounter counter;
+    const Job job = BarrierJob(counter, w);  // the first W tasks need W threads at once
+    const auto results =
+        pool.Run({.job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}});
+    std::set<int> ran_on;
+    for (const Result& r : results) {
+      ASSERT_EQ(r.error, "");
+      EXPECT_EQ(r.span.pid, ::getpid()) << "threads run in the caller's process";
+      EXPECT_NE(r.span.tid, CallerTid()) << "task " << r.span.task << " ran on the caller";
+      ran_on.insert(r.span.tid);
+    }
+    EXPECT_EQ(ran_on, started) << "workers " << w;
+  }
+}
+
+TEST(ThreadPoolTest, ThePayloadIsSharedByReference) {
+  ThreadPool pool(Options(2));
+  const std::vector<std::byte> payload = transfer::MakePayload(4096);
+  const Job job{"transfer", Config()};
+  for (const Result& r : pool.Run({.job = &job, .tasks = 4, .payload = payload})) {
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.reply.data(), payload.data()) << "task " << r.span.task << " got a copy";
+    EXPECT_EQ(r.reply.size(), payload.size());
+  }
+}
+
+TEST(ThreadPoolTest, TwoHundredBatchesInARowEachRunEveryTaskOnce) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  ThreadPool pool(Options(4));
+  SharedCounter counter;  // every barrier task adds one, across all batches
+  const Job barrier = BarrierJob(counter, 1);
+  const Job overhead{"overhead", Config()};
+  std::uint32_t barrier_tasks = 0;
+  for (int batch = 0; batch < 200; ++batch) {
+    // Fewer tasks than workers, none, and more; the job alternates, so each worker's runner is
+    // rebuilt between batches.
+    const auto tasks = static_cast<std::uint32_t>(batch % 11);
+    const Job& job = batch % 2 == 0 ? barrier : overhead;
+    const auto results = pool.Run({.job = &job, .tasks = tasks, .payload = {}});
+    ASSERT_EQ(results.size(), tasks) << "batch " << batch;
+    for (std::uint32_t i = 0; i < tasks; ++i) {
+      ASSERT_EQ(results[i].error, "") << "batch " << batch;
+      ASSERT_EQ(results[i].span.task, i) << "batch " << batch;
+      ASSERT_NE(results[i].span.tid, 0) << "batch " << batch << " task " << i << " never ran";
+      ASSERT_EQ(results[i].value, &job == &barrier ? 1U : i) << "batch " << batch;
+    }
+    if (&job == &barrier) barrier_tasks += tasks;
+    ASSERT_EQ(counter.value(), barrier_tasks) << "a task ran twice or not at all, batch " << batch;
+  }
+  EXPECT_FALSE(pool.broken());
+}
+
+TEST(ThreadPoolTest, TheDestructorJoinsEveryWorker) {
+  RegisterOwnWorkloads();
+  Watchdog watchdog(std::chrono::seconds(60));
+  constexpr int kWorkers = 4;
+  const std::set<int> before = ThreadIds();
+  std::set<int> started;
+  g_runners_destroyed.store(0);
+  {
+    ThreadPool pool(Options(kWorkers));
+    for (int tid : ThreadIds()) {
+      if (!before.contains(tid)) started.insert(tid);
+    }
+    ASSERT_EQ(static_cast<int>(started.size()), kWorkers);
+    const Job job{"exit_probe", Config()};
+    // Every worker builds a runner (a worker builds it even when no task is left for it).
+    const auto results = pool.Run({.job = &job, .tasks = 16, .payload = {}});
+    for (const Result& r : results) EXPECT_EQ(r.error, "");
+    EXPECT_EQ(g_runners_destroyed.load(), 0);
+  }
+  // Joined: each worker's last act, destroying its runner, happened before the destructor
+  // returned.
+  EXPECT_EQ(g_runners_destroyed.load(), kWorkers);
+  EXPECT_TRUE(AllGone(started));
+}
+
+TEST(ThreadPoolTest, ATaskPastTheTimeoutBreaksThePoolNamingTheTaskAndItsThreadIsLetGo) {
+  RegisterOwnWorkloads();
+  Watchdog watchdog(std::chrono::seconds(60));  // a destructor that joined the stuck thread hangs
+  std::string what;
+  {
+    ThreadPool pool(Options(2, std::chrono::milliseconds(200)));
+    const Job job{"gate", Config().Set("task", 1)};
+    try {
+      (void)pool.Run({.job = &job, .tasks = 3, .payload = {}});
+      ADD_FAILURE() << "Run() did not throw";
+    } catch (const ExecutorError& e) {
+      what = e.what();
+    }
+    EXPECT_TRUE(pool.broken());
+    // Broken for good: the next batch is refused, not run.
+    const Job overhead{"overhead", Config()};
+    EXPECT_THROW((void)pool.Run({.job = &overhead, .tasks = 1, .payload = {}}), ExecutorError);
+  }
+  EXPECT_NE(what.find("threads: task 1 "), std::string::npos) << what;
+  EXPECT_NE(what.find("worker slot"), std::string::npos) << what;
+  EXPECT_NE(what.find("200 ms"), std::string::npos) << what;
+  // Once its task returns, the abandoned thread ends on its own (its shared state still alive:
+  // AddressSanitizer would see a use after free).
+  const int stuck = g_gated_tid.load();
+  ASSERT_NE(stuck, 0);
+  OpenGate();
+  EXPECT_TRUE(AllGone({stuck}));
+  EXPECT_EQ(g_gated_done.load(), 1);
+}
+
+}  // namespace
+}  // namespace parbench
