@@ -13,16 +13,20 @@ import sys
 from . import compare as compare_mod
 from . import export as export_mod
 from . import goals as goals_mod
+from . import granularity as granularity_mod
 from . import machines as machines_mod
 from . import speedup as speedup_mod
+from . import stats
+from . import trust
 from .errors import ToolError
-from .gbench import METRICS, Run, load_run, merge_runs, noise_warning
+from .gbench import METRICS, Run, load_run, merge_runs
 from .manifest import FALLBACK
 
 EXIT_STATUSES = """\
 exit status:
   0  done (compare: the gate passed, or no gate was asked for)
-  1  compare: the gate failed; speedup: a table has no baseline; goals: a goal was missed
+  1  compare: the gate failed; speedup: a table has no baseline; goals: a goal was missed;
+     granularity: a point of a curve has no time or no baseline
   2  bad input or usage: one line on standard error names the file or option and the problem
   3  compare: the gate is inconclusive (a gated benchmark could not be tested, e.g. too few
      repetitions, aggregates only, an error); never reported as a pass
@@ -37,23 +41,55 @@ def _write(text: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _with_noise_warnings(markdown: str, runs: list[Run]) -> str:
+def _with_noise_warnings(markdown: str, runs: list[Run],
+                         max_interference: float = trust.MAX_INTERFERENCE) -> str:
     """`markdown` with a warning line for each run (each file once) whose noise probe saw a
-    busy machine."""
+    busy machine (before or after the run), or whose benchmarks ran disturbed."""
     unique = {run.path: run for run in runs}.values()
-    warnings = [f"**Warning ({run.path}):** {w}\n" for run in unique if (w := noise_warning(run))]
+    warnings = []
+    for run in unique:
+        found = trust.noise_warnings(run)
+        disturbed = trust.disturbed_warning(run, max_interference)
+        warnings += [f"**Warning ({run.path}):** {w}\n" for w in found + [disturbed] if w]
     return "".join(warnings) + ("\n" if warnings else "") + markdown
 
 
+def _fraction(text: str) -> float:
+    return trust.check_max_interference("--max-interference", text)
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ToolError("--confidence", f"'{text}' is not a number") from None
+    if not 0.5 <= value < 1:
+        raise ToolError("--confidence", f"must be at least 0.5 and below 1, not '{text}'")
+    return value
+
+
+def _trust_options(s, confidence: bool = False) -> None:
+    s.add_argument("--max-interference", default=str(trust.MAX_INTERFERENCE), metavar="FRAC",
+                   help="flag (⚠) a benchmark whose interference_cpu_frac + steal_frac, the "
+                        "median over its repetitions, exceeds FRAC of the usable CPUs "
+                        "(default %(default)s); a disturbed baseline flags its whole table")
+    if confidence:
+        s.add_argument("--confidence", default=str(stats.CONFIDENCE), metavar="LEVEL",
+                       help="level of the intervals from the repetitions (default "
+                            "%(default)s)")
+
+
 def cmd_speedup(args) -> int:
+    limit, confidence = _fraction(args.max_interference), _confidence(args.confidence)
     run = load_run(args.run)
-    tables = speedup_mod.speedup_tables(run)
+    tables = speedup_mod.speedup_tables(run, limit, confidence)
     if not tables:
         names = ", ".join(run.manifest.executor_names)
         raise ToolError(args.run, f"has no benchmarks of an executor ({names}) to compare with "
                                   f"its {run.manifest.baseline} baseline")
     if args.format == "markdown":
-        text = _with_noise_warnings(speedup_mod.to_markdown(tables), [run])
+        text = _with_noise_warnings(speedup_mod.to_markdown(tables, confidence, limit), [run],
+                                    limit)
     elif args.format == "json":
         text = json.dumps(speedup_mod.to_rows(tables), indent=1) + "\n"
     else:
@@ -99,9 +135,10 @@ def cmd_timeline(args) -> int:
 
 def cmd_plot(args) -> int:
     from .plots import speedup_figure
+    limit = _fraction(args.max_interference)
     run = load_run(args.run)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    files = speedup_figure(run, args.out)
+    files = speedup_figure(run, args.out, max_interference=limit)
     if not files:
         raise ToolError(args.run, f"has no family with a {run.manifest.baseline} baseline "
                                   "to plot")
@@ -131,6 +168,7 @@ def cmd_compare(args) -> int:
                                    "to compare two families inside one run")
     if not 0 < args.alpha < 1:
         raise ToolError("--alpha", f"must be between 0 and 1, not '{args.alpha}'")
+    limit, confidence = _fraction(args.max_interference), _confidence(args.confidence)
     threshold = (compare_mod.check_threshold("--threshold", args.threshold)
                  if args.threshold is not None else None)
     rules = []
@@ -149,7 +187,7 @@ def cmd_compare(args) -> int:
                     _compile("--families", args.families[1]))
     base, base_runs = _side(base_files)
     new, new_runs = _side(new_files) if new_files else (base, [])
-    result = compare_mod.compare(base, new, args.metric, args.alpha, families)
+    result = compare_mod.compare(base, new, args.metric, args.alpha, families, confidence, limit)
     if not result.rows and not result.not_times:
         raise ToolError(new.path, f"shares no benchmark with {base.path} (mismatched runs)")
     gated = threshold is not None or bool(rules)
@@ -166,18 +204,19 @@ def cmd_compare(args) -> int:
                           indent=1) + "\n"
     else:
         text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label),
-                                    base_runs + new_runs)
+                                    base_runs + new_runs, limit)
     _write(text, args.out)
     return compare_mod.EXIT_STATUS[result.gate] if gated else 0
 
 
 def cmd_machines(args) -> int:
+    limit = _fraction(args.max_interference)
     runs = [load_run(p) for p in args.runs]
     machines_mod.check_common(runs)
     labels = [str(r.context.get("host_name") or os.path.basename(r.path)) for r in runs]
     if len(set(labels)) < len(labels):  # same host twice: fall back to file names
         labels = [os.path.basename(r.path) for r in runs]
-    _write(machines_mod.to_markdown(runs, labels), args.out)
+    _write(machines_mod.to_markdown(runs, labels, limit), args.out)
     return 0
 
 
@@ -189,31 +228,74 @@ def cmd_export(args) -> int:
 
 
 def cmd_goals(args) -> int:
+    limit = _fraction(args.max_interference)
     run = load_run(args.run)
-    goals = goals_mod.evaluate(run)
+    goals = goals_mod.evaluate(run, limit)
     if not goals:
         raise ToolError(args.run, "has none of the executor-speed benchmarks (overhead, "
                                   "roundtrip, startup, transfer 16MiB, cpu, api)")
     noise = run.context.get("parbench_noise_efficiency", "not recorded")
     text = (f"Run `{args.run}`, revision {run.context.get('parbench_git_revision', '?')}, "
-            f"noise probe {noise}.\n\n" + goals_mod.to_markdown(goals))
-    _write(_with_noise_warnings(text, [run]), args.out)
+            f"noise probe {noise}.\n\n" + goals_mod.to_markdown(goals, limit))
+    _write(_with_noise_warnings(text, [run], limit), args.out)
     missed = [g for g in goals if not g.met]
     for g in missed:
         print(f"parbench-tools: {args.run}: missed: {g.quantity}: {g.measured}", file=sys.stderr)
     return 1 if missed else 0
 
 
+def cmd_granularity(args) -> int:
+    limit = _fraction(args.max_interference)
+    runs = [load_run(p) for p in args.runs]
+    curves = []
+    for run in runs:
+        found = granularity_mod.curves(run, limit)
+        if not found:
+            raise ToolError(run.path, "has no task-duration sweep (no family whose manifest "
+                                      f"or benchmarks report {granularity_mod.NOMINAL_COUNTER}"
+                                      " beside a baseline: run bench --benchmark_filter="
+                                      "'^granularity/')")
+        curves += found
+    if args.format == "json":
+        text = json.dumps(granularity_mod.to_json(curves), indent=1) + "\n"
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=granularity_mod.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(granularity_mod.to_rows(curves))
+        text = buf.getvalue()
+    else:
+        text = granularity_mod.to_markdown(curves, limit)
+        verdicts = [(run, granularity_mod.verdict(run, [c for c in curves
+                                                        if c.source == run.path]))
+                    for run in runs]
+        text += "".join(f"\n{'**' + run.path + ':** ' if len(runs) > 1 else ''}{v}\n"
+                        for run, v in verdicts if v)
+        text = _with_noise_warnings(text, runs, limit)
+    _write(text, args.out)
+    if args.out_plot:
+        from .plots import granularity_figure
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_plot)), exist_ok=True)
+        files = granularity_figure(curves, args.out_plot, max_interference=limit)
+        print("wrote " + (", ".join(files) or "no plot (no point has an efficiency)"),
+              file=sys.stderr)
+    broken = [(c, p) for c in curves for p in c.errors]
+    for c, p in broken:
+        print(f"parbench-tools: {c.source}: {p.name}: {p.error}", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def cmd_report(args) -> int:
     from .report import build_report
     from .trace import load_trace
+    limit, confidence = _fraction(args.max_interference), _confidence(args.confidence)
     run = load_run(args.run)
     trace = args.trace
     if trace is None:
         guess = os.path.splitext(args.run)[0] + ".trace.json"
         trace = guess if os.path.exists(guess) else None
     timelines = load_trace(trace, run.manifest) if trace else None
-    page = build_report(run, timelines)
+    page = build_report(run, timelines, limit, confidence)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     _write(page, args.out)
     print(f"wrote {args.out}")
@@ -240,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     s.add_argument("--out", help="write here instead of standard output")
+    _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_speedup)
 
     s = _parser(sub, "timeline", "Gantt charts of the last iterations (PNG and SVG)")
@@ -253,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = _parser(sub, "plot", "speedup against worker count (PNG and SVG)")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--out", default="speedup", help="file name without extension")
+    _trust_options(s)
     s.set_defaults(func=cmd_plot)
 
     s = _parser(
@@ -291,11 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "tested or not (never inconclusive for lack of repetitions)")
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--out", help="write here instead of standard output")
+    _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_compare)
 
     s = _parser(sub, "machines", "compare machines: context, times and speedups")
     s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
+    _trust_options(s)
     s.set_defaults(func=cmd_machines)
 
     s = _parser(sub, "export", "files for CI dashboards")
@@ -311,12 +397,32 @@ def build_parser() -> argparse.ArgumentParser:
                               "exit 1 if one is missed")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
+    _trust_options(s)
     s.set_defaults(func=cmd_goals)
+
+    s = _parser(
+        sub, "granularity", "METG: from which task duration each executor pays off",
+        "Per file, efficiency = baseline time / (min(workers, usable CPUs) x executor time) at "
+        "each task duration of a sweep (bench's granularity family, the anchors' Python "
+        "sweep), against the duration the baseline measured; METG(50%) per executor, workers "
+        "and payload: where the efficiency last rises through 0.5 (interpolated in "
+        "log(duration)), every range below 0.5, the efficiency at the longest task; with "
+        "Markdown, one sentence per run saying from which task each executor pays off.")
+    s.add_argument("runs", nargs="+", metavar="RUN.json",
+                   help="bench's results, and more files (e.g. tools/anchors/futures.py's), "
+                        "each against its own manifest's baseline")
+    s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    s.add_argument("--out", help="write the table here instead of standard output")
+    s.add_argument("--out-plot", metavar="PREFIX",
+                   help="also draw efficiency against task duration: PREFIX.png and PREFIX.svg")
+    _trust_options(s)
+    s.set_defaults(func=cmd_granularity)
 
     s = _parser(sub, "report", "one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--trace", help="trace file (default: RUN.trace.json next to RUN.json)")
     s.add_argument("--out", default="report.html", help="the HTML file to write")
+    _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
     return p
 

@@ -11,7 +11,9 @@ from typing import Callable
 
 from .errors import ToolError
 from .gbench import Benchmark, Run
-from .speedup import format_seconds
+from .speedup import format_seconds, not_enough, seconds_interval
+from .stats import CONFIDENCE, Interval, median_interval, ratio_interval
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
 
 ALPHA = 0.05  # default significance level of the Mann-Whitney U test
 RECOMMENDED_REPETITIONS = 9  # Google's compare.py: "9+ repetitions recommended"
@@ -34,6 +36,14 @@ class Row:
     new_n: int = 0
     threshold_pct: float | None = None  # the gate's threshold for this benchmark
     gate: str | None = None  # pass | fail | inconclusive (None: not gated)
+    base_ci: Interval | None = None  # each median's interval (seconds)
+    new_ci: Interval | None = None
+    change_ci: Interval | None = None  # of the change, in percent
+    interval_note: str | None = None  # why change_ci is missing
+    base_interference: float | None = None  # interference_cpu_frac + steal_frac (median)
+    new_interference: float | None = None
+    base_flagged: bool = False  # that side ran disturbed
+    new_flagged: bool = False
 
     @property
     def tested(self) -> bool:
@@ -52,6 +62,8 @@ class Comparison:
     alpha: float = ALPHA
     gate: str | None = None  # None: no threshold was given
     threshold_only: bool = False
+    confidence: float = CONFIDENCE
+    max_interference: float = MAX_INTERFERENCE
 
 
 def min_p_value(n1: int, n2: int) -> float:
@@ -93,13 +105,34 @@ def _why_untested(side: str, b: Benchmark, metric: str) -> str | None:
     return None
 
 
-def compare_pair(name: str, b: Benchmark, n: Benchmark, metric: str, alpha: float) -> Row:
-    """One row: both medians, the change, the U test when it can say anything, a verdict."""
+def _intervals(row: Row, b: Benchmark, n: Benchmark, metric: str, confidence: float) -> None:
+    """Each median's interval, and the change's from them (as a speedup's from its medians)."""
+    base, new = b.values(metric), n.values(metric)
+    row.base_ci = median_interval(base, confidence)
+    row.new_ci = median_interval(new, confidence)
+    ratio = ratio_interval(new, base, confidence)
+    if ratio is not None:
+        row.change_ci = Interval((ratio.low - 1) * 100, (ratio.high - 1) * 100, ratio.coverage)
+    elif b.aggregates_only or n.aggregates_only:
+        row.interval_note = "no interval: aggregates only"
+    else:
+        row.interval_note = not_enough(min(len(base), len(new)))
+
+
+def compare_pair(name: str, b: Benchmark, n: Benchmark, metric: str, alpha: float,
+                 confidence: float = CONFIDENCE,
+                 max_interference: float = MAX_INTERFERENCE) -> Row:
+    """One row: both medians with their intervals, the change with its interval, the U test
+    when it can say anything, a verdict, and which side ran disturbed."""
     base_s, new_s = b.median_of(metric), n.median_of(metric)
     row = Row(name, base_s, new_s, None, None, "not tested", None,
               len(b.values(metric)), len(n.values(metric)))
+    row.base_interference, row.new_interference = interference(b), interference(n)
+    row.base_flagged = disturbed(b, max_interference)
+    row.new_flagged = disturbed(n, max_interference)
     if b.error is None and n.error is None and base_s is not None and new_s is not None:
         row.change_pct = _change(base_s, new_s)
+        _intervals(row, b, n, metric, confidence)
     row.reason = _why_untested("base", b, metric) or _why_untested("new", n, metric)
     if row.reason:
         return row
@@ -140,7 +173,9 @@ def _keyed(run: Run, pattern: re.Pattern | None) -> dict[str, Benchmark]:
 
 
 def compare(base: Run, new: Run, metric: str = "real_time", alpha: float = ALPHA,
-            families: tuple[re.Pattern, re.Pattern] | None = None) -> Comparison:
+            families: tuple[re.Pattern, re.Pattern] | None = None,
+            confidence: float = CONFIDENCE,
+            max_interference: float = MAX_INTERFERENCE) -> Comparison:
     """Pairs benchmarks by name (or by what is left of the name once each family pattern is
     removed) and compares each pair."""
     left = _keyed(base, families[0] if families else None)
@@ -154,7 +189,7 @@ def compare(base: Run, new: Run, metric: str = "real_time", alpha: float = ALPHA
                 and b.error is None and n.error is None:
             not_times.append(key)  # BigO / RMS: a fit, not a time
             continue
-        rows.append(compare_pair(key, b, n, metric, alpha))
+        rows.append(compare_pair(key, b, n, metric, alpha, confidence, max_interference))
     # Only the benchmarks with a positive time on both sides count (and are counted).
     ratios = [r.new_s / r.base_s for r in rows if r.change_pct is not None and r.base_s and r.new_s]
     geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios)) if ratios else None
@@ -162,7 +197,8 @@ def compare(base: Run, new: Run, metric: str = "real_time", alpha: float = ALPHA
         rows,
         [k for k in left if k not in right],
         [k for k in right if k not in left],
-        geomean, len(ratios), not_times, metric, alpha)
+        geomean, len(ratios), not_times, metric, alpha, confidence=confidence,
+        max_interference=max_interference)
 
 
 Thresholds = Callable[[str], "float | None"]
@@ -281,25 +317,53 @@ def to_markdown(c: Comparison, base_label: str, new_label: str) -> str:
     need = repetitions_needed(c.alpha)
     out.append(f"At alpha {c.alpha:g} the test can only find a change with {need}+ repetitions "
                f"per side; Google's compare.py recommends {RECOMMENDED_REPETITIONS}+.")
-    head = ["benchmark", "base", "new", "change", "p", "verdict"]
+    flagged = [r for r in c.rows if r.base_flagged or r.new_flagged]
+    if flagged:
+        out.append(f"{len(flagged)} of {len(c.rows)} benchmark(s) marked {MARK}: "
+                   f"{rule(c.max_interference)}; a change there may be the machine's.")
+    interval_head = f"change's {c.confidence:.0%} interval"
+    head = ["benchmark", "base", "new", "change", interval_head, "p", "verdict"]
     if c.gate is not None:
         head.append("gate")
     out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in c.rows:
         cells = [f"`{r.name}`",
-                 format_seconds(r.base_s) if r.base_s is not None else "—",
-                 format_seconds(r.new_s) if r.new_s is not None else "—",
+                 _side_text(r.base_s, r.base_ci, r.base_flagged),
+                 _side_text(r.new_s, r.new_ci, r.new_flagged),
                  f"{r.change_pct:+.1f}%" if r.change_pct is not None else "—",
+                 (f"[{r.change_ci.low:+.1f}%, {r.change_ci.high:+.1f}%]" if r.change_ci
+                  else r.interval_note or "—"),
                  f"{r.p_value:.3g}" if r.p_value is not None else "—",
                  r.verdict if r.tested else f"not tested: {r.reason}"]
         if c.gate is not None:
             cells.append(f"{r.gate} (> {r.threshold_pct:g}%)" if r.gate else "not gated")
         out.append("| " + " | ".join(cells) + " |")
+    if flagged:
+        out += ["", f"{MARK} disturbed (interference_cpu_frac + steal_frac, median over the "
+                    "repetitions): " + ", ".join(f"`{r.name}` ({_flag_text(r)})"
+                                                 for r in flagged)]
     for title, names in (("Only in base", c.only_base), ("Only in new", c.only_new),
                          ("Complexity fits, not times (not compared)", c.not_times)):
         if names:
             out += ["", f"{title} ({len(names)}): " + ", ".join(f"`{n}`" for n in names)]
     return "\n".join(out) + "\n"
+
+
+def _side_text(seconds: float | None, ci: Interval | None, flagged: bool) -> str:
+    if seconds is None:
+        return "—"
+    return (f"{MARK} " if flagged else "") + format_seconds(seconds) + seconds_interval(ci)
+
+
+def _flag_text(r: Row) -> str:
+    sides = [(side, value) for side, value, flag in
+             (("base", r.base_interference, r.base_flagged),
+              ("new", r.new_interference, r.new_flagged)) if flag]
+    return ", ".join(f"{side} {value:.0%}" for side, value in sides)
+
+
+def _interval_json(ci: Interval | None) -> list[float] | None:
+    return None if ci is None else [ci.low, ci.high]
 
 
 def to_json(c: Comparison, base_files: list[str], new_files: list[str]) -> dict:
@@ -308,6 +372,7 @@ def to_json(c: Comparison, base_files: list[str], new_files: list[str]) -> dict:
     return {
         "base": base_files, "new": new_files, "metric": c.metric, "alpha": c.alpha,
         "repetitions_needed": repetitions_needed(c.alpha),
+        "confidence": c.confidence, "max_interference": c.max_interference,
         "gate": (None if c.gate is None else
                  {"result": c.gate, "exit_status": EXIT_STATUS[c.gate],
                   "threshold_only": c.threshold_only}),
@@ -316,7 +381,15 @@ def to_json(c: Comparison, base_files: list[str], new_files: list[str]) -> dict:
                         "change_pct": r.change_pct, "p_value": r.p_value,
                         "base_repetitions": r.base_n, "new_repetitions": r.new_n,
                         "verdict": r.verdict, "reason": r.reason,
-                        "threshold_pct": r.threshold_pct, "gate": r.gate} for r in c.rows],
+                        "threshold_pct": r.threshold_pct, "gate": r.gate,
+                        "base_ci_s": _interval_json(r.base_ci),
+                        "new_ci_s": _interval_json(r.new_ci),
+                        "change_ci_pct": _interval_json(r.change_ci),
+                        "interval_note": r.interval_note,
+                        "base_interference": r.base_interference,
+                        "new_interference": r.new_interference,
+                        "base_flagged": r.base_flagged, "new_flagged": r.new_flagged}
+                       for r in c.rows],
         "only_base": c.only_base, "only_new": c.only_new, "not_times": c.not_times,
     }
 

@@ -410,23 +410,9 @@ def merge_runs(runs: list[Run]) -> Run:
     return Run(" + ".join(paths), first.context, merged, first.manifest, paths)
 
 
-def noise_warning(run: Run) -> str | None:
-    """A warning when the noise probe saw a busy machine before the run (a core taken away
-    reads as a slow executor); None when it was quiet or not recorded."""
-    value = run.context.get("parbench_noise_efficiency")
-    try:
-        eff = float(value)
-    except (TypeError, ValueError):
-        return None
-    if eff < 0.9:
-        return (f"The noise probe measured a parallel efficiency of {eff:.2f} before the run: "
-                "the machine was busy or a core was taken away. Read speedups with care.")
-    return None
-
-
 def cores(run: Run) -> int | None:
-    """The CPUs the run could use (parbench's affinity and quota aware count), else the
-    machine's core count, from parbench's context or Google Benchmark's."""
+    """The CPUs the run could use (parbench_usable_cpus: its affinity mask and cgroup quota
+    applied), else the machine's CPU count, from parbench's context or Google Benchmark's."""
     for key in ("parbench_usable_cpus", "parbench_cores", "num_cpus"):
         try:
             value = int(run.context[key])

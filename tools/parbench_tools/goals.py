@@ -6,10 +6,11 @@ of the round trip is found through the manifest's references when the run has a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .gbench import Benchmark, Run, cores
 from .speedup import format_seconds
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
 
 GIB = float(1 << 30)
 # "Not slower with 1 GiB held": the start-up median may exceed the plain one by this much, the
@@ -27,6 +28,8 @@ class Goal:
     goal: str
     measured: str
     met: bool
+    sources: tuple[str, ...] = ()  # the benchmarks it was read from
+    disturbed: dict[str, float] = field(default_factory=dict)  # name -> interference, flagged
 
 
 def _get(run: Run, name: str) -> Benchmark | None:
@@ -63,8 +66,9 @@ def _dispatch(run: Run, executor: str, limit_ns: float) -> Goal | None:
     problem = _failed(b)
     ns = b.counter("ns_per_task")
     if problem or ns is None:
-        return Goal(quantity, name, goal, problem or "no ns_per_task counter", False)
-    return Goal(quantity, name, goal, f"{format_seconds(ns * 1e-9)} per task", ns <= limit_ns)
+        return Goal(quantity, name, goal, problem or "no ns_per_task counter", False, (name,))
+    return Goal(quantity, name, goal, f"{format_seconds(ns * 1e-9)} per task", ns <= limit_ns,
+                (name,))
 
 
 def _roundtrip(run: Run) -> Goal | None:
@@ -76,11 +80,12 @@ def _roundtrip(run: Run) -> Goal | None:
     names = f"roundtrip/processes/workers:1 vs {pipe_name}"
     goal = "≤ 1.5 × a raw pipe ping-pong"
     problem = _failed(pool, pipe)
+    sources = (pool.name.full, pipe.name.full)
     if problem:
-        return Goal(quantity, names, goal, problem, False)
+        return Goal(quantity, names, goal, problem, False, sources)
     ratio = pool.median / pipe.median
     return Goal(quantity, names, goal, f"{format_seconds(pool.median)} vs "
-                f"{format_seconds(pipe.median)}: {ratio:.2f}×", ratio <= 1.5)
+                f"{format_seconds(pipe.median)}: {ratio:.2f}×", ratio <= 1.5, sources)
 
 
 def _startup(run: Run) -> list[Goal]:
@@ -91,18 +96,19 @@ def _startup(run: Run) -> list[Goal]:
         problem = _failed(plain)
         goals.append(Goal("process pool start-up, 4 workers, one task each", plain.name.full,
                           "≤ 8 ms", problem or format_seconds(plain.median),
-                          problem is None and plain.median <= 8e-3))
+                          problem is None and plain.median <= 8e-3, (plain.name.full,)))
     if plain is not None and held is not None:
         quantity = "... with 1 GiB of touched parent memory"
         goal = f"not slower (within {STARTUP_TOLERANCE:.0%})"
         problem = _failed(plain, held)
+        sources = (plain.name.full, held.name.full)
         if problem:
-            goals.append(Goal(quantity, held.name.full, goal, problem, False))
+            goals.append(Goal(quantity, held.name.full, goal, problem, False, sources))
         else:
             ratio = held.median / plain.median
             goals.append(Goal(quantity, held.name.full, goal,
                               f"{format_seconds(held.median)}: {ratio:.2f}× the plain start-up",
-                              ratio <= 1 + STARTUP_TOLERANCE))
+                              ratio <= 1 + STARTUP_TOLERANCE, sources))
     return goals
 
 
@@ -123,7 +129,8 @@ def _transfer(run: Run) -> Goal | None:
         best = max(best, rate)
     return Goal("16 MiB to a process worker and back",
                 "transfer/processes/workers:1/size:16MiB[/transport:shm]", "≥ 1.5 GiB/s",
-                "; ".join(parts), best >= 1.5 * GIB)
+                "; ".join(parts), best >= 1.5 * GIB,
+                tuple(b.name.full for b in found.values()))
 
 
 def _cpu(run: Run) -> list[Goal]:
@@ -139,11 +146,12 @@ def _cpu(run: Run) -> list[Goal]:
         quantity = f"cpu scaling at workers = cores ({n}), {executor}"
         goal = f"efficiency ≥ {limit:.2f}"
         problem = _failed(serial, b)
+        sources = (serial.name.full, b.name.full)
         if problem:
-            goals.append(Goal(quantity, b.name.full, goal, problem, False))
+            goals.append(Goal(quantity, b.name.full, goal, problem, False, sources))
             continue
         eff = serial.median / (n * b.median)
-        goals.append(Goal(quantity, b.name.full, goal, f"{eff:.3f}", eff >= limit))
+        goals.append(Goal(quantity, b.name.full, goal, f"{eff:.3f}", eff >= limit, sources))
     return goals
 
 
@@ -169,11 +177,12 @@ def _api(run: Run) -> Goal | None:
         parts.append(f"{fraction:.3f} ({b.name.workers})")
         met = met and fraction >= API_GOAL
     return Goal(quantity, "api/threads/workers:W", f"≥ {API_GOAL:.2f} of ceil(tasks/W) × latency",
-                ", ".join(parts), met)
+                ", ".join(parts), met, tuple(b.name.full for b in benches))
 
 
-def evaluate(run: Run) -> list[Goal]:
-    """Every goal this run has the benchmarks for, in the README's order."""
+def evaluate(run: Run, max_interference: float = MAX_INTERFERENCE) -> list[Goal]:
+    """Every goal this run has the benchmarks for, in the README's order; each notes which of
+    its benchmarks ran with interference above `max_interference`."""
     goals: list[Goal | None] = [
         _dispatch(run, "threads", 1000.0),
         _dispatch(run, "processes", 5000.0),
@@ -183,12 +192,33 @@ def evaluate(run: Run) -> list[Goal]:
         *_cpu(run),
         _api(run),
     ]
-    return [g for g in goals if g is not None]
+    found = [g for g in goals if g is not None]
+    for g in found:
+        for name in g.sources:
+            b = run.benchmarks.get(name)
+            if disturbed(b, max_interference):
+                g.disturbed[name] = interference(b)
+    return found
 
 
-def to_markdown(goals: list[Goal]) -> str:
+def verdict_text(g: Goal) -> str:
+    """'met', '**missed**', and '⚠ disturbed' when a benchmark it reads ran disturbed."""
+    verdict = "met" if g.met else "**missed**"
+    return verdict + (f" {MARK} disturbed" if g.disturbed else "")
+
+
+def disturbed_text(g: Goal) -> str:
+    return ", ".join(f"`{name}` {value:.0%}" for name, value in g.disturbed.items())
+
+
+def to_markdown(goals: list[Goal], max_interference: float = MAX_INTERFERENCE) -> str:
     lines = ["| quantity | benchmark | goal | measured (median) | |", "|---|---|---|---|---|"]
     for g in goals:
-        verdict = "met" if g.met else "**missed**"
-        lines.append(f"| {g.quantity} | `{g.benchmark}` | {g.goal} | {g.measured} | {verdict} |")
+        lines.append(f"| {g.quantity} | `{g.benchmark}` | {g.goal} | {g.measured} | "
+                     f"{verdict_text(g)} |")
+    flagged = [g for g in goals if g.disturbed]
+    if flagged:
+        which = "; ".join(f"{g.quantity}: {disturbed_text(g)}" for g in flagged)
+        lines += ["", f"{MARK} disturbed: {rule(max_interference)}; a miss there may be the "
+                      f"machine's, not the executor's. {which}."]
     return "\n".join(lines) + "\n"

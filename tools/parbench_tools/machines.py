@@ -5,12 +5,15 @@ from __future__ import annotations
 from .errors import ToolError
 from .gbench import Run
 from .speedup import format_seconds, speedup_tables
+from .trust import MARK, MAX_INTERFERENCE, disturbed, rule
 
 CONTEXT_ROWS = [
     ("host", "host_name"),
     ("CPU model", "parbench_cpu_model"),
-    ("cores", "num_cpus"),
+    ("machine CPUs", "num_cpus"),
     ("usable CPUs", "parbench_usable_cpus"),  # affinity mask and cgroup quota applied
+    ("affinity CPUs", "parbench_affinity_cpus"),
+    ("cgroup CPU quota", "parbench_cgroup_cpu_quota"),
     ("MHz", "mhz_per_cpu"),
     ("caches", "caches"),
     ("OpenBLAS", "parbench_openblas_config"),
@@ -20,6 +23,7 @@ CONTEXT_ROWS = [
     ("build", "parbench_build_type"),
     ("revision", "parbench_git_revision"),
     ("noise probe efficiency", "parbench_noise_efficiency"),
+    ("noise probe after the run", "parbench_noise_efficiency_end"),
     ("date", "date"),
 ]
 
@@ -61,7 +65,8 @@ def check_common(runs: list[Run]) -> None:
                                       "compare between these machines")
 
 
-def to_markdown(runs: list[Run], labels: list[str]) -> str:
+def to_markdown(runs: list[Run], labels: list[str],
+                max_interference: float = MAX_INTERFERENCE) -> str:
     out = ["## Machines", "", "| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(runs)]
     for title, key in CONTEXT_ROWS:
         out.append(f"| {title} | " + " | ".join(context_value(r, key) for r in runs) + " |")
@@ -78,10 +83,13 @@ def to_markdown(runs: list[Run], labels: list[str]) -> str:
                 cells.append("error" if b is not None and b.error else "—")
                 ratios.append(None)
             else:
-                cells.append(format_seconds(b.median))
+                mark = f"{MARK} " if disturbed(b, max_interference) else ""
+                cells.append(mark + format_seconds(b.median))
                 ratios.append(b.median)
         ratio_cells = [f"{x / ratios[0]:.2f}" if x and ratios[0] else "—" for x in ratios[1:]]
         out.append(f"| `{name}` | " + " | ".join(cells + ratio_cells) + " |")
+    if any(MARK in line for line in out):
+        out += ["", f"{MARK}: {rule(max_interference)}."]
     speedups = [_speedups(r) for r in runs]
     baseline = runs[0].manifest.baseline
     out += ["", f"## Speedups against each machine's own {baseline} run", "",

@@ -10,6 +10,7 @@ from .gbench import Run, cores, group_label
 from .manifest import FALLBACK, Manifest
 from .speedup import format_seconds, speedup_tables
 from .trace import Timeline
+from .trust import MARK, MAX_INTERFERENCE
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -102,37 +103,116 @@ def _draw_lanes(ax, tl: Timeline, end_ms: float) -> None:
     ax.set_xlim(0, end_ms * 1.12 if end_ms > 0 else 1)  # room for the wall label
 
 
-def speedup_figure(run: Run, out_base: str, formats=("png", "svg")) -> list[str]:
+def _disturbed_marker(ax, xs, ys, limit: float, labelled: list) -> None:
+    """Red rings around the points of benchmarks that ran disturbed (one legend entry)."""
+    label = None
+    if not labelled:
+        label = f"{MARK} disturbed (> {limit:.0%} interference)"
+        labelled.append(True)
+    ax.scatter(xs, ys, s=140, facecolors="none", edgecolors="red", linewidths=1.5, zorder=5,
+               label=label)
+
+
+def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
+                   max_interference: float = MAX_INTERFERENCE) -> list[str]:
     """Speedup against worker count, one panel per group, one line per executor (the manifest's
-    order), the ideal line and the core count marked."""
+    order), the ideal line and the usable CPUs marked; disturbed points ringed in red."""
     plt = _pyplot()
-    tables = [t for t in speedup_tables(run) if t.baseline_s is not None and t.workers]
+    tables = [t for t in speedup_tables(run, max_interference) if t.baseline_s is not None
+              and t.workers]
     if not tables:
         return []
     ncols = 3 if len(tables) > 4 else max(1, len(tables))
     nrows = (len(tables) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
-    ncores = cores(run)
+    ncpus = cores(run)
     for ax, t in zip(axes.flat, tables):
         top = max(t.workers)
         ax.plot([1, top], [1, top], linestyle=":", color="gray", label="ideal")
         ax.axhline(1, color="black", linewidth=0.5)
-        if ncores:
-            ax.axvline(ncores, color="red", linestyle="--", linewidth=0.8, label=f"{ncores} cores")
+        if ncpus:
+            ax.axvline(ncpus, color="red", linestyle="--", linewidth=0.8,
+                       label=f"{ncpus} usable CPU{'s' if ncpus != 1 else ''}")
+        labelled: list = []
         for i, executor in enumerate(t.executors):
-            pts = [(c.workers, c.speedup) for c in t.cells
-                   if c.executor == executor and c.speedup is not None]
-            if pts:
-                ax.plot(*zip(*pts), marker=_MARKERS[i % len(_MARKERS)], label=executor)
+            cells = [c for c in t.cells if c.executor == executor and c.speedup is not None]
+            if cells:
+                ax.plot([c.workers for c in cells], [c.speedup for c in cells],
+                        marker=_MARKERS[i % len(_MARKERS)], label=executor)
+                hit = [c for c in cells if c.flagged]
+                if hit:
+                    _disturbed_marker(ax, [c.workers for c in hit], [c.speedup for c in hit],
+                                      max_interference, labelled)
         ax.set_xscale("log", base=2)
         ax.set_xticks(t.workers)
         ax.set_xticklabels([str(w) for w in t.workers])
-        ax.set_title(t.label, fontsize=9)
+        title = t.label + (f" ({MARK} disturbed baseline)" if t.baseline_disturbed else "")
+        ax.set_title(title, fontsize=9, color="red" if t.baseline_disturbed else "black")
         ax.set_xlabel("workers", fontsize=8)
         ax.set_ylabel(f"speedup vs {t.baseline}", fontsize=8)
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(tables):]:
         ax.axis("off")
+    fig.tight_layout()
+    written = _save(fig, out_base, formats)
+    plt.close(fig)
+    return written
+
+
+def granularity_figure(curves, out_base: str, formats=("png", "svg"),
+                       max_interference: float = MAX_INTERFERENCE) -> list[str]:
+    """Efficiency against task duration (log x), one curve per (executor, workers, payload)
+    and file, the 0.5 line, each METG starred on it, disturbed points ringed in red."""
+    from matplotlib.ticker import FuncFormatter
+    from .granularity import LEVEL, format_ns
+    plt = _pyplot()
+    drawn = [c for c in curves if any(p.efficiency is not None for p in c.points)]
+    if not drawn:
+        return []
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    sources = {c.source for c in drawn}
+    several_workers = len({c.workers for c in drawn}) > 1
+    executors = list(dict.fromkeys((c.source, c.executor) for c in drawn))
+    payloads = list(dict.fromkeys(c.payload for c in drawn if not c.plain))
+    styles = ("--", "-.", ":", (0, (5, 1)))
+    labelled: list = []
+    top = 1.0
+    for c in drawn:
+        pts = [(p.task_ns, p.efficiency, p.flagged) for p in c.points
+               if p.task_ns is not None and p.efficiency is not None]
+        label = c.executor
+        if len(sources) > 1 and sum(1 for s, e in executors if e == c.executor) > 1:
+            label = f"{os.path.basename(c.source)}: {label}"
+        if several_workers:
+            label += f" ×{c.workers}"
+        if not c.plain:
+            label += f", {c.payload}"
+        m = c.analysis
+        label += f" (METG {format_ns(m.value_ns)})" if m.status == "crossed" else \
+            f" ({m.status})"
+        index = executors.index((c.source, c.executor))
+        style = "-" if c.plain else styles[payloads.index(c.payload) % len(styles)]
+        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle=style,
+                        marker=_MARKERS[index % len(_MARKERS)], markersize=4, label=label,
+                        color=f"C{index % 10}")
+        top = max(top, max(p[1] for p in pts))
+        if m.status == "crossed":
+            ax.plot([m.value_ns], [LEVEL], marker="*", markersize=14, color=line.get_color(),
+                    markeredgecolor="black", zorder=6)
+        hit = [p for p in pts if p[2]]
+        if hit:
+            _disturbed_marker(ax, [p[0] for p in hit], [p[1] for p in hit], max_interference,
+                              labelled)
+    ax.axhline(LEVEL, color="black", linestyle="--", linewidth=0.8, label="50% efficiency")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_ns(x)))
+    ax.set_ylim(0, min(top * 1.08, 2.0))
+    ax.set_xlabel("task duration (measured by the baseline)")
+    ax.set_ylabel("parallel efficiency")
+    ax.set_title("When does it pay off? Efficiency against task duration; "
+                 "★ METG(50%)", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     written = _save(fig, out_base, formats)
     plt.close(fig)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gbench import Benchmark, Run, group_label
+from .gbench import Benchmark, Run, cores, group_label
+from .stats import CONFIDENCE, Interval, median_interval, ratio_interval, ratio_level
+from .stats import repetitions_needed as ci_repetitions_needed
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
 
 
 @dataclass
@@ -17,10 +20,16 @@ class Cell:
     workers: int
     median_s: float | None = None
     speedup: float | None = None
-    efficiency: float | None = None
+    efficiency: float | None = None  # speedup / the CPUs it could use (min(workers, usable))
     cv: float | None = None
     repetitions: int = 0
     error: str | None = None
+    median_ci: Interval | None = None  # the median time's interval (seconds)
+    speedup_ci: Interval | None = None  # from the baseline's and this median's intervals
+    interval_note: str | None = None  # why an interval is missing ("not enough repetitions")
+    interference: float | None = None  # interference_cpu_frac + steal_frac (median)
+    flagged: bool = False  # disturbed itself, or its table's baseline was
+    cpus: int | None = None  # the divisor of the efficiency
 
 
 @dataclass
@@ -35,10 +44,18 @@ class Table:
     error: str | None = None  # why no speedups could be computed (e.g. no baseline)
     baseline: str = "serial"  # the baseline executor's name
     executors: tuple[str, ...] = ()  # the other executors, in table order
+    baseline_ci: Interval | None = None
+    baseline_note: str | None = None  # why the baseline's interval is missing
+    baseline_interference: float | None = None
+    baseline_disturbed: bool = False  # flags every cell of the table
 
     def cell(self, executor: str, workers: int) -> Cell | None:
         return next((c for c in self.cells if c.executor == executor and c.workers == workers),
                     None)
+
+    @property
+    def flagged(self) -> list[Cell]:
+        return [c for c in self.cells if c.flagged and c.executor != self.baseline]
 
 
 def baseline_of(run: Run, bench: Benchmark) -> Benchmark | None:
@@ -61,7 +78,29 @@ def baseline_of(run: Run, bench: Benchmark) -> Benchmark | None:
     return max(fits, key=lambda c: len(c.name.args), default=None)
 
 
-def speedup_tables(run: Run) -> list[Table]:
+def not_enough(n: int, what: str = "") -> str:
+    """The text printed instead of an interval: 'not enough repetitions (n=1)'."""
+    return f"not enough repetitions{what} (n={n})"
+
+
+def _interval_note(b: Benchmark, n: int, what: str = "") -> str:
+    if b.aggregates_only:
+        return "no interval: the file holds aggregates only"
+    return not_enough(n, what)
+
+
+def efficiency_cpus(run: Run, workers: int) -> int:
+    """The CPUs `workers` workers could use: at most the run's usable CPUs (efficiency is per
+    CPU, so 4 workers on 2 usable CPUs are measured against 2)."""
+    usable = cores(run)
+    return min(workers, usable) if usable else workers
+
+
+def speedup_tables(run: Run, max_interference: float = MAX_INTERFERENCE,
+                   confidence: float = CONFIDENCE) -> list[Table]:
+    """One table per group; each cell with its median's and speedup's intervals at
+    `confidence` and flagged when it (or its baseline) ran with interference above
+    `max_interference`."""
     manifest = run.manifest
     base_name = manifest.baseline
     groups: dict[tuple, list[Benchmark]] = {}
@@ -85,21 +124,41 @@ def speedup_tables(run: Run) -> list[Table]:
             error = f"the {base_name} baseline measured 0 s: speedups cannot be computed"
         else:
             baseline = base.median
+        base_disturbed = disturbed(base, max_interference)
         cells = []
         for b in sorted(benches, key=lambda b: (manifest.order(b.name.executor), b.name.workers)):
             cell = Cell(b.name.executor, b.name.workers, repetitions=b.repetitions,
-                        error=b.error)
+                        error=b.error, interference=interference(b))
+            cell.flagged = disturbed(b, max_interference) or base_disturbed
             if b.measured:
                 cell.median_s = b.median
                 cell.cv = b.cv
+                cell.median_ci = median_interval(b.samples, confidence)
+                if cell.median_ci is None:
+                    cell.interval_note = _interval_note(b, len(b.samples))
                 if baseline is not None and cell.median_s > 0:
                     cell.speedup = baseline / cell.median_s
-                    cell.efficiency = cell.speedup / b.name.workers
+                    cell.cpus = efficiency_cpus(run, b.name.workers)
+                    cell.efficiency = cell.speedup / cell.cpus
+                    cell.speedup_ci = ratio_interval(base.samples, b.samples, confidence)
+                    if cell.speedup_ci is None:
+                        n = min(len(base.samples), len(b.samples))
+                        cell.interval_note = _interval_note(
+                            base if base.aggregates_only else b, n,
+                            "" if cell.median_ci is None else " for the speedup's interval")
             cells.append(cell)
         workers = sorted({c.workers for c in cells if c.executor != base_name})
         executors = tuple(dict.fromkeys(c.executor for c in cells if c.executor != base_name))
-        tables.append(Table(group, group_label(group), workers, cells, baseline, error,
-                            base_name, executors))
+        table = Table(group, group_label(group), workers, cells, baseline, error, base_name,
+                      executors)
+        if base is not None:
+            table.baseline_interference = interference(base)
+            table.baseline_disturbed = base_disturbed
+            if baseline is not None:
+                table.baseline_ci = median_interval(base.samples, confidence)
+                if table.baseline_ci is None:
+                    table.baseline_note = _interval_note(base, len(base.samples))
+        tables.append(table)
     return tables
 
 
@@ -112,28 +171,80 @@ def format_seconds(s: float) -> str:
     return f"{s:.3g} s"
 
 
+def seconds_interval(ci: Interval | None) -> str:
+    """' [80.1 ms, 81.4 ms]' or ''."""
+    if ci is None:
+        return ""
+    return f" [{format_seconds(ci.low)}, {format_seconds(ci.high)}]"
+
+
 def cell_text(cell: Cell | None) -> str:
-    """A table cell: speedup, efficiency, median time and cv, or **error**."""
+    """A table cell: speedup with its interval, efficiency, median time with its interval and
+    cv, or why an interval is missing; ⚠ and the interference when flagged; or **error**."""
     if cell is None:
         return ""
     if cell.error is not None:
         return "**error**"
-    if cell.speedup is None:
-        return format_seconds(cell.median_s) if cell.median_s is not None else "—"
-    text = f"{cell.speedup:.3g}× (eff {cell.efficiency:.2f}, {format_seconds(cell.median_s)}"
+    mark = f"{MARK} " if cell.flagged else ""
+    if cell.median_s is None:
+        return mark + "—"
+    time = format_seconds(cell.median_s) + seconds_interval(cell.median_ci)
+    notes = []
     if cell.cv is not None:
-        text += f", cv {cell.cv * 100:.1f}%"
-    return text + ")"
+        notes.append(f"cv {cell.cv * 100:.1f}%")
+    if cell.interval_note:
+        notes.append(cell.interval_note)
+    if cell.flagged and cell.interference is not None:
+        notes.append(f"interference {cell.interference:.0%}")
+    if cell.speedup is None:
+        return mark + time + (f" ({', '.join(notes)})" if notes else "")
+    speedup = f"{cell.speedup:.3g}×"
+    if cell.speedup_ci is not None:
+        speedup += f" [{cell.speedup_ci.low:.3g}, {cell.speedup_ci.high:.3g}]"
+    return mark + f"{speedup} (eff {cell.efficiency:.2f}, {time}" + \
+        "".join(f", {n}" for n in notes) + ")"
 
 
-def to_markdown(tables: list[Table]) -> str:
-    out = []
+def legend(confidence: float, max_interference: float, flagged: bool = False) -> str:
+    """What the brackets (and, when a cell is flagged, the mark) mean: one paragraph above the
+    tables."""
+    text = (f"[low, high]: {confidence:.0%} intervals from the repetitions (order statistics; "
+            f"a median's needs {ci_repetitions_needed(confidence)}+ repetitions; a speedup's "
+            f"comes from its two medians' {ratio_level(confidence):.1%} intervals, "
+            f"{ci_repetitions_needed(ratio_level(confidence))}+ repetitions each). "
+            "Efficiency: speedup / min(workers, usable CPUs).")
+    if flagged:
+        text += f" {MARK}: {rule(max_interference)}."
+    return text
+
+
+def any_flagged(tables: list[Table]) -> bool:
+    return any(c.flagged for t in tables for c in t.cells)
+
+
+def baseline_text(t: Table) -> str:
+    """'serial: 80.2 ms [80 ms, 80.5 ms] per iteration (median)' and its notes."""
+    text = f"{t.baseline}: {format_seconds(t.baseline_s)}{seconds_interval(t.baseline_ci)} " \
+           "per iteration (median" + (f"; {t.baseline_note}" if t.baseline_note else "") + ")"
+    return text
+
+
+def disturbed_baseline_text(t: Table) -> str:
+    return (f"{MARK} The {t.baseline} baseline itself ran disturbed (interference "
+            f"{t.baseline_interference:.0%}): every speedup in this table is suspect.")
+
+
+def to_markdown(tables: list[Table], confidence: float = CONFIDENCE,
+                max_interference: float = MAX_INTERFERENCE) -> str:
+    out = [legend(confidence, max_interference, any_flagged(tables)), ""]
     for t in tables:
         out.append(f"### {t.label}\n")
         if t.error:
             out.append(f"**error:** {t.error}\n")
         if t.baseline_s is not None:
-            out.append(f"{t.baseline}: {format_seconds(t.baseline_s)} per iteration (median)\n")
+            out.append(baseline_text(t) + "\n")
+        if t.baseline_disturbed:
+            out.append(f"**{disturbed_baseline_text(t)}**\n")
         header = ["executor"] + [f"{w} workers" if w > 1 else "1 worker" for w in t.workers]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
@@ -151,7 +262,8 @@ def to_markdown(tables: list[Table]) -> str:
 
 
 CSV_COLUMNS = ["group", "executor", "workers", "median_s", "speedup", "efficiency", "cv",
-               "repetitions", "error"]
+               "repetitions", "error", "median_ci_low_s", "median_ci_high_s", "speedup_ci_low",
+               "speedup_ci_high", "cpus", "interference", "flagged"]
 
 
 def to_rows(tables: list[Table]) -> list[dict]:
@@ -161,5 +273,11 @@ def to_rows(tables: list[Table]) -> list[dict]:
             rows.append({"group": t.label, "executor": c.executor, "workers": c.workers,
                          "median_s": c.median_s, "speedup": c.speedup,
                          "efficiency": c.efficiency, "cv": c.cv,
-                         "repetitions": c.repetitions, "error": c.error or t.error})
+                         "repetitions": c.repetitions, "error": c.error or t.error,
+                         "median_ci_low_s": c.median_ci.low if c.median_ci else None,
+                         "median_ci_high_s": c.median_ci.high if c.median_ci else None,
+                         "speedup_ci_low": c.speedup_ci.low if c.speedup_ci else None,
+                         "speedup_ci_high": c.speedup_ci.high if c.speedup_ci else None,
+                         "cpus": c.cpus, "interference": c.interference,
+                         "flagged": c.flagged})
     return rows

@@ -164,6 +164,21 @@ def test_the_tools_read_it_like_bench(tiny_run, cli):
     assert "py_threads" in text and "py_processes" in text
 
 
+def test_granularity_puts_the_python_executors_beside_bench(tiny_run, cli):
+    status, stderr, out, _ = tiny_run
+    assert status == 0, stderr
+    bench = os.path.join(os.path.dirname(__file__), "fixtures", "granularity.json")
+    status, text, err = cli("granularity", bench, out)
+    assert status == 0, err
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    executors = [(r.split(" | ")[0].strip("|` "), r.split(" | ")[1]) for r in rows]
+    assert ("anchors.json", "py_threads") in executors
+    assert ("anchors.json", "py_processes") in executors
+    assert ("granularity.json", "threads") in executors
+    # Each file against its own baseline: the Python one against py_serial.
+    assert f"**{out}:** On this machine" in text
+
+
 def test_no_process_left_behind(tiny_run):
     status, stderr, _, left = tiny_run
     assert status == 0, stderr

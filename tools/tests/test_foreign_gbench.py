@@ -8,7 +8,7 @@ import math
 import statistics
 
 import pytest
-from conftest import fixture, load_fixture, write_json
+from conftest import fixture, load_fixture, planted, write_json
 
 REPS3 = ("--benchmark_repetitions=3",)
 REPS5 = ("--benchmark_repetitions=5",)
@@ -249,7 +249,7 @@ def test_damaged_input_is_one_line_and_status_2(cli, gbench_json, tmp_path, comm
 
 
 def test_a_zero_time_in_a_goal_is_a_missed_goal_not_a_division_by_zero(cli, tmp_path):
-    data = load_fixture("executors.json")
+    data = planted(load_fixture("executors.json"))  # quiet: the verdict has no flag
     for b in data["benchmarks"]:
         if b.get("run_name", b["name"]).startswith("roundtrip/raw_pipe"):
             b["real_time"] = 0.0

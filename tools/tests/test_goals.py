@@ -1,14 +1,15 @@
-"""goals: the executors' own speed against parbench's goals, read from one run."""
+"""goals: the executors' own speed against parbench's goals, read from one run. The verdict
+tests read a quiet copy of the real run (no interference planted); test_trust.py checks the
+flags on disturbed ones."""
 
 import json
 
-from conftest import fixture
+from conftest import fixture, load_fixture, planted, quiet_fixture
 
 
 def _variant(tmp_path, change):
-    """executors.json with `change(entry)` applied to every benchmark entry."""
-    with open(fixture("executors.json"), encoding="utf-8") as f:
-        data = json.load(f)
+    """executors.json, made quiet, with `change(entry)` applied to every benchmark entry."""
+    data = planted(load_fixture("executors.json"))
     for entry in data["benchmarks"]:
         change(entry)
     path = tmp_path / "variant.json"
@@ -20,8 +21,8 @@ def _rows(out):
     return [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
 
 
-def test_every_goal_of_an_executor_run_gets_a_row_and_a_verdict(cli):
-    status, out, err = cli("goals", fixture("executors.json"))
+def test_every_goal_of_an_executor_run_gets_a_row_and_a_verdict(cli, tmp_path):
+    status, out, err = cli("goals", quiet_fixture(tmp_path, "executors.json"))
     rows = _rows(out)
     quantities = [r.split(" | ")[0].lstrip("| ") for r in rows]
     assert quantities == [
@@ -40,7 +41,10 @@ def test_every_goal_of_an_executor_run_gets_a_row_and_a_verdict(cli):
     # The exit status follows the verdicts, and each miss is named on stderr.
     assert status == (1 if missed else 0)
     assert err.count("missed:") == len(missed)
-    assert "noise probe 1.007578" in out
+    assert "noise probe 1.000000" in out  # as planted
+    with open(fixture("executors.json"), encoding="utf-8") as f:
+        noise = json.load(f)["context"]["parbench_noise_efficiency"]
+    assert f"noise probe {noise}" in cli("goals", fixture("executors.json"))[1]
 
 
 def test_a_slow_api_overlap_is_missed_and_exits_1(cli, tmp_path):

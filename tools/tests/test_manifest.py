@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import (MANIFEST_KEY, load_fixture, manifest_of, rename_executor, with_manifest,
+from conftest import (MANIFEST_KEY, load_fixture, manifest_of, rename_executor,
                       without_manifest, write_json)
 
 from parbench_tools.gbench import load_run
@@ -27,7 +27,7 @@ def _svg_text(path) -> str:
 def _add_toy(data: dict) -> dict:
     """run.json with a new executor 'toy' (second in table order) that ran cpu at 1 and 2
     workers: its benchmarks are copies of the threads ones, renamed."""
-    data = with_manifest(data)
+    data = copy.deepcopy(data)
     manifest = manifest_of(data)
     manifest["executors"].insert(1, {"name": "toy", "summary": "a toy executor",
                                      "traits": {"single_worker": False}})
@@ -70,7 +70,9 @@ def test_an_executor_named_by_the_manifest_gets_rows_in_speedup_plot_and_report(
         section = cli("speedup", run)[1].split("### cpu\n")[1].split("###")[0]
         order = [line.split(" | ")[0].lstrip("| ") for line in section.splitlines()
                  if line.startswith("| ") and "---" not in line][1:]
-        assert order == ["toy", "threads", "processes"]
+        cpu = next(f for f in manifest_of(data)["families"] if f["name"] == "cpu")
+        assert order == ["toy"] + [e for e in cpu["executors"] if e not in ("toy", "serial")]
+        assert order[:3] == ["toy", "threads", "processes"]
 
     status, _, err = cli("plot", run, "--out", str(tmp_path / "speedup"))
     assert status == 0, err
@@ -89,7 +91,7 @@ def test_the_baseline_is_the_manifests(cli, tmp_path):
     data = rename_executor(load_fixture("run.json"), "serial", "one_by_one")
     status, out, err = cli("speedup", write_json(tmp_path, "run.json", data))
     assert status == 0, err
-    assert "one_by_one: " in out and "per iteration (median)" in out
+    assert "one_by_one: " in out and "per iteration (median" in out
     assert "serial" not in out
 
 
@@ -113,7 +115,7 @@ def test_an_axis_of_one_executor_takes_the_baseline_without_it(tmp_path):
 
 
 def test_counter_directions_and_units_come_from_the_manifest(cli, tmp_path):
-    data = with_manifest(load_fixture("run.json"))
+    data = load_fixture("run.json")
     manifest = manifest_of(data)
     for fam in manifest["families"]:
         if fam["name"] == "io":  # pretend io's throughput were smaller-is-better
@@ -140,7 +142,7 @@ def test_counter_directions_and_units_come_from_the_manifest(cli, tmp_path):
 
 @pytest.mark.parametrize("compare_to", ["processes", ["processes"]])
 def test_goals_find_the_raw_pipe_reference_through_the_manifest(cli, tmp_path, compare_to):
-    data = with_manifest(load_fixture("executors.json"))
+    data = load_fixture("executors.json")
     manifest = manifest_of(data)
     for fam in manifest["families"]:
         for ref in fam["references"]:

@@ -107,7 +107,7 @@ def test_report_is_self_contained_and_renders_every_image_in_chromium(cli, tmp_p
 
 
 @pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",
-                                     "export", "goals", "report"])
+                                     "export", "goals", "report", "granularity"])
 def test_every_subcommand_has_help(cli, command):
     status, out, _ = cli(command, "--help")
     assert status == 0

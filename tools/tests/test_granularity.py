@@ -1,0 +1,269 @@
+"""granularity: METG(50%) on synthetic curves (crossing, never crossing, crossing below the
+sweep, dips), and on a small real run of bench's granularity family (fixtures/granularity.json:
+serial, threads and processes at 100 ns, 10 µs and 1 ms, each payload), whose times are also
+replaced by known efficiencies to check the table and the verdict sentence."""
+
+import csv
+import io
+import json
+import math
+
+import pytest
+from conftest import fixture, load_fixture, manifest_of, planted, write_json
+
+from parbench_tools.gbench import load_run
+from parbench_tools.granularity import curves, metg, metg_text, ranges_text, verdict
+from parbench_tools.trust import MARK
+
+# --- synthetic curves ------------------------------------------------------------------------
+
+
+def test_a_crossing_is_interpolated_in_log_duration():
+    m = metg([(100, 0.2), (1e4, 0.8), (1e6, 0.95)])
+    assert m.status == "crossed"
+    assert m.value_ns == pytest.approx(1000)  # halfway in log between 100 ns and 10 µs
+    assert m.ranges == ((None, pytest.approx(1000)),)
+    assert metg_text(m) == "1 µs" and ranges_text(m) == "< 1 µs"
+    assert m.last_efficiency == 0.95
+
+
+def test_a_curve_that_never_crosses_is_not_reached():
+    m = metg([(100, 0.1), (1e4, 0.3), (1e6, 0.45)])
+    assert m.status == "not reached" and m.value_ns is None
+    assert m.ranges == ((None, None),)
+    assert metg_text(m) == "not reached (> 1 ms)"
+    assert ranges_text(m) == "the whole sweep (100 ns–1 ms)"
+
+
+def test_a_curve_above_half_at_the_shortest_task_is_below_the_sweep():
+    m = metg([(100, 0.6), (1e4, 0.9), (1e6, 1.0)])
+    assert m.status == "below the sweep" and m.ranges == ()
+    assert metg_text(m) == "below the sweep (≤ 100 ns)" and ranges_text(m) == "none"
+
+
+def test_exactly_half_counts_as_paying_off():
+    assert metg([(100, 0.5), (1e3, 0.7)]).status == "below the sweep"
+    m = metg([(100, 0.2), (1e3, 0.5)])
+    assert m.status == "crossed" and m.value_ns == pytest.approx(1e3)
+
+
+def test_a_dip_back_below_half_is_a_second_range_and_moves_metg():
+    # The process pool's cliff (issue 17): paying off at 10 µs, below half again at 20 µs.
+    m = metg([(1e3, 0.3), (1e4, 0.7), (1e5, 0.4), (1e6, 0.9)])
+    assert m.status == "crossed"
+    first, second = m.ranges
+    assert first == (None, pytest.approx(1e3 * 10 ** 0.5))  # 0.3 -> 0.7: halfway
+    low, high = second
+    assert low == pytest.approx(1e4 * 10 ** (2 / 3))  # 0.7 -> 0.4 reaches 0.5 two thirds on
+    assert high == pytest.approx(1e5 * 10 ** 0.2)  # 0.4 -> 0.9 reaches 0.5 a fifth on
+    assert m.value_ns == high, "METG is where it last rises through 0.5"
+    assert ranges_text(m) == "< 3.16 µs; 46.4 µs–158 µs"
+
+
+def test_a_dip_at_the_long_end_means_not_reached():
+    m = metg([(1e2, 0.7), (1e4, 0.6), (1e6, 0.3)])
+    assert m.status == "not reached" and m.ranges[0][1] is None
+    assert ranges_text(m).startswith("> ")
+
+
+def test_a_dip_in_the_middle_of_a_curve_that_starts_above_half():
+    m = metg([(1e2, 0.8), (1e3, 0.2), (1e4, 0.8)])
+    assert m.status == "crossed" and len(m.ranges) == 1
+    low, high = m.ranges[0]
+    assert low == pytest.approx(1e2 * 10 ** 0.5) and high == pytest.approx(1e3 * 10 ** 0.5)
+
+
+def test_no_points_is_no_data():
+    assert metg([]).status == "no data"
+    assert metg([(100, float("nan"))]).status == "no data"
+
+
+# --- the real run, and the real run with known efficiencies ----------------------------------
+
+def _names(data):
+    return sorted({b["run_name"].removesuffix("/real_time") for b in data["benchmarks"]})
+
+
+def test_the_real_run_gives_one_curve_per_executor_and_payload():
+    run = load_run(fixture("granularity.json"))
+    found = {(c.executor, c.workers, c.payload): c for c in curves(run)}
+    assert set(found) == {("threads", 2, "none"), ("processes", 2, "none"),
+                          ("processes", 2, "64 KiB"), ("processes", 2, "1 MiB")}
+    # Table order: the manifest's executors, then the payload axis' own order.
+    assert [(c.executor, c.payload) for c in curves(run)] == [
+        ("threads", "none"), ("processes", "none"), ("processes", "64 KiB"),
+        ("processes", "1 MiB")]
+    serial = {b.name.args[0][1]: b for b in run.benchmarks.values()
+              if b.name.executor == "serial"}
+    for c in found.values():
+        assert [p.nominal_ns for p in c.points] == [100, 1e4, 1e6]
+        for p, task in zip(c.points, ("100ns", "10us", "1ms")):
+            base, own = serial[task], run.benchmarks[p.name]
+            assert p.task_ns == base.counter("task_ns"), "x: what the baseline measured"
+            assert p.efficiency == pytest.approx(base.median / (2 * own.median))
+        assert c.analysis.status in ("crossed", "below the sweep", "not reached")
+
+
+def _known(efficiencies: dict, context: dict | None = None) -> dict:
+    """granularity.json made quiet, every task lasting exactly its nominal duration, serial
+    taking 10 ms per iteration, and each executor's time set so that its efficiency at each
+    task is the one given: {(executor, payload): [eff at 100ns, 10us, 1ms]}."""
+    data = planted(load_fixture("granularity.json"))
+    data["context"].update(context or {})
+    tasks = ("100ns", "10us", "1ms")
+    nominal = {"100ns": 100.0, "10us": 1e4, "1ms": 1e6}
+    for b in data["benchmarks"]:
+        parts = b["run_name"].removesuffix("/real_time").split("/")
+        executor = parts[1]
+        task = next(p.split(":")[1] for p in parts if p.startswith("task:"))
+        payload = next((p.split(":")[1] for p in parts if p.startswith("payload:")), "")
+        b["time_unit"] = "ms"
+        if executor == "serial":
+            b["real_time"], b["task_ns"] = 10.0, nominal[task]
+        else:
+            eff = efficiencies[(executor, payload)][tasks.index(task)]
+            b["real_time"] = 10.0 / (2 * eff)
+    return data
+
+
+KNOWN = {("threads", ""): [0.2, 0.8, 0.9],  # crosses at 1 µs
+         ("processes", ""): [0.1, 0.3, 0.6],  # crosses at 10 µs × 100^(2/3) = 215 µs
+         ("processes", "64KiB"): [0.6, 0.3, 0.7],  # dips: 464 ns–100 µs
+         ("processes", "1MiB"): [0.1, 0.1, 0.2]}  # never
+
+
+def test_the_table_from_known_efficiencies(cli, tmp_path):
+    path = write_json(tmp_path, "known.json", _known(KNOWN))
+    status, out, err = cli("granularity", path)
+    assert status == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0] == ("| executor | workers | payload | METG (50%) | below 50% efficiency | "
+                       "efficiency at the longest task |")
+    assert rows[1:] == [
+        "| threads | 2 | none | 1 µs | < 1 µs | 0.90 (1 ms) |",
+        "| processes | 2 | none | 215 µs | < 215 µs | 0.60 (1 ms) |",
+        "| processes | 2 | 64 KiB | 100 µs | 464 ns–100 µs | 0.70 (1 ms) |",
+        "| processes | 2 | 1 MiB | not reached (> 1 ms) | the whole sweep (100 ns–1 ms) | "
+        "0.20 (1 ms) |",
+    ]
+    assert MARK not in out
+    records = json.loads(cli("granularity", path, "--format", "json")[1])
+    assert records[0]["metg_ns"] == pytest.approx(1000)
+    assert [p["efficiency"] for p in records[0]["points"]] == pytest.approx([0.2, 0.8, 0.9])
+    table = list(csv.DictReader(io.StringIO(cli("granularity", path, "--format", "csv")[1])))
+    assert [r["status"] for r in table] == ["crossed", "crossed", "crossed", "not reached"]
+    assert math.isclose(float(table[1]["metg_ns"]), 1e4 * 100 ** (2 / 3))
+
+
+def test_the_verdict_sentence(tmp_path):
+    run = load_run(write_json(tmp_path, "known.json", _known(KNOWN)))
+    assert verdict(run, curves(run)) == (
+        "On this machine (2 CPUs): threads pay off from tasks of 1 µs, processes from 215 µs "
+        "(from 100 µs when each task ships 64 KiB, for none up to 1 ms when each task ships "
+        "1 MiB); shorter tasks are faster serially.")
+    # One usable CPU of two (taskset -c 0): efficiency is against that one CPU, so twice the
+    # above, and METG moves (threads: 0.4 -> 1.6 crosses 0.5 a twelfth of the way on).
+    run = load_run(write_json(tmp_path, "one.json", _known(KNOWN, {
+        "parbench_usable_cpus": "1"})))
+    assert verdict(run, curves(run)) == (
+        "On this machine (1 of its 2 CPUs usable, 2 workers): threads pay off from tasks of "
+        "147 ns, processes from 3.16 µs (at every duration when each task ships 64 KiB, for "
+        "none up to 1 ms when each task ships 1 MiB); shorter tasks are faster serially.")
+
+
+def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp_path):
+    path = write_json(tmp_path, "known.json", _known(KNOWN))
+    status, _, err = cli("report", path, "--out", str(tmp_path / "r.html"))
+    assert status == 0, err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    body = page.split("<h1>parbench report</h1>")[1]
+    assert body.lstrip().startswith("<p class='verdict'>On this machine (2 CPUs): threads pay "
+                                    "off from tasks of 1 µs")
+    assert "<h2>When does it pay off? METG" in page
+    assert "alt=\"efficiency against task duration\"" in page
+    # A run without a duration sweep has no verdict.
+    status, _, _ = cli("report", fixture("reps6.json"), "--out", str(tmp_path / "c.html"))
+    assert "class='verdict'" not in (tmp_path / "c.html").read_text(encoding="utf-8")
+
+
+def test_disturbed_points_are_flagged_in_the_table_and_the_verdict(cli, tmp_path):
+    data = _known(KNOWN)
+    for b in data["benchmarks"]:
+        if b["run_name"].startswith("granularity/threads/workers:2/task:10us"):
+            b["interference_cpu_frac"] = 0.3
+    status, out, _ = cli("granularity", write_json(tmp_path, "d.json", data))
+    row = next(line for line in out.splitlines() if line.startswith("| threads |"))
+    assert row.endswith(f"| {MARK} 1 of 3 points disturbed |")
+    assert f"{MARK} 1 of these 12 measurements ran while other processes" in out
+
+
+def test_the_plot_is_written_as_png_and_svg(cli, tmp_path):
+    status, _, err = cli("granularity", write_json(tmp_path, "k.json", _known(KNOWN)),
+                         "--out-plot", str(tmp_path / "g" / "metg"))
+    assert status == 0, err
+    assert "wrote " in err
+    assert (tmp_path / "g" / "metg.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "g" / "metg.svg").read_text(encoding="utf-8")
+    for label in ("threads (METG 1 µs)", "processes, 1 MiB (not reached)", "50% efficiency"):
+        assert label in svg
+
+
+def test_several_files_each_against_its_own_baseline(cli, tmp_path):
+    # A second file whose executors and baseline have other names (as the anchors' Python
+    # sweep: py_serial, py_threads): each file's curves use its own manifest's baseline.
+    data = _known(KNOWN)
+    manifest = manifest_of(data)
+    rename = {"serial": "py_serial", "threads": "py_threads", "processes": "py_processes"}
+    for e in manifest["executors"]:
+        e["name"] = rename.get(e["name"], e["name"])
+    manifest["baseline"] = "py_serial"
+    for fam in manifest["families"]:
+        fam["executors"] = [rename.get(e, e) for e in fam["executors"]]
+        for axis in fam["axes"]:
+            if "executors" in axis:
+                axis["executors"] = [rename.get(e, e) for e in axis["executors"]]
+        for ref in fam["references"]:
+            ref["compare_to"] = [rename.get(e, e) for e in ref["compare_to"]]
+    data["context"]["parbench_manifest"] = json.dumps(manifest)
+    for b in data["benchmarks"]:
+        parts = b["run_name"].split("/")
+        parts[1] = rename[parts[1]]
+        b["name"] = b["run_name"] = "/".join(parts)
+    first = write_json(tmp_path, "bench.json", _known(KNOWN))
+    second = write_json(tmp_path, "python.json", data)
+    status, out, err = cli("granularity", first, second)
+    assert status == 0, err
+    assert "| `python.json` | py_threads | 2 | none | 1 µs |" in out
+    assert "| `bench.json` | threads | 2 | none | 1 µs |" in out
+    assert f"**{second}:** On this machine (2 CPUs): py_threads pay off from tasks of 1 µs" in out
+
+
+def test_a_run_without_a_sweep_is_one_line_and_status_2(cli):
+    status, out, err = cli("granularity", fixture("reps6.json"))
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "has no task-duration sweep" in err and "reps6.json" in err
+
+
+def test_a_point_without_a_baseline_exits_1_naming_it(cli, tmp_path):
+    data = load_fixture("granularity.json")
+    data["benchmarks"] = [b for b in data["benchmarks"]
+                          if b["run_name"] != "granularity/serial/task:10us/real_time"]
+    status, out, err = cli("granularity", write_json(tmp_path, "hole.json", data))
+    assert status == 1
+    assert "granularity/threads/workers:2/task:10us: no serial baseline" in err
+    assert "| threads | 2 | none |" in out and "without a time (no serial baseline)" in out
+
+
+def test_names_come_from_the_manifest_not_from_the_tools(tmp_path):
+    # The sweep is found by the counter the manifest declares, not by the family's name.
+    data = planted(load_fixture("granularity.json"))
+    manifest = manifest_of(data)
+    for fam in manifest["families"]:
+        if fam["name"] == "granularity":
+            fam["name"] = "grain"
+    data["context"]["parbench_manifest"] = json.dumps(manifest)
+    for b in data["benchmarks"]:
+        b["name"] = b["name"].replace("granularity/", "grain/")
+        b["run_name"] = b["run_name"].replace("granularity/", "grain/")
+    run = load_run(write_json(tmp_path, "grain.json", data))
+    assert {c.family for c in curves(run)} == {"grain"} and len(curves(run)) == 4
