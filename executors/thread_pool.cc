@@ -87,8 +87,12 @@ ThreadPool::~ThreadPool() {
   shared_->stop.store(true, std::memory_order_relaxed);
   shared_->generation.BumpAndWakeAll();
   for (std::size_t slot = 0; slot < threads_.size(); ++slot) {
-    // A worker still busy after a timeout cannot be joined without hanging; let it go.
-    const bool stuck = broken_ && shared_->slots[slot].busy_since_ns.load() != 0;
+    // A worker whose task ran past the timeout cannot be joined without hanging; let it go.
+    // Any other finishes its task (at most the timeout) and is joined: the abandoned batch
+    // gives it no further one.
+    const std::int64_t since = shared_->slots[slot].busy_since_ns.load();
+    const bool stuck = broken_ && since != 0 &&
+                       NowNs() - since > std::chrono::nanoseconds(timeout_).count();
     if (stuck) {
       threads_[slot].detach();
     } else {
@@ -142,6 +146,9 @@ std::vector<Result> ThreadPool::Run(const Batch& batch) {
       const std::int64_t since = s.slots[slot].busy_since_ns.load(std::memory_order_relaxed);
       if (since != 0 && now - since > std::chrono::nanoseconds(timeout_).count()) {
         broken_ = true;
+        // End the abandoned batch: no worker takes another of its tasks (each finishes the
+        // one it runs), so nothing of it runs on beside the next pool.
+        s.next.store(s.batch.tasks, std::memory_order_relaxed);
         throw ExecutorError(
             "threads: task " + std::to_string(s.slots[slot].task.load()) + " on worker slot " +
             std::to_string(slot) + " ran longer than the task timeout of " +

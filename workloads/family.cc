@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <stdexcept>
 
 namespace parbench {
@@ -148,7 +149,11 @@ std::int64_t ParseBytes(std::string_view text) {
     const std::string_view digits = text.substr(0, text.size() - suffix.size());
     std::int64_t value = 0;
     const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec == std::errc() && ptr == digits.data() + digits.size()) return value * size;
+    // Only what FormatBytes writes: no sign, and nothing that overflows.
+    if (ec == std::errc() && ptr == digits.data() + digits.size() && value >= 0 &&
+        digits.front() != '-' && value <= INT64_MAX / size) {
+      return value * size;
+    }
   }
   throw std::logic_error("not a byte count: '" + std::string(text) + "'");
 }

@@ -108,8 +108,35 @@ void OpenGate() {
   g_gate_cv.notify_all();
 }
 
+// slow_count: task 0 blocks until the second gate opens; every other task sleeps 10 ms and
+// counts itself in g_counted.
+std::mutex g_gate2_mu;
+std::condition_variable g_gate2_cv;
+bool g_gate2_open = false;
+std::atomic<int> g_counted{0};
+std::atomic<int> g_gate2_tid{0};
+
+class SlowCountRunner final : public TaskRunner {
+ public:
+  TaskOutput Run(std::uint32_t index, std::span<const std::byte>) override {
+    if (index == 0) {
+      g_gate2_tid.store(CallerTid());
+      std::unique_lock lock(g_gate2_mu);
+      g_gate2_cv.wait(lock, [] { return g_gate2_open; });
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      g_counted.fetch_add(1);
+    }
+    return {.value = index, .reply = {}};
+  }
+};
+
 void RegisterOwnWorkloads() {
   static const bool registered = [] {
+    RegisterWorkload({"slow_count", "test: task 0 blocks; the others sleep and count",
+                      [](const Config&) -> std::unique_ptr<TaskRunner> {
+                        return std::make_unique<SlowCountRunner>();
+                      }});
     RegisterWorkload({"exit_probe", "test: counts its runners' destruction",
                       [](const Config&) -> std::unique_ptr<TaskRunner> {
                         return std::make_unique<ExitProbeRunner>();
@@ -250,6 +277,32 @@ TEST(ThreadPoolTest, ATaskPastTheTimeoutBreaksThePoolNamingTheTaskAndItsThreadIs
   OpenGate();
   EXPECT_TRUE(AllGone({stuck}));
   EXPECT_EQ(g_gated_done.load(), 1);
+}
+
+// The batch a timeout abandons ends there: the workers finish the task they run and take no
+// other, neither in the destructor (which would then block for the whole batch) nor after it
+// (beside the fresh pool the suite starts next).
+TEST(ThreadPoolTest, ATimedOutBatchRunsNoFurtherTasks) {
+  RegisterOwnWorkloads();
+  Watchdog watchdog(std::chrono::seconds(60));
+  constexpr int kTasks = 401;  // 4 s of counted tasks on one worker: far beyond the timeout
+  int at_destruction = 0;
+  {
+    ThreadPool pool(Options(2, std::chrono::milliseconds(100)));
+    const Job job{"slow_count", Config()};
+    EXPECT_THROW((void)pool.Run({.job = &job, .tasks = kTasks, .payload = {}}), ExecutorError);
+  }
+  at_destruction = g_counted.load();
+  EXPECT_LT(at_destruction, kTasks - 1) << "the destructor ran the rest of the batch";
+  const int stuck = g_gate2_tid.load();
+  ASSERT_NE(stuck, 0);
+  {
+    std::lock_guard lock(g_gate2_mu);
+    g_gate2_open = true;
+  }
+  g_gate2_cv.notify_all();
+  EXPECT_TRUE(AllGone({stuck}));  // the released thread ends without taking another task
+  EXPECT_EQ(g_counted.load(), at_destruction) << "tasks of the abandoned batch ran on";
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ TEST(TransferTest, EchoReturnsThePayloadThroughEveryExecutor) {
   const std::uint64_t sum = transfer::Checksum(payload);
   const Job job{"transfer", Config()};
   for (const ExecutorInfo& info : Executors()) {
+    if (info.available != nullptr && !info.available()) continue;
     const std::string_view kind = info.name;
     ExecutorOptions options;
     options.workers = 2;
