@@ -240,7 +240,9 @@ def cmd_goals(args) -> int:
     _write(_with_noise_warnings(text, [run], limit), args.out)
     missed = [g for g in goals if not g.met]
     for g in missed:
-        print(f"parbench-tools: {args.run}: missed: {g.quantity}: {g.measured}", file=sys.stderr)
+        flag = f" ({trust.MARK} disturbed: {goals_mod.disturbed_text(g)})" if g.disturbed else ""
+        print(f"parbench-tools: {args.run}: missed: {g.quantity}: {g.measured}{flag}",
+              file=sys.stderr)
     return 1 if missed else 0
 
 

@@ -17,6 +17,7 @@ from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
 
 ALPHA = 0.05  # default significance level of the Mann-Whitney U test
 RECOMMENDED_REPETITIONS = 9  # Google's compare.py: "9+ repetitions recommended"
+LIST_FLAGGED = 8  # name each disturbed benchmark up to this many; beyond, a summary
 
 # The gate's results and the CLI's exit status for each.
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
@@ -339,9 +340,12 @@ def to_markdown(c: Comparison, base_label: str, new_label: str) -> str:
             cells.append(f"{r.gate} (> {r.threshold_pct:g}%)" if r.gate else "not gated")
         out.append("| " + " | ".join(cells) + " |")
     if flagged:
-        out += ["", f"{MARK} disturbed (interference_cpu_frac + steal_frac, median over the "
-                    "repetitions): " + ", ".join(f"`{r.name}` ({_flag_text(r)})"
-                                                 for r in flagged)]
+        what = f"{MARK} disturbed (interference_cpu_frac + steal_frac, median over the " \
+               "repetitions): "
+        if len(flagged) > LIST_FLAGGED:
+            out += ["", what + f"{len(flagged)} benchmarks, " + _flag_ranges(flagged)]
+        else:
+            out += ["", what + ", ".join(f"`{r.name}` ({_flag_text(r)})" for r in flagged)]
     for title, names in (("Only in base", c.only_base), ("Only in new", c.only_new),
                          ("Complexity fits, not times (not compared)", c.not_times)):
         if names:
@@ -353,6 +357,16 @@ def _side_text(seconds: float | None, ci: Interval | None, flagged: bool) -> str
     if seconds is None:
         return "—"
     return (f"{MARK} " if flagged else "") + format_seconds(seconds) + seconds_interval(ci)
+
+
+def _flag_ranges(rows: list[Row]) -> str:
+    """'base 72%-90% on 18, new 49%-85% on 18': each side's flagged interference range."""
+    parts = []
+    for side in ("base", "new"):
+        values = [getattr(r, f"{side}_interference") for r in rows if getattr(r, f"{side}_flagged")]
+        if values:
+            parts.append(f"{side} {min(values):.0%}–{max(values):.0%} on {len(values)}")
+    return ", ".join(parts)
 
 
 def _flag_text(r: Row) -> str:

@@ -84,7 +84,8 @@ def noise_warnings(run: Run) -> list[str]:
     if after is not None and after < QUIET_PROBE:
         out.append(f"The noise probe measured a parallel efficiency of {after:.2f} after the "
                    "run: the machine was busy or a core was taken during the run. Read speedups "
-                   "with care" + (" (the cells it disturbed are marked " + MARK + ")."
+                   "with care" + (f"; each benchmark's own interference is measured, and those "
+                                  f"it disturbed are marked {MARK}."
                                   if measured_interference(run) else "."))
     return out
 

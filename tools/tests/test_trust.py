@@ -211,6 +211,12 @@ def test_compare_flags_the_disturbed_side(cli, tmp_path):
     flags = {b["name"]: (b["base_flagged"], b["new_flagged"]) for b in result["benchmarks"]}
     assert flags.pop("cpu/processes/workers:2") == (False, True)
     assert set(flags.values()) == {(False, False)}
+    # A whole run disturbed: a summary, not a list of every name.
+    everything = write_json(tmp_path, "e.json", planted(load_fixture("run.json"), 0.3))
+    _, out, _ = cli("compare", write_json(tmp_path, "r.json", planted(load_fixture(
+        "run.json"))), everything)
+    count = sum(1 for line in out.splitlines() if line.startswith("| `"))
+    assert f"repetitions): {count} benchmarks, new 30%–30% on {count}" in out
 
 
 def test_efficiency_is_per_usable_cpu_and_machines_shows_both_counts(cli, tmp_path):
