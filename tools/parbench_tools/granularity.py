@@ -392,16 +392,26 @@ def _claim(m: Metg, first: bool) -> str:
     return "(no data)"
 
 
-def _payload_claim(c: Curve) -> str:
-    m = c.analysis
-    ships = f"when each task ships {c.payload}"
-    if m.status == "crossed":
-        return f"from {format_ns(m.value_ns)} {ships}"
-    if m.status == "below the sweep":
-        return f"at every duration {ships}"
-    if m.status == "not reached":
-        return f"for none up to {format_ns(m.longest_ns)} {ships}"
-    return f"no data {ships}"
+def _payload_claims(payloads: list[Curve], plain: Curve | None) -> list[str]:
+    """'from 1.4 ms when each task ships 1 MiB', 'at every duration when each task ships
+    64 KiB', and for those that never reach 50% one 'never when each task ships 64 KiB or
+    1 MiB' ('nor when ...' after an executor that never does without a payload either)."""
+    out, never = [], []
+    for c in payloads:
+        m = c.analysis
+        if m.status == "crossed":
+            out.append(f"from {format_ns(m.value_ns)} when each task ships {c.payload}")
+        elif m.status == "below the sweep":
+            out.append(f"at every duration when each task ships {c.payload}")
+        elif m.status == "not reached":
+            never.append(c.payload)
+        else:
+            out.append(f"no data when each task ships {c.payload}")
+    if never:
+        plain_never = plain is not None and plain.analysis.status == "not reached"
+        out.append(("nor" if plain_never and not out else "never") +
+                   f" when each task ships {' or '.join(never)}")
+    return out
 
 
 def verdict(run: Run, run_curves: list[Curve]) -> str | None:
@@ -424,7 +434,7 @@ def verdict(run: Run, run_curves: list[Curve]) -> str | None:
         else:
             text = executor
         if payloads:
-            text += " (" + ", ".join(_payload_claim(c) for c in payloads) + ")"
+            text += " (" + ", ".join(_payload_claims(payloads, plain)) + ")"
         claims.append(text)
     cpus, usable = _cpus_text(run)
     details = [cpus] if cpus else []
@@ -433,9 +443,16 @@ def verdict(run: Run, run_curves: list[Curve]) -> str | None:
     where = "On this machine" + (f" ({', '.join(details)})" if details else "")
     # Below 50% of min(workers, CPUs) is a speedup below 1 only up to 2 CPUs' worth.
     divisor = min(workers, usable) if usable else workers
-    tail = ("shorter tasks are faster serially" if divisor <= 2 else
-            "shorter tasks reach less than half of the ideal speedup")
-    sentence = f"{where}: {', '.join(claims)}; {tail}."
+    statuses = {c.analysis.status for c in mine if c.plain} or {c.analysis.status for c in mine}
+    if statuses == {"below the sweep"}:
+        tail = ""  # nothing measured was too short
+    elif statuses == {"not reached"}:
+        tail = ("; every task in the sweep ran faster serially" if divisor <= 2 else
+                "; no task in the sweep reached half of the ideal speedup")
+    else:
+        tail = ("; shorter tasks are faster serially" if divisor <= 2 else
+                "; shorter tasks reach less than half of the ideal speedup")
+    sentence = f"{where}: {', '.join(claims)}{tail}."
     flagged = sum(len(c.flagged) for c in mine)
     if flagged:
         points = sum(len(c.points) for c in mine)

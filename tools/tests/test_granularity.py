@@ -159,16 +159,35 @@ def test_the_verdict_sentence(tmp_path):
     run = load_run(write_json(tmp_path, "known.json", _known(KNOWN)))
     assert verdict(run, curves(run)) == (
         "On this machine (2 CPUs): threads pay off from tasks of 1 µs, processes from 215 µs "
-        "(from 100 µs when each task ships 64 KiB, for none up to 1 ms when each task ships "
-        "1 MiB); shorter tasks are faster serially.")
+        "(from 100 µs when each task ships 64 KiB, never when each task ships 1 MiB); shorter "
+        "tasks are faster serially.")
     # One usable CPU of two (taskset -c 0): efficiency is against that one CPU, so twice the
     # above, and METG moves (threads: 0.4 -> 1.6 crosses 0.5 a twelfth of the way on).
     run = load_run(write_json(tmp_path, "one.json", _known(KNOWN, {
         "parbench_usable_cpus": "1"})))
     assert verdict(run, curves(run)) == (
         "On this machine (1 of its 2 CPUs usable, 2 workers): threads pay off from tasks of "
-        "147 ns, processes from 3.16 µs (at every duration when each task ships 64 KiB, for "
-        "none up to 1 ms when each task ships 1 MiB); shorter tasks are faster serially.")
+        "147 ns, processes from 3.16 µs (at every duration when each task ships 64 KiB, never "
+        "when each task ships 1 MiB); shorter tasks are faster serially.")
+    # An executor that never pays off, with or without a payload: one clause for the payloads.
+    never = {**KNOWN, ("processes", ""): [0.1, 0.2, 0.3],
+             ("processes", "64KiB"): [0.1, 0.2, 0.3]}
+    run = load_run(write_json(tmp_path, "never.json", _known(never)))
+    assert "processes for no task up to 1 ms (nor when each task ships 64 KiB or 1 MiB);" in \
+        verdict(run, curves(run))
+    # Nothing pays off: every task was faster serially. Everything does: nothing was too short.
+    nothing = {key: [0.1, 0.2, 0.3] for key in KNOWN}
+    run = load_run(write_json(tmp_path, "nothing.json", _known(nothing)))
+    assert verdict(run, curves(run)) == (
+        "On this machine (2 CPUs): threads pay off for no task up to 1 ms, processes for no task "
+        "up to 1 ms (nor when each task ships 64 KiB or 1 MiB); every task in the sweep ran "
+        "faster serially.")
+    everything = {key: [0.6, 0.8, 0.9] for key in KNOWN}
+    run = load_run(write_json(tmp_path, "everything.json", _known(everything)))
+    assert verdict(run, curves(run)) == (
+        "On this machine (2 CPUs): threads pay off at every task duration measured, down to "
+        "100 ns, processes at every task duration measured, down to 100 ns (at every duration "
+        "when each task ships 64 KiB, at every duration when each task ships 1 MiB).")
 
 
 def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp_path):
