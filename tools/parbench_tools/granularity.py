@@ -387,8 +387,12 @@ def _claim(m: Metg, first: bool) -> str:
         return (("pay off " if first else "") +
                 f"at every task duration measured, down to {format_ns(m.shortest_ns)}")
     if m.status == "not reached":
-        return (("pay off " if first else "") +
-                f"for no task up to {format_ns(m.longest_ns)}")
+        windows = _windows(m)
+        if not windows:
+            return (("pay off " if first else "") +
+                    f"for no task up to {format_ns(m.longest_ns)}")
+        return (("pay off " if first else "") + "only " + ", ".join(windows) +
+                f" (below half again from {format_ns(m.ranges[-1][0])} on)")
     return "(no data)"
 
 
@@ -403,6 +407,8 @@ def _payload_claims(payloads: list[Curve], plain: Curve | None) -> list[str]:
             out.append(f"from {format_ns(m.value_ns)} when each task ships {c.payload}")
         elif m.status == "below the sweep":
             out.append(f"at every duration when each task ships {c.payload}")
+        elif m.status == "not reached" and _windows(m):
+            out.append(f"only {', '.join(_windows(m))} when each task ships {c.payload}")
         elif m.status == "not reached":
             never.append(c.payload)
         else:
@@ -434,7 +440,9 @@ def verdict(run: Run, run_curves: list[Curve]) -> str | None:
         else:
             text = executor
         if payloads:
-            text += " (" + ", ".join(_payload_claims(payloads, plain)) + ")"
+            more = ", ".join(_payload_claims(payloads, plain))
+            # One parenthesis per executor: "(and below 5 µs; from 1.4 ms when ... 1 MiB)".
+            text = text[:-1] + f"; {more})" if text.endswith(")") else text + f" ({more})"
         claims.append(text)
     cpus, usable = _cpus_text(run)
     details = [cpus] if cpus else []
@@ -443,15 +451,19 @@ def verdict(run: Run, run_curves: list[Curve]) -> str | None:
     where = "On this machine" + (f" ({', '.join(details)})" if details else "")
     # Below 50% of min(workers, CPUs) is a speedup below 1 only up to 2 CPUs' worth.
     divisor = min(workers, usable) if usable else workers
-    statuses = {c.analysis.status for c in mine if c.plain} or {c.analysis.status for c in mine}
-    if statuses == {"below the sweep"}:
+    shapes = [c.analysis for c in mine if c.plain] or [c.analysis for c in mine]
+    if all(m.status == "below the sweep" for m in shapes):
         tail = ""  # nothing measured was too short
-    elif statuses == {"not reached"}:
+    elif all(m.ranges == ((None, None),) for m in shapes):
         tail = ("; every task in the sweep ran faster serially" if divisor <= 2 else
                 "; no task in the sweep reached half of the ideal speedup")
-    else:
+    elif all(m.status == "below the sweep" or (m.status == "crossed" and len(m.ranges) == 1
+                                               and m.ranges[0][0] is None) for m in shapes):
         tail = ("; shorter tasks are faster serially" if divisor <= 2 else
                 "; shorter tasks reach less than half of the ideal speedup")
+    else:
+        tail = ("; elsewhere the tasks ran faster serially" if divisor <= 2 else
+                "; elsewhere they reach less than half of the ideal speedup")
     sentence = f"{where}: {', '.join(claims)}{tail}."
     flagged = sum(len(c.flagged) for c in mine)
     if flagged:
