@@ -242,6 +242,21 @@ TEST(SmokeTest, AnUnusableIoDirIsABadFlag) {
   }
 }
 
+TEST(SmokeTest, AnIoDirNamedWithTheConfigSeparatorsWorks) {
+  TempDir dir;
+  const fs::path io_dir = dir.path() / "io;x=1%";
+  fs::create_directory(io_dir);
+  // Quoted for the shell RunBench goes through.
+  const Outcome o = RunBench("--benchmark_filter=^io/processes/workers:1/mode:buffered/ "
+                             "'--io_dir=" + io_dir.string() + "' --io_bytes=1000 --tasks=2 "
+                             "--workers=1 --benchmark_min_time=0.01",
+                             dir.path());
+  EXPECT_EQ(o.exit_status, 0) << o.err << o.out;
+  EXPECT_NE(o.out.find("payload:shipped"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("ERROR"), std::string::npos) << o.out;
+  EXPECT_TRUE(fs::is_empty(io_dir)) << "the private temp dir is gone";
+}
+
 TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
   TempDir dir;
   const Outcome o = RunBench("--help", dir.path());

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/temp_dir.h"
+#include "executors/executor.h"
 #include "tests/support.h"
 
 namespace parbench::io {
@@ -99,6 +100,22 @@ TEST(IoTest, AFullDiskIsAClearErrorAndThePartialFileIsRemoved) {
     EXPECT_NE(std::string(e.what()).find(FileName(0)), std::string::npos) << e.what();
   }
   EXPECT_TRUE(fs::is_empty(disk.path())) << "the partial file is removed";
+}
+
+TEST(IoTest, ADirectoryNamedWithTheConfigSeparatorsWorksInAProcessWorker) {
+  // The directory's name travels in the job's Config to the worker process.
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  TempDir parent(fs::temp_directory_path().string());
+  const fs::path dir = fs::path(parent.path()) / "a;b=c%3B\nd";
+  ASSERT_TRUE(fs::create_directory(dir));
+  const Job job{"io", MakeConfig(dir.string(), false, 1000, true).Set("keep", 1)};
+  auto pool = MakeExecutor(ExecutorKind::kProcesses, ExecutorOptions{.workers = 1});
+  const auto results = pool->Run({.job = &job, .tasks = 2, .payload = {}});
+  for (const Result& r : results) {
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.value, 1000U);
+  }
+  EXPECT_EQ(ReadFile(dir / FileName(1)), AsString(MakeText(1000)));
 }
 
 }  // namespace
