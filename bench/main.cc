@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <thread>
 
 #include "bench/context.h"
@@ -17,8 +18,12 @@ int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
 
-  // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
-  parbench::cleanup::InstallInterruptHandler();
+  // Ctrl-C, a CI timeout, a closed terminal or Ctrl-\: stop and reap every worker, remove temp
+  // dirs, exit 130/143/129/131.
+  if (const std::string why = parbench::cleanup::InstallInterruptHandler(); !why.empty()) {
+    std::fprintf(stderr, "bench: warning: %s; an interrupt will end bench without removing its "
+                 "temp dirs\n", why.c_str());
+  }
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   parbench::SuiteOptions options;
   try {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "tests/support.h"
 
@@ -215,6 +216,54 @@ TEST(SmokeTest, SigtermRemovesTheIoTempDirectoryAndStopsTheWorkers) {
   EXPECT_EQ(bench.Signal(SIGTERM), 143);
   for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << "worker " << pid << " survived";
   EXPECT_TRUE(fs::is_empty(io_dir)) << "the temp dir was removed";
+}
+
+// True when process `pid` ignores `sig` (the SigIgn mask in /proc/PID/status).
+bool Ignores(pid_t pid, int sig) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigIgn:", 0) == 0) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return ((mask >> (sig - 1)) & 1) != 0;
+    }
+  }
+  return false;
+}
+
+TEST(SmokeTest, SighupAndSigquitCleanUpAsSigintDoesAndExitWith129And131) {
+  // A closed terminal and Ctrl-\ reach the whole process group: the workers get the signal too
+  // and must leave the stopping to bench.
+  testing::Watchdog watchdog(std::chrono::seconds(180));
+  for (const auto& [sig, status, name] :
+       {std::tuple{SIGHUP, 129, "SIGHUP"}, std::tuple{SIGQUIT, 131, "SIGQUIT"}}) {
+    TempDir dir;
+    const fs::path io_dir = dir.path() / "io";
+    fs::create_directory(io_dir);
+    Background bench({"--benchmark_filter=^io/processes/workers:2/mode:buffered/payload:local",
+                      "--io_dir=" + io_dir.string(), "--io_bytes=1000000", "--tasks=1000000"},
+                     dir.path());
+    const auto workers = bench.WaitForChildren(2);
+    EXPECT_FALSE(fs::is_empty(io_dir)) << "the private temp dir exists while it runs";
+    for (pid_t pid : workers) {
+      // Once the worker is up (it may still be starting), it ignores the signal.
+      for (int i = 0; i < 3000 && !Ignores(pid, sig); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(Ignores(pid, sig)) << name << ": worker " << pid;
+      ::kill(pid, sig);
+    }
+    EXPECT_EQ(bench.Signal(sig), status) << name;
+    for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << name << ": worker " << pid << " survived";
+    EXPECT_TRUE(fs::is_empty(io_dir)) << name << ": the temp dir was removed";
+    const std::string err = Slurp(dir.path() / "stderr.txt");
+    EXPECT_NE(err.find(std::string("interrupted by ") + name + ": stopped 2 worker process(es), "
+                       "removed 1 temp dir(s)"),
+              std::string::npos)
+        << err;
+    const std::string out = Slurp(dir.path() / "stdout.txt");
+    EXPECT_EQ(out.find("was killed by signal"), std::string::npos) << "no worker died of it: " << out;
+  }
 }
 
 TEST(SmokeTest, AFullDiskFailsTheIoBenchmarkWithTheCauseAndLeavesNothing) {
