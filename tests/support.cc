@@ -2,13 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -253,6 +257,67 @@ std::uint32_t SharedCounter::value() const {
 }
 
 SharedCounter::~SharedCounter() { ::shm_unlink(name_.c_str()); }
+
+int TaskCountOf(uid_t uid) {
+  int count = 0;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return 0;
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status("/proc/" + name + "/status");
+    std::string line;
+    bool mine = false;
+    int threads = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) {
+        std::istringstream fields(line.substr(4));
+        unsigned long real = 0;
+        fields >> real;  // the real uid is the one the kernel counts
+        mine = real == uid;
+      } else if (line.rfind("Threads:", 0) == 0) {
+        threads = std::atoi(line.c_str() + 8);
+      }
+    }
+    if (mine) count += threads;
+  }
+  ::closedir(dir);
+  return count;
+}
+
+int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return -1;
+}
+
+LimitedUser LimitedUserForThisProcess() {
+  if (::geteuid() != 0) return {.uid = ::getuid(), .gid = ::getgid(), .switch_user = false};
+  const passwd* nobody = ::getpwnam("nobody");
+  return {.uid = nobody != nullptr ? nobody->pw_uid : 65534,
+          .gid = nobody != nullptr ? nobody->pw_gid : 65534,
+          .switch_user = true};
+}
+
+std::string BecomeLimitedUser(int spare) {
+  const LimitedUser user = LimitedUserForThisProcess();
+  if (user.switch_user) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(user.gid, user.gid, user.gid) != 0 ||
+        ::setresuid(user.uid, user.uid, user.uid) != 0) {
+      return std::string("cannot become user ") + std::to_string(user.uid) + ": " +
+             std::strerror(errno);
+    }
+  }
+  const auto limit = static_cast<rlim_t>(TaskCountOf(user.uid) + spare);
+  const rlimit nproc{.rlim_cur = limit, .rlim_max = limit};
+  if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) {
+    return std::string("setrlimit(RLIMIT_NPROC): ") + std::strerror(errno);
+  }
+  return "";
+}
 
 std::string SelfExe() {
   char buffer[4096];

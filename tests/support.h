@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -81,5 +82,25 @@ class TmpfsMount {
 
 // The path of the running test binary (for tests that spawn it as a worker).
 [[nodiscard]] std::string SelfExe();
+
+// How many processes and threads user `uid` runs now: the count the kernel holds against
+// RLIMIT_NPROC when one of them starts another.
+[[nodiscard]] int TaskCountOf(uid_t uid);
+// Threads of this process (from /proc/self/status).
+[[nodiscard]] int ThreadCount();
+
+// The user and group a process under a process limit runs as: nobody when this process is root
+// (root ignores RLIMIT_NPROC), else this process's own.
+struct LimitedUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool switch_user = false;  // true when this process is root and must become `uid`
+};
+[[nodiscard]] LimitedUser LimitedUserForThisProcess();
+
+// For a test's child process only: becomes LimitedUserForThisProcess() and sets RLIMIT_NPROC so
+// that `spare` more threads or processes can start, as that user's count stands now. Returns ""
+// or why it could not.
+[[nodiscard]] std::string BecomeLimitedUser(int spare);
 
 }  // namespace parbench::testing

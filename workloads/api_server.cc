@@ -23,6 +23,8 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "common/unique_fd.h"
@@ -331,24 +333,36 @@ Server::Server() : impl_(std::make_unique<Impl>()) {
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   impl_->Accept();
   for (int i = 0; i < kThreads; ++i) {
-    impl_->threads.emplace_back([this] {
-      ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
-      // sendfile() has no MSG_NOSIGNAL: writing to a connection the client has reset raises
-      // SIGPIPE, which by default ends the process. Blocked here, it stays pending on this
-      // thread alone and the call just fails with EPIPE.
-      sigset_t pipe_signal;
-      sigemptyset(&pipe_signal);
-      sigaddset(&pipe_signal, SIGPIPE);
-      ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
-      // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
-      ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-      // The server is harness, not the thing measured: when a timer fires it should get a
-      // core before the many client threads it competes with. Needs CAP_SYS_NICE (root);
-      // without it the server runs at normal priority.
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), -20);
-      impl_->io.run();
-    });
+    try {
+      StartIoThread();
+    } catch (const std::system_error& e) {
+      // Joinable threads must not reach the unwinding (std::terminate): stop and join them.
+      impl_->io.stop();
+      for (auto& t : impl_->threads) t.join();
+      throw std::runtime_error(std::string("api server: cannot start its I/O thread: ") +
+                               std::strerror(e.code().value()));
+    }
   }
+}
+
+void Server::StartIoThread() {
+  impl_->threads.emplace_back([this] {
+    ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
+    // sendfile() has no MSG_NOSIGNAL: writing to a connection the client has reset raises
+    // SIGPIPE, which by default ends the process. Blocked here, it stays pending on this
+    // thread alone and the call just fails with EPIPE.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    // The server is harness, not the thing measured: when a timer fires it should get a
+    // core before the many client threads it competes with. Needs CAP_SYS_NICE (root);
+    // without it the server runs at normal priority.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), -20);
+    impl_->io.run();
+  });
 }
 
 Server::~Server() {

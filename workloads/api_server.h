@@ -24,7 +24,8 @@ inline constexpr std::int64_t kMaxBytes = std::int64_t{256} << 20;
 
 class Server {
  public:
-  // Starts listening on 127.0.0.1 on an ephemeral port, served by one I/O thread.
+  // Starts listening on 127.0.0.1 on an ephemeral port, served by one I/O thread. Throws
+  // std::runtime_error saying why when the thread cannot start (the process limit).
   Server();
   // Stops accepting, closes every connection and joins the I/O thread.
   ~Server();
@@ -50,6 +51,9 @@ class Server {
   struct Impl;
 
  private:
+  // Starts one thread running the I/O loop.
+  void StartIoThread();
+
   std::unique_ptr<Impl> impl_;
 };
 

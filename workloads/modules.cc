@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
@@ -42,6 +43,23 @@ const Table& Load(const std::string& file, const char* symbol) {
   throw WorkloadError("cannot load " + file + (why.empty() ? ": not found next to the binary or in " PARBENCH_MODULE_DIR : ": " + why));
 }
 
+// Sets an environment variable for as long as it lives, unless the user has set it.
+class ScopedDefaultEnv {
+ public:
+  ScopedDefaultEnv(const char* name, const char* value) : name_(name) {
+    if (std::getenv(name) == nullptr) set_ = ::setenv(name, value, 0) == 0;
+  }
+  ~ScopedDefaultEnv() {
+    if (set_) ::unsetenv(name_);
+  }
+  ScopedDefaultEnv(const ScopedDefaultEnv&) = delete;
+  ScopedDefaultEnv& operator=(const ScopedDefaultEnv&) = delete;
+
+ private:
+  const char* name_;
+  bool set_ = false;
+};
+
 }  // namespace
 
 const CurlModule& Curl() {
@@ -50,7 +68,14 @@ const CurlModule& Curl() {
 }
 
 const BlasModule& Blas() {
-  static const BlasModule& module = Load<BlasModule>("libparbench_blas.so", "parbench_blas_module");
+  static const BlasModule& module = []() -> const BlasModule& {
+    // Loaded, OpenBLAS starts a pool of (cores - 1) threads, and where one cannot start (the
+    // process limit) it raises SIGINT, which would stop bench as if interrupted. Every dot
+    // runner sets the count it needs anyway (checking first that the threads can start), so
+    // load it with none unless the user chose a count.
+    const ScopedDefaultEnv one_thread("OPENBLAS_NUM_THREADS", "1");
+    return Load<BlasModule>("libparbench_blas.so", "parbench_blas_module");
+  }();
   return module;
 }
 

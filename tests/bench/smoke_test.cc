@@ -3,11 +3,16 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -263,6 +268,102 @@ TEST(SmokeTest, SighupAndSigquitCleanUpAsSigintDoesAndExitWith129And131) {
         << err;
     const std::string out = Slurp(dir.path() / "stdout.txt");
     EXPECT_EQ(out.find("was killed by signal"), std::string::npos) << "no worker died of it: " << out;
+  }
+}
+
+// Runs bench as testing::LimitedUserForThisProcess() with room for `spare` threads or processes
+// besides its main thread (RLIMIT_NPROC), its output going to files in `dir`. Its environment
+// carries `mark`, so that anything it leaves running can be found (see Marked()).
+Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& dir, int spare,
+                        const std::string& mark) {
+  const testing::LimitedUser user = testing::LimitedUserForThisProcess();
+  // The child counts once it is that user (or once forked, as this user).
+  const auto limit = static_cast<rlim_t>(testing::TaskCountOf(user.uid) + 1 + spare);
+  // Everything the child needs is built before fork(): after it, only system calls.
+  std::vector<std::string> all = {PARBENCH_BENCH_EXE};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = {mark + "=1"};
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string out_path = (dir / "stdout.txt").string();
+  const std::string err_path = (dir / "stderr.txt").string();
+  const rlimit nproc{.rlim_cur = limit, .rlim_max = limit};
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 ||
+        ::dup2(err, 2) < 0) {
+      ::_exit(125);
+    }
+    if (user.switch_user && (::setgroups(0, nullptr) != 0 ||
+                             ::setresgid(user.gid, user.gid, user.gid) != 0 ||
+                             ::setresuid(user.uid, user.uid, user.uid) != 0)) {
+      ::_exit(125);
+    }
+    if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) ::_exit(125);
+    ::execve(PARBENCH_BENCH_EXE, argv.data(), envp.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(dir / "stdout.txt"),
+          Slurp(dir / "stderr.txt")};
+}
+
+// The pids of running processes whose environment holds `mark`.
+std::vector<pid_t> Marked(const std::string& mark) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(mark + "=1") != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsOne) {
+  // `ulimit -u` reached: no thread or process beyond the main thread (spare 0), or beyond the
+  // interrupt handler's thread (spare 1). Before, std::thread's exception ended bench in
+  // std::terminate (exit 134, a core dump).
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  for (int spare : {0, 1}) {
+    TempDir dir;
+    const std::string mark = "PARBENCH_LIMIT_TEST_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(spare);
+    const Outcome o = RunBenchLimited(
+        {"--benchmark_filter=^(cpu/serial|cpu/threads/workers:2|cpu/processes/workers:2|"
+         "api/serial)/",
+         "--workers=2", "--cpu_n=1000", "--tasks=2", "--api_latency_ms=0",
+         "--benchmark_min_time=0.01"},
+        dir.path(), spare, mark);
+    EXPECT_EQ(o.exit_status, 1) << "spare " << spare << ": " << o.err << o.out;
+    EXPECT_EQ(o.err.find("terminate"), std::string::npos) << o.err;
+    const bool handler_started = o.err.find("cannot start the thread that handles SIGINT, "
+                                            "SIGTERM, SIGHUP and SIGQUIT") == std::string::npos;
+    EXPECT_EQ(handler_started, spare == 1) << o.err;
+    EXPECT_NE(o.err.find("the noise probe cannot start thread 1 of"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("benchmark(s) failed"), std::string::npos) << o.err;
+    for (const char* error :
+         {"threads: cannot start worker thread 1 of 2: Resource temporarily unavailable",
+          "processes: cannot start worker", "api server: cannot start its I/O thread"}) {
+      EXPECT_NE(o.out.find(error), std::string::npos) << error << " in\n" << o.out;
+    }
+    const std::size_t serial = o.out.find("cpu/serial/real_time");
+    ASSERT_NE(serial, std::string::npos) << o.out;
+    const std::string serial_line = o.out.substr(serial, o.out.find('\n', serial) - serial);
+    EXPECT_EQ(serial_line.find("ERROR"), std::string::npos) << "serial needs no thread: " << o.out;
+    EXPECT_TRUE(Marked(mark).empty()) << "nothing of bench is left running";
   }
 }
 

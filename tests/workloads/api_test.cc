@@ -10,6 +10,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <thread>
 
 #include "tests/support.h"
@@ -153,6 +156,28 @@ TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
   EXPECT_EQ(seconds.size(), 256U);
   EXPECT_EQ(client->bytes(), 256 * 100);
   EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
+}
+
+TEST(ApiServerTest, AnIoThreadThatCannotStartIsAnErrorNotAnAbort) {
+  // Run in a child as a user who can start no more threads.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (const std::string why = testing::BecomeLimitedUser(0); !why.empty()) {
+          std::fprintf(stderr, "setup failed: %s\n", why.c_str());
+          std::_Exit(2);
+        }
+        try {
+          Server server;
+          std::fprintf(stderr, "the server started a thread where none could start\n");
+          std::_Exit(1);
+        } catch (const std::runtime_error& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::_Exit(0);
+        }
+      },
+      ::testing::ExitedWithCode(0),
+      "api server: cannot start its I/O thread: Resource temporarily unavailable");
 }
 
 TEST(ApiWorkloadTest, CountsTheBodyAndReusesItsConnection) {
