@@ -12,7 +12,6 @@
 #include "bench/probes.h"
 #include "bench/suite.h"
 #include "executors/worker_main.h"
-#include "workloads/api.h"
 
 int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
@@ -36,7 +35,6 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  parbench::api::GlobalInit();  // before any thread starts
   parbench::SuiteEnv env(options);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(options, cores);

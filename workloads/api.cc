@@ -6,7 +6,13 @@ namespace parbench::api {
 
 void GlobalInit() { Curl().global_init(); }
 
-std::string CurlVersion() { return Curl().version(); }
+std::string CurlVersion() {
+  try {
+    return Curl().version();
+  } catch (const WorkloadError& e) {
+    return std::string("unavailable: ") + e.what();
+  }
+}
 
 std::unique_ptr<ConcurrentClient> MakeConcurrentClient(const std::string& url, int clients,
                                                        std::int64_t timeout_ms) {

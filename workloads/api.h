@@ -12,8 +12,10 @@
 
 namespace parbench::api {
 
-// curl_global_init, once per process; call it before any thread starts (the api runner also
-// calls it, for process workers, whose main thread builds the runner). Loads libcurl.
+// Loads libcurl's module and runs curl_global_init, once per process. The api runner and the
+// concurrent client call it themselves (libcurl's init is thread-safe since 7.84 when built
+// with the threadsafe feature, as Debian's is). Throws WorkloadError when the module cannot be
+// loaded.
 void GlobalInit();
 
 // The config of an api job: GET `url` with a `timeout_ms` limit; the body must be
@@ -29,7 +31,8 @@ extern const Workload kWorkload;
                                                                      int clients,
                                                                      std::int64_t timeout_ms);
 
-// libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0...").
+// libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0..."); "unavailable: " and why when
+// its module cannot be loaded.
 [[nodiscard]] std::string CurlVersion();
 
 }  // namespace parbench::api

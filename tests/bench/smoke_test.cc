@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -52,11 +53,12 @@ struct Outcome {
   std::string err;
 };
 
-Outcome RunBench(const std::string& args, const fs::path& dir) {
+// Runs `exe` with `args` (through the shell), its output going to files in `dir`.
+Outcome RunProgram(const std::string& exe, const std::string& args, const fs::path& dir) {
   const fs::path out = dir / "stdout.txt";
   const fs::path err = dir / "stderr.txt";
-  const std::string command = std::string(PARBENCH_BENCH_EXE) + " " + args + " >" +
-                              out.string() + " 2>" + err.string() + " </dev/null";
+  const std::string command =
+      exe + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int status = std::system(command.c_str());
   auto slurp = [](const fs::path& p) {
     std::ifstream in(p);
@@ -65,6 +67,10 @@ Outcome RunBench(const std::string& args, const fs::path& dir) {
     return s.str();
   };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+Outcome RunBench(const std::string& args, const fs::path& dir) {
+  return RunProgram(PARBENCH_BENCH_EXE, args, dir);
 }
 
 json ReadJson(const fs::path& path) {
@@ -405,6 +411,52 @@ TEST(SmokeTest, AnIoDirNamedWithTheConfigSeparatorsWorks) {
   EXPECT_NE(o.out.find("payload:shipped"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("ERROR"), std::string::npos) << o.out;
   EXPECT_TRUE(fs::is_empty(io_dir)) << "the private temp dir is gone";
+}
+
+TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem) {
+  // Before, main() loaded libcurl whatever ran, and a compiled-in path to the build tree hid a
+  // missing module as long as that tree existed.
+  TempDir dir;
+  const fs::path bench = dir.path() / "bench";
+  fs::copy_file(PARBENCH_BENCH_EXE, bench);
+  const fs::path run = dir.path() / "run.json";
+  const Outcome cpu = RunProgram(bench.string(),
+                                 "--benchmark_filter=^cpu/ --cpu_n=1000 --tasks=2 --workers=2 "
+                                 "--benchmark_min_time=0.01 --benchmark_out_format=json "
+                                 "--benchmark_out=" + run.string(),
+                                 dir.path());
+  EXPECT_EQ(cpu.exit_status, 0) << cpu.err << cpu.out;
+  EXPECT_EQ(cpu.out.find("ERROR"), std::string::npos) << cpu.out;
+  const json context = ReadJson(run).at("context");
+  EXPECT_NE(context.value("parbench_libcurl_version", "").find("unavailable: cannot load "
+                                                               "libparbench_curl.so"),
+            std::string::npos)
+      << context.dump();
+
+  const Outcome mixed = RunProgram(
+      bench.string(),
+      "'--benchmark_filter=^(cpu/serial|api/serial|api/processes/workers:1|"
+      "dot/serial/blas_threads:1)/' --cpu_n=1000 --tasks=2 --workers=1 --dot_n=16 "
+      "--api_latency_ms=0 --benchmark_min_time=0.01 --benchmark_out_format=json "
+      "--benchmark_out=" + run.string(),
+      dir.path());
+  EXPECT_EQ(mixed.exit_status, 1) << mixed.err << mixed.out;
+  std::map<std::string, std::string> errors;
+  const json result = ReadJson(run);
+  for (const json& b : result.at("benchmarks")) {
+    errors[b.at("run_name").get<std::string>()] = b.value("error_message", "");
+  }
+  EXPECT_EQ(errors.at("cpu/serial/real_time"), "");
+  for (const auto& [name, module] :
+       {std::pair{"api/serial/real_time", "libparbench_curl.so"},
+        std::pair{"api/processes/workers:1/real_time", "libparbench_curl.so"},
+        std::pair{"dot/serial/blas_threads:1/real_time", "libparbench_blas.so"}}) {
+    const std::string& error = errors.at(name);
+    EXPECT_NE(error.find(std::string("cannot load ") + module + ": it is not in " +
+                         dir.path().string()),
+              std::string::npos)
+        << name << ": " << error;
+  }
 }
 
 TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
