@@ -22,6 +22,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 
@@ -214,6 +215,39 @@ int CountFds(std::string_view prefix) {
 
 int OpenFdCount() { return CountFds(""); }
 int OpenSocketCount() { return CountFds("socket:"); }
+
+ScopedDescriptorLimit::ScopedDescriptorLimit(std::uint64_t soft) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  old_soft_ = limit.rlim_cur;
+  limit.rlim_cur = static_cast<rlim_t>(soft);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    throw std::runtime_error(std::string("setrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
+  }
+}
+
+ScopedDescriptorLimit::~ScopedDescriptorLimit() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = static_cast<rlim_t>(old_soft_);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+DescriptorFiller::DescriptorFiller() {
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      full_ = errno == EMFILE;
+      return;
+    }
+    fds_.push_back(fd);
+  }
+}
+
+void DescriptorFiller::Release() {
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+}
 
 TmpfsMount::TmpfsMount(std::size_t bytes) {
   char templ[] = "/tmp/parbench-tmpfs-XXXXXX";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,36 @@ class TmpfsMount {
   std::string path_;
   std::string error_;
   bool mounted_ = false;
+};
+
+// Sets this process's soft RLIMIT_NOFILE for as long as it lives, then restores the old one.
+class ScopedDescriptorLimit {
+ public:
+  explicit ScopedDescriptorLimit(std::uint64_t soft);
+  ~ScopedDescriptorLimit();
+  ScopedDescriptorLimit(const ScopedDescriptorLimit&) = delete;
+  ScopedDescriptorLimit& operator=(const ScopedDescriptorLimit&) = delete;
+
+ private:
+  std::uint64_t old_soft_ = 0;
+};
+
+// Opens /dev/null until this process has no descriptor left (EMFILE); closes them all when
+// destroyed or Release()d.
+class DescriptorFiller {
+ public:
+  DescriptorFiller();
+  ~DescriptorFiller() { Release(); }
+  DescriptorFiller(const DescriptorFiller&) = delete;
+  DescriptorFiller& operator=(const DescriptorFiller&) = delete;
+  // Closes every descriptor it opened.
+  void Release();
+  // True when the last open failed with EMFILE: the table is full.
+  [[nodiscard]] bool full() const { return full_; }
+
+ private:
+  std::vector<int> fds_;
+  bool full_ = false;
 };
 
 // The pids of `parent`'s children (from /proc).
