@@ -8,6 +8,7 @@
 
 #include "bench/context.h"
 #include "common/cleanup.h"
+#include "common/resources.h"
 #include "bench/flags.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   if (options.help) std::fputs(parbench::SuiteFlagsHelp(cores).c_str(), stdout);
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+  // Soft descriptor limit up to the hard one: each api worker and the server's side of its
+  // connection take one (workers inherit the limit). What was done goes in the context.
+  benchmark::AddCustomContext("parbench_descriptor_limit",
+                              parbench::resources::RaiseDescriptorLimit().Describe());
 
   parbench::SuiteEnv env(options);
   parbench::RegisterSuite(env);

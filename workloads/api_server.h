@@ -43,6 +43,10 @@ class Server {
   [[nodiscard]] std::int64_t requests() const;
   // Connections accepted since start.
   [[nodiscard]] std::int64_t connections() const;
+  // Accepts that failed since start (out of descriptors, a connection aborted first...). The
+  // server keeps accepting after each; out of descriptors, it answers the waiting connection
+  // 503 "api server: out of file descriptors (...)" on a descriptor it keeps in reserve.
+  [[nodiscard]] std::int64_t accept_errors() const;
   // For each request answered since the last call: how many milliseconds after its due time
   // (request read + requested latency) the server started answering it. This is the delay the
   // server itself adds; moving the body to the client is timed by the client.

@@ -1,29 +1,49 @@
 // libparbench_curl.so: everything that touches libcurl (see modules.h for why it is a module).
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <mutex>
+#include <string_view>
 
+#include "common/resources.h"
 #include "workloads/modules.h"
 
 namespace parbench {
 namespace {
 
-// Counts the body bytes curl hands us.
-std::size_t CountBytes(char*, std::size_t size, std::size_t n, void* counter) {
-  *static_cast<std::int64_t*>(counter) += static_cast<std::int64_t>(size * n);
-  return size * n;
+// What one transfer received: the body's size and its first bytes (quoted when an error
+// status comes with a text body, such as the loopback server's own explanations).
+struct Received {
+  static constexpr std::size_t kHeadBytes = 256;
+  std::int64_t bytes = 0;
+  std::string head;  // at most kHeadBytes
+  void Clear() {
+    bytes = 0;
+    head.clear();  // keeps its capacity: no allocation per request
+  }
+};
+
+// Counts the body bytes curl hands us and keeps the first few.
+std::size_t Receive(char* data, std::size_t size, std::size_t n, void* out) {
+  auto* received = static_cast<Received*>(out);
+  const std::size_t len = size * n;
+  received->bytes += static_cast<std::int64_t>(len);
+  if (received->head.size() < Received::kHeadBytes) {
+    received->head.append(data, std::min(len, Received::kHeadBytes - received->head.size()));
+  }
+  return len;
 }
 
 // One easy handle with the options every request uses.
-CURL* NewEasy(const std::string& url, std::int64_t timeout_ms, std::int64_t* counter,
+CURL* NewEasy(const std::string& url, std::int64_t timeout_ms, Received* received,
               char* error_buffer) {
   CURL* easy = curl_easy_init();
   if (easy == nullptr) throw WorkloadError("api: curl_easy_init failed");
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: threads are in use
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, CountBytes);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, counter);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, Receive);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, received);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   // Read a default-sized body (64 KiB) in one go instead of four 16 KiB pieces.
@@ -32,20 +52,44 @@ CURL* NewEasy(const std::string& url, std::int64_t timeout_ms, std::int64_t* cou
   return easy;
 }
 
+// The first line of a text body, made printable and cut short, for an error message.
+std::string FirstLine(const std::string& body) {
+  std::string line = body.substr(0, std::min(body.find('\n'), std::size_t{200}));
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return line;
+}
+
 // "" when the transfer went well, else what went wrong.
-std::string Problem(CURL* easy, CURLcode code, const char* error_buffer, std::int64_t received,
+std::string Problem(CURL* easy, CURLcode code, const char* error_buffer, const Received& received,
                     std::int64_t expect_bytes, const std::string& url) {
   if (code != CURLE_OK) {
-    return "GET " + url + " failed: " +
-           (error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code));
+    std::string problem =
+        "GET " + url + " failed: " +
+        (error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code));
+    // A socket that could not be opened reads as a network error ("Couldn't connect to
+    // server"): say so when the cause is that this process has no descriptor left.
+    if (const std::string shortage = resources::DescriptorShortage(); !shortage.empty()) {
+      problem += "; " + shortage;
+    }
+    return problem;
   }
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {
-    return "GET " + url + " answered HTTP " + std::to_string(status);
+    std::string problem = "GET " + url + " answered HTTP " + std::to_string(status);
+    const char* type = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type);
+    // A plain-text body explains itself (the loopback server's do); HTML pages would not.
+    if (type != nullptr && std::string_view(type).starts_with("text/plain") &&
+        !received.head.empty()) {
+      problem += ": " + FirstLine(received.head);
+    }
+    return problem;
   }
-  if (expect_bytes >= 0 && received != expect_bytes) {
-    return "GET " + url + " sent " + std::to_string(received) + " body bytes, expected " +
+  if (expect_bytes >= 0 && received.bytes != expect_bytes) {
+    return "GET " + url + " sent " + std::to_string(received.bytes) + " body bytes, expected " +
            std::to_string(expect_bytes);
   }
   return "";
@@ -72,18 +116,18 @@ class Runner final : public TaskRunner {
   Runner& operator=(const Runner&) = delete;
 
   TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
-    received_ = 0;
+    received_.Clear();
     error_[0] = '\0';
     const CURLcode code = curl_easy_perform(easy_);  // reuses the connection: keep-alive
     const std::string problem = Problem(easy_, code, error_, received_, expect_bytes_, url_);
     if (!problem.empty()) throw WorkloadError("api: " + problem);
-    return {.value = static_cast<std::uint64_t>(received_), .reply = {}};
+    return {.value = static_cast<std::uint64_t>(received_.bytes), .reply = {}};
   }
 
  private:
   std::string url_;
   std::int64_t expect_bytes_;
-  std::int64_t received_ = 0;
+  Received received_;
   char error_[CURL_ERROR_SIZE] = {};
   CURL* easy_ = nullptr;
 };
@@ -101,7 +145,7 @@ class MultiClient final : public ConcurrentClient {
  private:
   struct Handle {
     CURL* easy = nullptr;
-    std::int64_t received = 0;
+    Received received;
     char error[CURL_ERROR_SIZE] = {};
   };
   std::string url_;
@@ -132,7 +176,7 @@ MultiClient::~MultiClient() {
 
 std::vector<double> MultiClient::Round() {
   for (auto& h : handles_) {
-    h->received = 0;
+    h->received.Clear();
     h->error[0] = '\0';
     curl_multi_add_handle(multi_, h->easy);
   }
@@ -157,7 +201,7 @@ std::vector<double> MultiClient::Round() {
     double total = 0;
     curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME, &total);
     seconds.push_back(total);
-    bytes_ += h->received;
+    bytes_ += h->received.bytes;
     curl_multi_remove_handle(multi_, h->easy);
   }
   if (!problem.empty()) throw WorkloadError("api: " + problem);

@@ -413,6 +413,27 @@ TEST(SmokeTest, AnIoDirNamedWithTheConfigSeparatorsWorks) {
   EXPECT_TRUE(fs::is_empty(io_dir)) << "the private temp dir is gone";
 }
 
+TEST(SmokeTest, BenchRaisesItsSoftDescriptorLimitAndSaysSoInTheContext) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max <= 256) {
+    GTEST_SKIP() << "the hard limit (" << limit.rlim_max << ") leaves nothing to raise";
+  }
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  Outcome o;
+  {
+    const testing::ScopedDescriptorLimit low(256);  // bench inherits it
+    o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+                 "--benchmark_min_time=0.01 --benchmark_out_format=json --benchmark_out=" +
+                     run.string(),
+                 dir.path());
+  }
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  const std::string described = ReadJson(run).at("context").value("parbench_descriptor_limit", "");
+  EXPECT_NE(described.find("(raised from 256, the hard limit)"), std::string::npos) << described;
+}
+
 TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem) {
   // Before, main() loaded libcurl whatever ran, and a compiled-in path to the build tree hid a
   // missing module as long as that tree existed.

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/unique_fd.h"
 #include "tests/support.h"
 #include "workloads/api_server.h"
 
@@ -35,6 +37,7 @@ std::string Fetch(const std::string& url, long* status) {
                      return size * n;
                    });
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 30'000L);  // a broken server fails, not hangs
   EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup(easy);
@@ -158,6 +161,56 @@ TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
   EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
 }
 
+// Reads from `fd` until end of file (or 30 s, a watchdog for a server that never answers).
+std::string ReadToEnd(int fd) {
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 30'000) <= 0) return out + "[no answer]";
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) return out;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+TEST(ApiServerTest, KeepsAcceptingAfterRunningOutOfDescriptorsAndSaysWhyMeanwhile) {
+  // One failed accept (EMFILE) used to end the server's accept loop: every later request of the
+  // run timed out, with errors that blamed the network.
+  testing::Watchdog watchdog(std::chrono::seconds(90));
+  Server server;
+  const testing::ScopedDescriptorLimit limit(
+      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  // The client's socket is made before the table is full: connecting takes no descriptor.
+  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(client.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(server.port());
+  {
+    testing::DescriptorFiller filler;
+    ASSERT_TRUE(filler.full());
+    ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string get = "GET /?latency_ms=0&bytes=10 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ASSERT_EQ(::write(client.get(), get.data(), get.size()), static_cast<ssize_t>(get.size()));
+    // No descriptor to accept it on: the server answers on the one it keeps in reserve.
+    const std::string answer = ReadToEnd(client.get());
+    EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0U) << answer;
+    EXPECT_NE(answer.find("api server: out of file descriptors (accept: Too many open files"),
+              std::string::npos)
+        << answer;
+    EXPECT_GE(server.accept_errors(), 1);
+  }
+  client.Reset();
+  // Descriptors are back: the server accepts again, as often as asked.
+  for (int i = 0; i < 3; ++i) {
+    long status = 0;
+    EXPECT_EQ(Fetch(server.Url(0, 100), &status), ApiBody(100));
+    EXPECT_EQ(status, 200);
+  }
+}
+
 TEST(ApiServerTest, AnIoThreadThatCannotStartIsAnErrorNotAnAbort) {
   // Run in a child as a user who can start no more threads.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -204,6 +257,36 @@ TEST(ApiWorkloadTest, NonSuccessStatusesAreErrorsNamingTheStatus) {
     const std::string error = ErrorFor(server.Url(0, 10, status), 10, 5000);
     EXPECT_NE(error.find("HTTP " + std::to_string(status)), std::string::npos) << error;
   }
+}
+
+TEST(ApiWorkloadTest, AnErrorStatusQuotesThePlainTextBodyThatExplainsIt) {
+  Server server;
+  const std::string error = ErrorFor(server.Url(0, 10, 503), 10, 5000);
+  EXPECT_NE(error.find("answered HTTP 503: status requested by the client"), std::string::npos)
+      << error;
+}
+
+TEST(ApiWorkloadTest, AClientOutOfDescriptorsSaysSoInsteadOfBlamingTheNetwork) {
+  // Before, curl's "Couldn't connect to server" (or "Out of memory") was all the error said.
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  Server server;
+  auto runner = MakeRunner("api", MakeConfig(server.Url(0, 10), 10, 5000));
+  const testing::ScopedDescriptorLimit limit(
+      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  std::string error;
+  {
+    testing::DescriptorFiller filler;
+    ASSERT_TRUE(filler.full());
+    try {
+      (void)runner->Run(0, {});
+    } catch (const WorkloadError& e) {
+      error = e.what();
+    }
+  }
+  EXPECT_NE(error.find("file descriptors open (ulimit -n): it is out of descriptors"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(runner->Run(1, {}).value, 10U) << "fine again once descriptors are back";
 }
 
 TEST(ApiWorkloadTest, AWrongBodySizeIsAnError) {
