@@ -19,8 +19,12 @@ std::unique_ptr<ConcurrentClient> MakeConcurrentClient(const std::string& url, i
   return Curl().make_client(url, clients, timeout_ms);
 }
 
-Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
-  return Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
+Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms,
+                  const std::string& ca_file) {
+  Config config =
+      Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
+  if (!ca_file.empty()) config.Set("ca", ca_file);
+  return config;
 }
 
 constexpr Workload kWorkload = {

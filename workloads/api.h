@@ -19,9 +19,11 @@ namespace parbench::api {
 void GlobalInit();
 
 // The config of an api job: GET `url` with a `timeout_ms` limit; the body must be
-// `expect_bytes` long (-1: any length, for a user's own endpoint).
+// `expect_bytes` long (-1: any length). `ca_file`, when not empty, is the CA bundle an https
+// server's certificate is checked against (CURLOPT_CAINFO), for an endpoint with a private CA.
+// A task's value is the body's size in bytes, for any URL.
 [[nodiscard]] Config MakeConfig(const std::string& url, std::int64_t expect_bytes,
-                                std::int64_t timeout_ms);
+                                std::int64_t timeout_ms, const std::string& ca_file = "");
 
 extern const Workload kWorkload;
 
