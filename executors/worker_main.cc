@@ -183,6 +183,11 @@ int WorkerMain(int argc, char** argv) {
           job.workload = reader.Str();
           job.config = Config::Parse(reader.Str());
           reader.ExpectEnd();
+          // At most one payload's worth of memory at a time: drop the last job's large frame
+          // buffer, then its runner (Get() frees it before building the new one), before the
+          // new runner builds its data or the new job's payload arrives.
+          reader_in.Shrink();
+          (void)cache.Get(job);  // a build error is reported by each of the job's tasks
           break;
         }
         case FrameType::kTasks:

@@ -2,13 +2,16 @@
 #include "workloads/io.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/resources.h"
 #include "common/temp_dir.h"
 #include "executors/executor.h"
+#include "executors/process_pool.h"
 #include "tests/support.h"
 
 namespace parbench::io {
@@ -116,6 +119,52 @@ TEST(IoTest, ADirectoryNamedWithTheConfigSeparatorsWorksInAProcessWorker) {
     EXPECT_EQ(r.value, 1000U);
   }
   EXPECT_EQ(ReadFile(dir / FileName(1)), AsString(MakeText(1000)));
+}
+
+constexpr std::int64_t kMiB = 1 << 20;
+
+TEST(IoTest, TheLocalPayloadIsOneCopyPerProcessHoweverManyThreadsWriteIt) {
+  // Each thread of a pool used to build its own local payload: 4 threads, 4 copies.
+  if (!resources::ResetPeakRss(::getpid())) GTEST_SKIP() << "this kernel refuses clear_refs";
+  constexpr std::int64_t kBytes = 32 * kMiB;
+  TempDir dir(fs::temp_directory_path().string());
+  const Job job{"io", MakeConfig(dir.path(), false, kBytes, true)};
+  const std::int64_t before = resources::CurrentRss(::getpid());
+  ASSERT_TRUE(resources::ResetPeakRss(::getpid()));
+  {
+    auto pool = MakeExecutor(ExecutorKind::kThreads, ExecutorOptions{.workers = 4});
+    for (const Result& r : pool->Run({.job = &job, .tasks = 8, .payload = {}})) {
+      EXPECT_EQ(r.error, "");
+      EXPECT_EQ(r.value, static_cast<std::uint64_t>(kBytes));
+    }
+  }
+  const std::int64_t grew = resources::PeakRss(::getpid()) - before;
+  EXPECT_LT(grew, 2 * kBytes) << "grew by " << grew / kMiB << " MiB for a 32 MiB payload";
+  EXPECT_EQ(SharedText(1000), SharedText(1000)) << "one copy while held";
+}
+
+TEST(IoTest, AProcessWorkerHoldsOnePayloadAtATimeAcrossJobs) {
+  // A worker used to keep the receive buffer of its last shipped payload while it built the
+  // next job's local one, and the other way round: twice the payload.
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  constexpr std::int64_t kBytes = 64 * kMiB;
+  TempDir dir(fs::temp_directory_path().string());
+  ProcessPool pool(ExecutorOptions{.workers = 1});
+  const pid_t worker = pool.pids().at(0);
+  if (!resources::ResetPeakRss(worker)) GTEST_SKIP() << "this kernel refuses clear_refs";
+  const std::int64_t before = resources::CurrentRss(worker);
+  const std::vector<std::byte> payload = MakeText(kBytes);
+  const Job shipped{"io", MakeConfig(dir.path(), false, kBytes, false)};
+  const Job local{"io", MakeConfig(dir.path(), true, kBytes, true)};
+  for (const Job* job : {&shipped, &local, &shipped, &local}) {
+    const std::span<const std::byte> bytes = job == &shipped ? payload : std::span<const std::byte>();
+    for (const Result& r : pool.Run({.job = job, .tasks = 2, .payload = bytes})) {
+      EXPECT_EQ(r.error, "");
+      EXPECT_EQ(r.value, static_cast<std::uint64_t>(kBytes));
+    }
+  }
+  const std::int64_t grew = resources::PeakRss(worker) - before;
+  EXPECT_LT(grew, kBytes * 3 / 2) << "grew by " << grew / kMiB << " MiB for a 64 MiB payload";
 }
 
 }  // namespace
