@@ -249,6 +249,24 @@ void DescriptorFiller::Release() {
   fds_.clear();
 }
 
+std::string CannotRunOutOfDescriptors() {
+#ifdef PARBENCH_SANITIZE_UNDEFINED
+  return "UndefinedBehaviorSanitizer's vptr check needs descriptors of its own";
+#else
+  return "";
+#endif
+}
+
+std::string CannotMeasureMemory() {
+#if defined(__SANITIZE_ADDRESS__)  // GCC's macros for -fsanitize=address and =thread
+  return "AddressSanitizer keeps freed memory in quarantine";
+#elif defined(__SANITIZE_THREAD__)
+  return "ThreadSanitizer's shadow memory grows with every byte the program touches";
+#else
+  return "";
+#endif
+}
+
 TmpfsMount::TmpfsMount(std::size_t bytes) {
   char templ[] = "/tmp/parbench-tmpfs-XXXXXX";
   if (::mkdtemp(templ) == nullptr) {

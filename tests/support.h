@@ -108,6 +108,14 @@ class DescriptorFiller {
   bool full_ = false;
 };
 
+// Why a test that leaves this process without a free descriptor must skip in this build, or
+// "": UndefinedBehaviorSanitizer's vptr check probes memory through a pipe of its own and, with
+// no descriptor left for it, reports objects as invalid.
+[[nodiscard]] std::string CannotRunOutOfDescriptors();
+// Why a test that measures resident memory must skip in this build, or "": AddressSanitizer
+// keeps freed memory in quarantine, ThreadSanitizer's shadow memory adds to every byte.
+[[nodiscard]] std::string CannotMeasureMemory();
+
 // The pids of `parent`'s children (from /proc).
 [[nodiscard]] std::vector<pid_t> ChildrenOf(pid_t parent);
 

@@ -125,6 +125,7 @@ constexpr std::int64_t kMiB = 1 << 20;
 
 TEST(IoTest, TheLocalPayloadIsOneCopyPerProcessHoweverManyThreadsWriteIt) {
   // Each thread of a pool used to build its own local payload: 4 threads, 4 copies.
+  if (const std::string why = testing::CannotMeasureMemory(); !why.empty()) GTEST_SKIP() << why;
   if (!resources::ResetPeakRss(::getpid())) GTEST_SKIP() << "this kernel refuses clear_refs";
   constexpr std::int64_t kBytes = 32 * kMiB;
   TempDir dir(fs::temp_directory_path().string());
@@ -146,6 +147,7 @@ TEST(IoTest, TheLocalPayloadIsOneCopyPerProcessHoweverManyThreadsWriteIt) {
 TEST(IoTest, AProcessWorkerHoldsOnePayloadAtATimeAcrossJobs) {
   // A worker used to keep the receive buffer of its last shipped payload while it built the
   // next job's local one, and the other way round: twice the payload.
+  if (const std::string why = testing::CannotMeasureMemory(); !why.empty()) GTEST_SKIP() << why;
   testing::Watchdog watchdog(std::chrono::seconds(120));
   constexpr std::int64_t kBytes = 64 * kMiB;
   TempDir dir(fs::temp_directory_path().string());
