@@ -3,30 +3,53 @@
 
 #include <cstdio>
 #include <exception>
-#include <thread>
+#include <string>
 #include <utility>
 
 #include "bench/context.h"
-#include "common/cleanup.h"
 #include "bench/flags.h"
 #include "bench/machine.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
+#include "common/cleanup.h"
+#include "common/resources.h"
 #include "executors/worker_main.h"
-#include "workloads/api.h"
 
 namespace {
 
-// Runs the noise probe on `cpus` threads; warns when the machine was busy `when`.
-double NoiseProbeWithWarning(int cpus, const char* when) {
-  const double noise = parbench::NoiseProbe(cpus, 0.25);
-  if (noise < 0.9) {
-    std::fprintf(stderr,
-                 "bench: warning: the noise probe %s the run ran %d threads at %.0f%% "
-                 "efficiency: the machine is busy or a core is taken; speedups will read low\n",
-                 when, cpus, noise * 100);
+// Runs the noise probe on `cpus` threads; warns when the machine was busy `when`. Returns the
+// figure as the context records it ("not measured" when a thread could not start).
+std::string NoiseProbeWithWarning(int cpus, const char* when) {
+  try {
+    const double noise = parbench::NoiseProbe(cpus, 0.25);
+    if (noise < 0.9) {
+      std::fprintf(stderr,
+                   "bench: warning: the noise probe %s the run ran %d threads at %.0f%% "
+                   "efficiency: the machine is busy or a core is taken; speedups will read low\n",
+                   when, cpus, noise * 100);
+    }
+    return std::to_string(noise);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench: warning: %s; the run has no noise figure %s it\n", e.what(),
+                 when);
+    return "not measured";
   }
-  return noise;
+}
+
+// After the run: what is known only then goes into the results file. Returns false (having
+// said why) when the file cannot be amended.
+bool FinishResults(const parbench::ParsedFlags& flags, int cpus) {
+  // A core taken during the run shows here (each benchmark also has its own counters).
+  const std::string noise_after = NoiseProbeWithWarning(cpus, "after");
+  if (flags.benchmark_out.empty() || !flags.benchmark_out_json) return true;
+  try {
+    parbench::AddToWrittenContext(flags.benchmark_out, "parbench_noise_efficiency_end",
+                                  noise_after);
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench: %s\n", e.what());
+    return false;
+  }
 }
 
 }  // namespace
@@ -35,8 +58,14 @@ int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
 
-  // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
-  parbench::cleanup::InstallInterruptHandler();
+  // Ctrl-C, a CI timeout, a closed terminal or Ctrl-\: stop and reap every worker, remove temp
+  // dirs, exit 130/143/129/131.
+  if (const std::string why = parbench::cleanup::InstallInterruptHandler(); !why.empty()) {
+    std::fprintf(stderr,
+                 "bench: warning: %s; an interrupt will end bench without removing its "
+                 "temp dirs\n",
+                 why.c_str());
+  }
   // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
   // probe and efficiencies follow them, not the machine's core count.
   const parbench::CpuBudget budget = parbench::ReadCpuBudget();
@@ -53,13 +82,15 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  parbench::api::GlobalInit();  // before any thread starts
+  // Soft descriptor limit up to the hard one: each api worker and the server's side of its
+  // connection take one (workers inherit the limit). What was done goes in the context.
+  benchmark::AddCustomContext("parbench_descriptor_limit",
+                              parbench::resources::RaiseDescriptorLimit().Describe());
   parbench::SuiteEnv env(std::move(flags.options), cores, budget.affinity);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(env, budget);
   // Before anything runs: is every core ours? A stolen core looks like a slow executor.
-  benchmark::AddCustomContext("parbench_noise_efficiency",
-                              std::to_string(NoiseProbeWithWarning(cores, "before")));
+  benchmark::AddCustomContext("parbench_noise_efficiency", NoiseProbeWithWarning(cores, "before"));
 
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
@@ -71,17 +102,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench: no benchmark matched --benchmark_filter; nothing was run\n");
     return 2;
   }
-  // And after: a core taken during the run shows here (each benchmark has its own counters).
-  const double noise_after = NoiseProbeWithWarning(cores, "after");
-  if (!flags.benchmark_out.empty() && flags.benchmark_out_json) {
-    try {
-      parbench::AddToWrittenContext(flags.benchmark_out, "parbench_noise_efficiency_end",
-                                    std::to_string(noise_after));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench: %s\n", e.what());
-      return 1;
-    }
-  }
+  if (!FinishResults(flags, cores)) return 1;
 
   if (const std::string& trace = env.options().String("timeline_out"); !trace.empty()) {
     try {

@@ -5,7 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -35,16 +40,24 @@ double NoiseProbe(int threads, double seconds) {
   const double single = static_cast<double>(Spin(seconds, sink));
   std::vector<std::int64_t> units(static_cast<std::size_t>(threads));
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) {
-    pool.emplace_back([&, i] {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(static_cast<std::size_t>(i % CPU_SETSIZE), &set);
-      pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort
-      units[static_cast<std::size_t>(i)] = Spin(seconds, sink);
-    });
+  std::string failure;
+  for (int i = 0; i < threads && failure.empty(); ++i) {
+    try {
+      pool.emplace_back([&, i] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<std::size_t>(i % CPU_SETSIZE), &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort
+        units[static_cast<std::size_t>(i)] = Spin(seconds, sink);
+      });
+    } catch (const std::system_error& e) {
+      failure = "the noise probe cannot start thread " + std::to_string(i + 1) + " of " +
+                std::to_string(threads) + ": " + std::strerror(e.code().value());
+      if (e.code().value() == EAGAIN) failure += " (the limit on processes, ulimit -u, is reached)";
+    }
   }
-  for (auto& t : pool) t.join();
+  for (auto& t : pool) t.join();  // before throwing: a joinable thread's destructor terminates
+  if (!failure.empty()) throw std::runtime_error(failure);
   double parallel = 0;
   for (std::int64_t u : units) parallel += static_cast<double>(u);
   return single > 0 ? parallel / (single * threads) : 0;

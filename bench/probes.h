@@ -8,7 +8,8 @@ namespace parbench {
 
 // Spins one thread alone, then `threads` threads pinned to distinct CPUs at once, each for
 // `seconds`; returns the parallel rate over `threads` times the single rate. 1.0 on a quiet
-// machine; well below when another process holds a core.
+// machine; well below when another process holds a core. Throws std::runtime_error saying why
+// when a thread cannot start (the process limit is reached), after joining the others.
 [[nodiscard]] double NoiseProbe(int threads, double seconds);
 
 // A child process (/bin/cat, started by executors/spawn.h like a process worker) echoing

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 
 namespace parbench::cleanup {
@@ -25,6 +26,26 @@ struct Registry {
 Registry& registry() {
   static Registry* r = new Registry;  // never destroyed: the handler thread may use it at exit
   return *r;
+}
+
+// The signals that stop bench with a cleanup: Ctrl-C, a polite kill (or a CI timeout), a
+// closed terminal, Ctrl-\.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT".
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGQUIT:
+      return "SIGQUIT";
+    default:
+      return "a signal";
+  }
 }
 
 int g_pipe[2] = {-1, -1};
@@ -51,9 +72,10 @@ void OnSignal(int sig) {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   }
-  std::fprintf(stderr, "bench: interrupted by %s: stopped %zu worker process(es), removed %zu "
-               "temp dir(s)\n", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal",
-               r.processes.size(), r.directories.size());
+  std::fprintf(stderr,
+               "bench: interrupted by %s: stopped %zu worker process(es), removed %zu "
+               "temp dir(s)\n",
+               SignalName(sig), r.processes.size(), r.directories.size());
   std::fflush(stderr);
   ::_exit(128 + sig);
 }
@@ -80,18 +102,27 @@ void RemoveDirectory(const std::string& path) {
   registry().directories.erase(path);
 }
 
-void InstallInterruptHandler() {
+std::string InstallInterruptHandler() {
   if (::pipe2(g_pipe, O_CLOEXEC) != 0) {
-    std::perror("bench: pipe2");
-    return;
+    return std::string("cannot make the interrupt handler's pipe: ") + std::strerror(errno);
   }
-  std::thread(Watch).detach();
+  try {
+    std::thread(Watch).detach();
+  } catch (const std::system_error& e) {
+    // EAGAIN: the limit on processes (ulimit -u) is reached. Without the thread nobody would
+    // act on the pipe, so the signals keep their default actions.
+    ::close(g_pipe[0]);
+    ::close(g_pipe[1]);
+    g_pipe[0] = g_pipe[1] = -1;
+    const std::string why = std::strerror(e.code().value());
+    return "cannot start the thread that handles SIGINT, SIGTERM, SIGHUP and SIGQUIT: " + why;
+  }
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  for (int sig : kStopSignals) ::sigaction(sig, &action, nullptr);
+  return "";
 }
 
 }  // namespace parbench::cleanup

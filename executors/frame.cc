@@ -208,6 +208,15 @@ bool FrameReader::Fill(std::size_t need) {
   return true;
 }
 
+void FrameReader::Shrink() {
+  if (buffer_.size() <= kFirstSize) return;
+  std::vector<std::byte> small(std::max(kFirstSize, end_ - start_));
+  std::memcpy(small.data(), buffer_.data() + start_, end_ - start_);
+  buffer_.swap(small);  // the large one is freed here
+  end_ -= start_;
+  start_ = 0;
+}
+
 bool FrameReader::Next(Header& header, std::span<const std::byte>& body) {
   if (!Fill(sizeof header)) return false;
   std::memcpy(&header, buffer_.data() + start_, sizeof header);

@@ -157,10 +157,15 @@ class FrameReader {
   // The next frame's body (valid until the next call); false on a clean end of file.
   // Throws ProtocolError on a bad header or end of file inside a frame.
   bool Next(Header& header, std::span<const std::byte>& body);
+  // Gives back a buffer grown past its first size for a large frame, keeping the bytes not yet
+  // returned; the body Next() returned last is invalid afterwards. A worker calls it when its
+  // job changes, so it never holds the last job's payload beside the new job's data.
+  void Shrink();
 
  private:
+  static constexpr std::size_t kFirstSize = 64 * 1024;  // a small frame, header and body
   int fd_;
-  std::vector<std::byte> buffer_ = std::vector<std::byte>(64 * 1024);
+  std::vector<std::byte> buffer_ = std::vector<std::byte>(kFirstSize);
   std::size_t start_ = 0;  // the unread bytes are buffer_[start_, end_)
   std::size_t end_ = 0;
   bool Fill(std::size_t need);  // until end_ - start_ >= need; false on end of file at 0 bytes

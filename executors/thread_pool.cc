@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <climits>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
+#include <system_error>
 
 namespace parbench {
 namespace {
@@ -79,11 +82,25 @@ ThreadPool::ThreadPool(const ExecutorOptions& options)
     : shared_(std::make_shared<Shared>(options.workers)), timeout_(options.task_timeout) {
   threads_.reserve(static_cast<std::size_t>(options.workers));
   for (int slot = 0; slot < options.workers; ++slot) {
-    threads_.emplace_back(WorkerLoop, shared_, slot);
+    try {
+      threads_.emplace_back(WorkerLoop, shared_, slot);
+    } catch (const std::system_error& e) {
+      // The threads already started are joinable: left to the unwinding, each one's destructor
+      // would call std::terminate. Stop and join them, then say why.
+      StopAndJoin();
+      const int error = e.code().value();
+      throw ExecutorError("threads: cannot start worker thread " + std::to_string(slot + 1) +
+                          " of " + std::to_string(options.workers) + ": " + std::strerror(error) +
+                          (error == EAGAIN ? " (the limit on processes and threads, ulimit -u, "
+                                             "is reached)"
+                                           : ""));
+    }
   }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { StopAndJoin(); }
+
+void ThreadPool::StopAndJoin() {
   shared_->stop.store(true, std::memory_order_relaxed);
   shared_->generation.BumpAndWakeAll();
   for (std::size_t slot = 0; slot < threads_.size(); ++slot) {

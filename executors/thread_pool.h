@@ -15,7 +15,8 @@ namespace parbench {
 
 class ThreadPool final : public Executor {
  public:
-  // Starts options.workers threads.
+  // Starts options.workers threads. When one cannot start (the limit on processes and
+  // threads is reached), joins those already started and throws ExecutorError saying why.
   explicit ThreadPool(const ExecutorOptions& options);
   // Waits for the workers to finish their current task, then joins them. A worker stuck in a
   // task past the timeout cannot be killed (threads share the process); it is detached and
@@ -34,6 +35,8 @@ class ThreadPool final : public Executor {
  private:
   struct Shared;
   static void WorkerLoop(const std::shared_ptr<Shared>& shared, int slot);
+  // Tells every worker to stop and joins it (a stuck one is detached; see the destructor).
+  void StopAndJoin();
 
   std::shared_ptr<Shared> shared_;
   std::vector<std::thread> threads_;

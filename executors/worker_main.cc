@@ -150,8 +150,9 @@ int WorkerMain(int argc, char** argv) {
   // Die with the parent, so a killed bench never leaves an orphan worker behind.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (argc >= 3 && ::getppid() != std::atoi(argv[2])) return 1;  // the parent died before prctl
-  // Ctrl-C reaches the whole process group; the parent decides how workers stop.
-  std::signal(SIGINT, SIG_IGN);
+  // Ctrl-C, Ctrl-\ and a closed terminal reach the whole process group; the parent decides
+  // how workers stop (and they die with it).
+  for (int sig : {SIGINT, SIGQUIT, SIGHUP}) std::signal(sig, SIG_IGN);
 
   // Frames go out on a private copy of stdout; anything a library prints goes to stderr.
   const int in = STDIN_FILENO;
@@ -182,6 +183,11 @@ int WorkerMain(int argc, char** argv) {
           job.workload = reader.Str();
           job.config = Config::Parse(reader.Str());
           reader.ExpectEnd();
+          // At most one payload's worth of memory at a time: drop the last job's large frame
+          // buffer, then its runner (Get() frees it before building the new one), before the
+          // new runner builds its data or the new job's payload arrives.
+          reader_in.Shrink();
+          (void)cache.Get(job);  // a build error is reported by each of the job's tasks
           break;
         }
         case FrameType::kTasks:

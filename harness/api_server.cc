@@ -1,5 +1,6 @@
 #include "harness/api_server.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -8,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,8 +26,11 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
+#include "common/resources.h"
 #include "common/unique_fd.h"
 
 namespace parbench::api {
@@ -45,6 +51,18 @@ constexpr int kThreads = 1;
 // every request. Woken early, the I/O thread polls its queue until the due time instead (see
 // Session::AnswerAt), still serving other connections meanwhile.
 constexpr std::chrono::microseconds kWakeEarly{150};
+
+// After a failed accept the next try waits this long, doubling while failures last up to the
+// most: a lasting descriptor shortage must not spin the I/O thread, and a short one must not
+// keep waiting clients long.
+constexpr std::chrono::milliseconds kAcceptBackoffFirst{1};
+constexpr std::chrono::milliseconds kAcceptBackoffMost{100};
+// How long a connection refused for lack of descriptors may take to hang up after its answer.
+constexpr std::chrono::seconds kRefusalLimit{5};
+
+// A descriptor held in reserve: given up to accept (and answer) one connection when there are
+// none left, then taken back.
+UniqueFd OpenReserve() { return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
 
 struct Query {
   std::int64_t latency_ms = 0;
@@ -133,12 +151,19 @@ struct Server::Impl {
   std::atomic<std::int64_t> connections{0};
   std::mutex added_mu;  // the I/O thread appends, the benchmark thread takes
   std::vector<double> added_ms;
-  std::mutex mu;  // guards bodies and sessions (the I/O threads share them)
+  std::mutex mu;  // guards bodies, sessions, refusals and reserve (the I/O threads share them)
   // Bodies by size, built once, each in a memory file: sendfile() hands its pages to the socket
   // without copying them, which took a sixth of the server's time with 64 KiB bodies.
   std::map<std::int64_t, std::shared_ptr<const UniqueFd>> bodies;
   // Open connections, so the destructor can close them.
   std::set<std::shared_ptr<struct Session>> sessions;
+  // Connections being refused for lack of descriptors, and the descriptor kept to refuse one.
+  std::set<std::shared_ptr<struct Refusal>> refusals;
+  UniqueFd reserve = OpenReserve();
+  // Accepting again after a failed accept (see AcceptFailed).
+  asio::steady_timer accept_retry{io};
+  std::chrono::milliseconds accept_backoff{0};
+  std::atomic<std::int64_t> accept_errors{0};
 
   // The body file for `bytes`, or nullptr and why not (answered as a 500).
   std::shared_ptr<const UniqueFd> Body(std::int64_t bytes, std::string& why) {
@@ -166,6 +191,8 @@ struct Server::Impl {
     added_ms.push_back(late.count());
   }
   void Accept();
+  void AcceptFailed(const beast::error_code& ec);
+  void RefuseOne(const beast::error_code& cause);
 };
 
 // One keep-alive connection: read a request, wait, answer, repeat.
@@ -245,6 +272,7 @@ struct Session : std::enable_shared_from_this<Session> {
     error_response.result(status);
     error_response.version(request.version());
     error_response.keep_alive(keep_alive);
+    error_response.set(http::field::content_type, "text/plain");  // the client quotes it
     error_response.body() = std::move(text);
     error_response.prepare_payload();
     http::async_write(stream, error_response,
@@ -307,9 +335,51 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 };
 
+// A connection accepted on the reserve descriptor when there was none left: answered 503 with
+// the reason, then read until the client hangs up (closing with its request unread would reset
+// the connection before the client reads the answer), then closed, giving the reserve back.
+struct Refusal : std::enable_shared_from_this<Refusal> {
+  Refusal(Server::Impl& owner, tcp::socket socket, std::string text)
+      : server(owner), stream(std::move(socket)), answer(std::move(text)) {}
+
+  Server::Impl& server;
+  beast::tcp_stream stream;
+  std::string answer;
+  std::array<char, 1024> sink{};
+
+  void Start() {
+    stream.expires_after(kRefusalLimit);
+    asio::async_write(stream, asio::buffer(answer),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        beast::error_code ignored;
+                        self->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->Drain();
+                      });
+  }
+
+  void Drain() {
+    stream.async_read_some(asio::buffer(sink),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) return self->Close();  // end of file, or the limit
+                             self->Drain();
+                           });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    std::lock_guard lock(server.mu);
+    server.refusals.erase(shared_from_this());
+    if (!server.reserve.valid()) server.reserve = OpenReserve();
+  }
+};
+
 void Server::Impl::Accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;  // the acceptor was closed: shutting down
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;  // shutting down
+    if (ec) return AcceptFailed(ec);
+    accept_backoff = std::chrono::milliseconds(0);
     socket.set_option(tcp::no_delay(true));  // answers must not wait for Nagle
     socket.native_non_blocking(true);        // sendfile() must not block the I/O thread
     ++connections;
@@ -323,6 +393,50 @@ void Server::Impl::Accept() {
   });
 }
 
+// A failed accept (out of descriptors, a connection aborted before it was taken, out of
+// memory...) leaves the listening socket usable: accept again after a pause. Before, one such
+// error ended the accept loop, and every later request of the run timed out.
+void Server::Impl::AcceptFailed(const beast::error_code& ec) {
+  ++accept_errors;
+  if (ec.value() == EMFILE || ec.value() == ENFILE) RefuseOne(ec);
+  accept_backoff = std::clamp(accept_backoff * 2, kAcceptBackoffFirst, kAcceptBackoffMost);
+  accept_retry.expires_after(accept_backoff);
+  accept_retry.async_wait([this](beast::error_code wait_ec) {
+    if (wait_ec || !acceptor.is_open()) return;  // cancelled: shutting down
+    Accept();
+  });
+}
+
+// Out of descriptors: the oldest waiting connection is accepted on the reserve descriptor and
+// answered 503 with the reason, so its client says why instead of timing out.
+void Server::Impl::RefuseOne(const beast::error_code& cause) {
+  std::lock_guard lock(mu);
+  if (!reserve.valid()) return;  // still refusing an earlier connection
+  reserve.Reset();
+  const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) {  // nothing waits any more, or another thread took the descriptor
+    reserve = OpenReserve();
+    return;
+  }
+  const std::string body = "api server: out of file descriptors (accept: " + cause.message() +
+                           "; its limit is " + std::to_string(resources::DescriptorLimit()) +
+                           ", ulimit -n)\n";
+  std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                       "Content-Length: " + std::to_string(body.size()) +
+                       "\r\nConnection: close\r\n\r\n" + body;
+  beast::error_code ec;
+  tcp::socket socket(io);
+  socket.assign(tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    reserve = OpenReserve();
+    return;
+  }
+  auto refusal = std::make_shared<Refusal>(*this, std::move(socket), std::move(answer));
+  refusals.insert(refusal);
+  refusal->Start();
+}
+
 Server::Server() : impl_(std::make_unique<Impl>()) {
   const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
   impl_->acceptor.open(endpoint.protocol());
@@ -331,36 +445,52 @@ Server::Server() : impl_(std::make_unique<Impl>()) {
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   impl_->Accept();
   for (int i = 0; i < kThreads; ++i) {
-    impl_->threads.emplace_back([this] {
-      ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
-      // sendfile() has no MSG_NOSIGNAL: writing to a connection the client has reset raises
-      // SIGPIPE, which by default ends the process. Blocked here, it stays pending on this
-      // thread alone and the call just fails with EPIPE.
-      sigset_t pipe_signal;
-      sigemptyset(&pipe_signal);
-      sigaddset(&pipe_signal, SIGPIPE);
-      ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
-      // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
-      ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-      // The server is harness, not the thing measured: when a timer fires it should get a
-      // core before the many client threads it competes with. Needs CAP_SYS_NICE (root);
-      // without it the server runs at normal priority.
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), -20);
-      impl_->io.run();
-    });
+    try {
+      StartIoThread();
+    } catch (const std::system_error& e) {
+      // Joinable threads must not reach the unwinding (std::terminate): stop and join them.
+      impl_->io.stop();
+      for (auto& t : impl_->threads) t.join();
+      throw std::runtime_error(std::string("api server: cannot start its I/O thread: ") +
+                               std::strerror(e.code().value()));
+    }
   }
+}
+
+void Server::StartIoThread() {
+  impl_->threads.emplace_back([this] {
+    ::pthread_setname_np(::pthread_self(), "api-server");  // for top, perf and gdb
+    // sendfile() has no MSG_NOSIGNAL: writing to a connection the client has reset raises
+    // SIGPIPE, which by default ends the process. Blocked here, it stays pending on this
+    // thread alone and the call just fails with EPIPE.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    // Timers may fire up to the thread's timer slack late (50 µs by default): ask for none.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    // The server is harness, not the thing measured: when a timer fires it should get a
+    // core before the many client threads it competes with. Needs CAP_SYS_NICE (root);
+    // without it the server runs at normal priority.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), -20);
+    impl_->io.run();
+  });
 }
 
 Server::~Server() {
   asio::post(impl_->io, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->accept_retry.cancel();
     std::set<std::shared_ptr<Session>> sessions;
+    std::set<std::shared_ptr<Refusal>> refusals;
     {
       std::lock_guard lock(impl_->mu);
-      sessions = impl_->sessions;  // a copy: Close() erases from the set
+      sessions = impl_->sessions;  // copies: Close() erases from the sets
+      refusals = impl_->refusals;
     }
     for (const auto& s : sessions) s->Close();
+    for (const auto& r : refusals) r->Close();
   });
   for (auto& t : impl_->threads) t.join();
 }
@@ -380,6 +510,7 @@ int Server::max_in_flight() const { return impl_->max_in_flight.load(); }
 void Server::ResetMaxInFlight() { impl_->max_in_flight.store(impl_->in_flight.load()); }
 std::int64_t Server::requests() const { return impl_->requests.load(); }
 std::int64_t Server::connections() const { return impl_->connections.load(); }
+std::int64_t Server::accept_errors() const { return impl_->accept_errors.load(); }
 
 std::vector<double> Server::TakeAddedMs() {
   std::lock_guard lock(impl_->added_mu);

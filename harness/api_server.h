@@ -23,7 +23,8 @@ namespace parbench::api {
 
 class Server {
  public:
-  // Starts listening on 127.0.0.1 on an ephemeral port, served by one I/O thread.
+  // Starts listening on 127.0.0.1 on an ephemeral port, served by one I/O thread. Throws
+  // std::runtime_error saying why when the thread cannot start (the process limit).
   Server();
   // Stops accepting, closes every connection and joins the I/O thread.
   ~Server();
@@ -41,6 +42,10 @@ class Server {
   [[nodiscard]] std::int64_t requests() const;
   // Connections accepted since start.
   [[nodiscard]] std::int64_t connections() const;
+  // Accepts that failed since start (out of descriptors, a connection aborted first...). The
+  // server keeps accepting after each; out of descriptors, it answers the waiting connection
+  // 503 "api server: out of file descriptors (...)" on a descriptor it keeps in reserve.
+  [[nodiscard]] std::int64_t accept_errors() const;
   // For each request answered since the last call: how many milliseconds after its due time
   // (request read + requested latency) the server started answering it. This is the delay the
   // server itself adds; moving the body to the client is timed by the client.
@@ -49,6 +54,9 @@ class Server {
   struct Impl;
 
  private:
+  // Starts one thread running the I/O loop.
+  void StartIoThread();
+
   std::unique_ptr<Impl> impl_;
 };
 

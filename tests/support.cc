@@ -2,13 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +22,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 
@@ -211,6 +216,57 @@ int CountFds(std::string_view prefix) {
 int OpenFdCount() { return CountFds(""); }
 int OpenSocketCount() { return CountFds("socket:"); }
 
+ScopedDescriptorLimit::ScopedDescriptorLimit(std::uint64_t soft) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  old_soft_ = limit.rlim_cur;
+  limit.rlim_cur = static_cast<rlim_t>(soft);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    throw std::runtime_error(std::string("setrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
+  }
+}
+
+ScopedDescriptorLimit::~ScopedDescriptorLimit() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = static_cast<rlim_t>(old_soft_);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+DescriptorFiller::DescriptorFiller() {
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      full_ = errno == EMFILE;
+      return;
+    }
+    fds_.push_back(fd);
+  }
+}
+
+void DescriptorFiller::Release() {
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+}
+
+std::string CannotRunOutOfDescriptors() {
+#ifdef PARBENCH_SANITIZE_UNDEFINED
+  return "UndefinedBehaviorSanitizer's vptr check needs descriptors of its own";
+#else
+  return "";
+#endif
+}
+
+std::string CannotMeasureMemory() {
+#if defined(__SANITIZE_ADDRESS__)  // GCC's macros for -fsanitize=address and =thread
+  return "AddressSanitizer keeps freed memory in quarantine";
+#elif defined(__SANITIZE_THREAD__)
+  return "ThreadSanitizer's shadow memory grows with every byte the program touches";
+#else
+  return "";
+#endif
+}
+
 TmpfsMount::TmpfsMount(std::size_t bytes) {
   char templ[] = "/tmp/parbench-tmpfs-XXXXXX";
   if (::mkdtemp(templ) == nullptr) {
@@ -253,6 +309,67 @@ std::uint32_t SharedCounter::value() const {
 }
 
 SharedCounter::~SharedCounter() { ::shm_unlink(name_.c_str()); }
+
+int TaskCountOf(uid_t uid) {
+  int count = 0;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return 0;
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status("/proc/" + name + "/status");
+    std::string line;
+    bool mine = false;
+    int threads = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) {
+        std::istringstream fields(line.substr(4));
+        unsigned long real = 0;
+        fields >> real;  // the real uid is the one the kernel counts
+        mine = real == uid;
+      } else if (line.rfind("Threads:", 0) == 0) {
+        threads = std::atoi(line.c_str() + 8);
+      }
+    }
+    if (mine) count += threads;
+  }
+  ::closedir(dir);
+  return count;
+}
+
+int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return -1;
+}
+
+LimitedUser LimitedUserForThisProcess() {
+  if (::geteuid() != 0) return {.uid = ::getuid(), .gid = ::getgid(), .switch_user = false};
+  const passwd* nobody = ::getpwnam("nobody");
+  return {.uid = nobody != nullptr ? nobody->pw_uid : 65534,
+          .gid = nobody != nullptr ? nobody->pw_gid : 65534,
+          .switch_user = true};
+}
+
+std::string BecomeLimitedUser(int spare) {
+  const LimitedUser user = LimitedUserForThisProcess();
+  if (user.switch_user) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(user.gid, user.gid, user.gid) != 0 ||
+        ::setresuid(user.uid, user.uid, user.uid) != 0) {
+      return std::string("cannot become user ") + std::to_string(user.uid) + ": " +
+             std::strerror(errno);
+    }
+  }
+  const auto limit = static_cast<rlim_t>(TaskCountOf(user.uid) + spare);
+  const rlimit nproc{.rlim_cur = limit, .rlim_max = limit};
+  if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) {
+    return std::string("setrlimit(RLIMIT_NPROC): ") + std::strerror(errno);
+  }
+  return "";
+}
 
 std::string SelfExe() {
   char buffer[4096];

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,10 +78,68 @@ class TmpfsMount {
   bool mounted_ = false;
 };
 
+// Sets this process's soft RLIMIT_NOFILE for as long as it lives, then restores the old one.
+class ScopedDescriptorLimit {
+ public:
+  explicit ScopedDescriptorLimit(std::uint64_t soft);
+  ~ScopedDescriptorLimit();
+  ScopedDescriptorLimit(const ScopedDescriptorLimit&) = delete;
+  ScopedDescriptorLimit& operator=(const ScopedDescriptorLimit&) = delete;
+
+ private:
+  std::uint64_t old_soft_ = 0;
+};
+
+// Opens /dev/null until this process has no descriptor left (EMFILE); closes them all when
+// destroyed or Release()d.
+class DescriptorFiller {
+ public:
+  DescriptorFiller();
+  ~DescriptorFiller() { Release(); }
+  DescriptorFiller(const DescriptorFiller&) = delete;
+  DescriptorFiller& operator=(const DescriptorFiller&) = delete;
+  // Closes every descriptor it opened.
+  void Release();
+  // True when the last open failed with EMFILE: the table is full.
+  [[nodiscard]] bool full() const { return full_; }
+
+ private:
+  std::vector<int> fds_;
+  bool full_ = false;
+};
+
+// Why a test that leaves this process without a free descriptor must skip in this build, or
+// "": UndefinedBehaviorSanitizer's vptr check probes memory through a pipe of its own and, with
+// no descriptor left for it, reports objects as invalid.
+[[nodiscard]] std::string CannotRunOutOfDescriptors();
+// Why a test that measures resident memory must skip in this build, or "": AddressSanitizer
+// keeps freed memory in quarantine, ThreadSanitizer's shadow memory adds to every byte.
+[[nodiscard]] std::string CannotMeasureMemory();
+
 // The pids of `parent`'s children (from /proc).
 [[nodiscard]] std::vector<pid_t> ChildrenOf(pid_t parent);
 
 // The path of the running test binary (for tests that spawn it as a worker).
 [[nodiscard]] std::string SelfExe();
+
+// How many processes and threads user `uid` runs now: the count the kernel holds against
+// RLIMIT_NPROC when one of them starts another.
+[[nodiscard]] int TaskCountOf(uid_t uid);
+// Threads of this process (from /proc/self/status).
+[[nodiscard]] int ThreadCount();
+
+// The user and group a process under a process limit runs as: nobody when this process is root
+// (root ignores RLIMIT_NPROC), else this process's own.
+struct LimitedUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool switch_user = false;  // true when this process is root and must become `uid`
+};
+[[nodiscard]] LimitedUser LimitedUserForThisProcess();
+
+// For a test's child process only: becomes LimitedUserForThisProcess() and sets RLIMIT_NPROC so
+// that `spare` more threads or processes can start, as that user's count stands now. Returns ""
+// or why it could not.
+[[nodiscard]] std::string BecomeLimitedUser(int spare);
 
 }  // namespace parbench::testing

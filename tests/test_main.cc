@@ -4,8 +4,11 @@
 
 #include "executors/worker_main.h"
 #include "tests/support.h"
+#include "workloads/modules.h"
 
 int main(int argc, char** argv) {
+  // Test binaries live in build/src/tests; the modules beside build/bench.
+  parbench::SetModuleDir(PARBENCH_TEST_MODULE_DIR);
   parbench::testing::RegisterTestWorkloads();
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);

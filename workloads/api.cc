@@ -57,10 +57,20 @@ Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures&
 
 void GlobalInit() { Curl().global_init(); }
 
-std::string CurlVersion() { return Curl().version(); }
+std::string CurlVersion() {
+  try {
+    return Curl().version();
+  } catch (const WorkloadError& e) {
+    return std::string("unavailable: ") + e.what();
+  }
+}
 
-Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms) {
-  return Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
+Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_t timeout_ms,
+                  const std::string& ca_file) {
+  Config config =
+      Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
+  if (!ca_file.empty()) config.Set("ca", ca_file);
+  return config;
 }
 
 constexpr Workload kWorkload = {

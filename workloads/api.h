@@ -12,20 +12,24 @@ namespace parbench::api {
 // The largest body a task may expect (and the loopback server sends).
 inline constexpr std::int64_t kMaxBytes = std::int64_t{256} << 20;
 
-// curl_global_init, once per process; call it before any thread starts (the api runners also
-// call it, for process workers, whose main thread builds the runner). Loads libcurl.
+// Loads libcurl's module and runs curl_global_init, once per process. The api runners call it
+// themselves (libcurl's init is thread-safe since 7.84 when built with the threadsafe feature,
+// as Debian's is). Throws WorkloadError when the module cannot be loaded.
 void GlobalInit();
 
 // The config of an api job: GET `url` with a `timeout_ms` limit; the body must be
-// `expect_bytes` long (-1: any length, for a user's own endpoint).
+// `expect_bytes` long (-1: any length). `ca_file`, when not empty, is the CA bundle an https
+// server's certificate is checked against (CURLOPT_CAINFO), for an endpoint with a private CA.
+// A task's value is the body's size in bytes, for any URL.
 [[nodiscard]] Config MakeConfig(const std::string& url, std::int64_t expect_bytes,
-                                std::int64_t timeout_ms);
+                                std::int64_t timeout_ms, const std::string& ca_file = "");
 
 // The blocking form (one reused easy handle per worker) and the asynchronous form (a multi
 // handle: many GETs in flight on one thread).
 extern const Workload kWorkload;
 
-// libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0...").
+// libcurl's version string ("libcurl/7.88.1 OpenSSL/3.0..."); "unavailable: " and why when
+// its module cannot be loaded.
 [[nodiscard]] std::string CurlVersion();
 
 }  // namespace parbench::api

@@ -17,6 +17,55 @@ std::int64_t ParseInt(const std::string& key, const std::string& text) {
   return value;
 }
 
+// True for a byte written as %XX: the separators, the escape character itself, and anything
+// that is not printable ASCII (a newline in a path must not split a frame's text when read).
+bool NeedsEscape(unsigned char c) {
+  return c == '%' || c == ';' || c == '=' || c < 0x20 || c > 0x7e;
+}
+
+// Appends `text` with every byte NeedsEscape() names written as %XX (upper-case hex).
+void AppendEscaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!NeedsEscape(c)) {
+      out += ch;
+      continue;
+    }
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  }
+}
+
+// The value of one hex digit, or -1.
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Undoes AppendEscaped; throws WorkloadError on a '%' not followed by two hex digits.
+std::string Unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    const int high = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      throw WorkloadError("malformed escape in config text '" + std::string(text) + "'");
+    }
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
 
 Config Config::Parse(std::string_view text) {
@@ -28,17 +77,14 @@ Config Config::Parse(std::string_view text) {
     if (eq == std::string_view::npos || eq == 0) {
       throw WorkloadError("malformed config pair '" + std::string(pair) + "'");
     }
-    config.values_[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    config.values_[Unescape(pair.substr(0, eq))] = Unescape(pair.substr(eq + 1));
     text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
   }
   return config;
 }
 
 Config& Config::Set(const std::string& key, const std::string& value) {
-  if (key.empty() || key.find_first_of("=;") != std::string::npos ||
-      value.find(';') != std::string::npos) {
-    throw WorkloadError("config pair '" + key + "=" + value + "' holds a reserved character");
-  }
+  if (key.empty()) throw WorkloadError("config key for value '" + value + "' is empty");
   values_[key] = value;
   return *this;
 }
@@ -69,9 +115,9 @@ std::string Config::Serialize() const {
   std::string out;
   for (const auto& [key, value] : values_) {
     if (!out.empty()) out += ';';
-    out += key;
+    AppendEscaped(out, key);
     out += '=';
-    out += value;
+    AppendEscaped(out, value);
   }
   return out;
 }

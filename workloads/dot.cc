@@ -18,9 +18,29 @@ std::uint64_t ExpectedSum(std::int64_t n) {
 
 double Flops(std::int64_t n) { return 2.0 * std::pow(static_cast<double>(n), 3); }
 
-std::string BlasConfig() { return Blas().config(); }
-std::string BlasCore() { return Blas().core(); }
-int BlasThreads() { return Blas().threads(); }
+std::string BlasConfig() {
+  try {
+    return Blas().config();
+  } catch (const WorkloadError& e) {
+    return std::string("unavailable: ") + e.what();
+  }
+}
+
+std::string BlasCore() {
+  try {
+    return Blas().core();
+  } catch (const WorkloadError& e) {
+    return std::string("unavailable: ") + e.what();
+  }
+}
+
+int BlasThreads() {
+  try {
+    return Blas().threads();
+  } catch (const WorkloadError&) {
+    return 0;
+  }
+}
 
 constexpr Workload kWorkload = {
     .name = "dot",

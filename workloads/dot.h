@@ -21,7 +21,8 @@ namespace parbench::dot {
 [[nodiscard]] double Flops(std::int64_t n);
 
 // OpenBLAS's build configuration, the core it chose, and its thread count in this process.
-// Each loads OpenBLAS on first use.
+// Each loads OpenBLAS on first use; when its module cannot be loaded they return
+// "unavailable: " and why, and 0 threads.
 [[nodiscard]] std::string BlasConfig();
 [[nodiscard]] std::string BlasCore();
 [[nodiscard]] int BlasThreads();

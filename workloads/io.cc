@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common/unique_fd.h"
 #include "workloads/family.h"
@@ -25,11 +27,11 @@ class Runner final : public TaskRunner {
       : durable_(config.GetInt("durable") != 0),
         keep_(config.GetInt("keep", 0) != 0),
         dir_(config.GetString("dir")) {
-    if (config.GetInt("local") != 0) local_payload_ = MakeText(config.GetInt("bytes"));
+    if (config.GetInt("local") != 0) local_payload_ = SharedText(config.GetInt("bytes"));
   }
 
   TaskOutput Run(std::uint32_t index, std::span<const std::byte> payload) override {
-    if (!local_payload_.empty()) payload = local_payload_;
+    if (local_payload_) payload = *local_payload_;
     const std::string path = dir_ + "/" + FileName(index);
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd.valid()) throw WorkloadError(Errno("cannot create", path));
@@ -57,7 +59,7 @@ class Runner final : public TaskRunner {
   bool durable_;
   bool keep_;
   std::string dir_;
-  std::vector<std::byte> local_payload_;
+  std::shared_ptr<const std::vector<std::byte>> local_payload_;  // null: shipped with tasks
 };
 
 }  // namespace
@@ -72,6 +74,21 @@ std::vector<std::byte> MakeText(std::int64_t bytes) {
     const std::size_t take = std::min(text.size() - pos, static_cast<std::size_t>(len));
     std::memcpy(text.data() + pos, line, take);
     pos += take;
+  }
+  return text;
+}
+
+std::shared_ptr<const std::vector<std::byte>> SharedText(std::int64_t bytes) {
+  // Never destroyed: a thread abandoned by a timed-out pool may still build a runner at exit.
+  static auto* mu = new std::mutex;
+  static auto* texts = new std::map<std::int64_t, std::weak_ptr<const std::vector<std::byte>>>;
+  // Built under the lock: the threads of a pool ask at once, and one copy is the point.
+  std::lock_guard lock(*mu);
+  std::weak_ptr<const std::vector<std::byte>>& slot = (*texts)[bytes];
+  std::shared_ptr<const std::vector<std::byte>> text = slot.lock();
+  if (!text) {
+    text = std::make_shared<const std::vector<std::byte>>(MakeText(bytes));
+    slot = text;
   }
   return text;
 }

@@ -3,33 +3,44 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
 namespace parbench {
 namespace {
 
-// Candidate paths for module `file`: beside /proc/self/exe, then PARBENCH_MODULE_DIR (the
-// build directory, for test binaries that live elsewhere in it).
-std::vector<std::string> Candidates(const std::string& file) {
-  std::vector<std::string> out;
+// The directory SetModuleDir() named ("" for none).
+std::string& ExtraDir() {
+  static auto* dir = new std::string;  // never destroyed: a detached thread may load a module late
+  return *dir;
+}
+
+// Directories to look in for a module, in order: the running binary's own (a build tree keeps
+// bench and its modules together), PARBENCH_INSTALL_MODULE_DIR relative to it (the installed
+// layout: PREFIX/bin/bench, PREFIX/lib/parbench/*.so), then SetModuleDir()'s. Never a
+// compiled-in absolute path: a copied or installed bench must not find a build tree's modules.
+std::vector<std::filesystem::path> Directories() {
+  std::vector<std::filesystem::path> out;
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back((exe.parent_path() / file).string());
-  out.push_back(std::string(PARBENCH_MODULE_DIR) + "/" + file);
+  if (!ec) {
+    out.push_back(exe.parent_path());
+    out.push_back((exe.parent_path() / PARBENCH_INSTALL_MODULE_DIR).lexically_normal());
+  }
+  if (!ExtraDir().empty()) out.emplace_back(ExtraDir());
   return out;
 }
 
 template <typename Table>
 const Table& Load(const std::string& file, const char* symbol) {
-  std::string why;
-  for (const std::string& path : Candidates(file)) {
+  const std::vector<std::filesystem::path> dirs = Directories();
+  for (const auto& dir : dirs) {
+    const std::string path = (dir / file).string();
     if (::access(path.c_str(), F_OK) != 0) continue;
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: lives as long as the process
-    if (handle == nullptr) {
-      why = ::dlerror();
-      continue;
-    }
+    // Never closed: the module lives as long as the process.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) throw WorkloadError("cannot load " + path + ": " + ::dlerror());
     auto* entry = reinterpret_cast<const Table* (*)()>(::dlsym(handle, symbol));
     if (entry == nullptr) throw WorkloadError(path + ": no symbol " + symbol);
     const Table* table = entry();
@@ -39,10 +50,33 @@ const Table& Load(const std::string& file, const char* symbol) {
     }
     return *table;
   }
-  throw WorkloadError("cannot load " + file + (why.empty() ? ": not found next to the binary or in " PARBENCH_MODULE_DIR : ": " + why));
+  std::string looked;
+  for (const auto& dir : dirs) looked += (looked.empty() ? "" : ", ") + dir.string();
+  throw WorkloadError("cannot load " + file + ": it is not in " + looked +
+                      " (keep the modules beside bench, or install bench with `cmake --install "
+                      "BUILD --prefix PREFIX`)");
 }
 
+// Sets an environment variable for as long as it lives, unless the user has set it.
+class ScopedDefaultEnv {
+ public:
+  ScopedDefaultEnv(const char* name, const char* value) : name_(name) {
+    if (std::getenv(name) == nullptr) set_ = ::setenv(name, value, 0) == 0;
+  }
+  ~ScopedDefaultEnv() {
+    if (set_) ::unsetenv(name_);
+  }
+  ScopedDefaultEnv(const ScopedDefaultEnv&) = delete;
+  ScopedDefaultEnv& operator=(const ScopedDefaultEnv&) = delete;
+
+ private:
+  const char* name_;
+  bool set_ = false;
+};
+
 }  // namespace
+
+void SetModuleDir(std::string dir) { ExtraDir() = std::move(dir); }
 
 const CurlModule& Curl() {
   static const CurlModule& module = Load<CurlModule>("libparbench_curl.so", "parbench_curl_module");
@@ -50,7 +84,14 @@ const CurlModule& Curl() {
 }
 
 const BlasModule& Blas() {
-  static const BlasModule& module = Load<BlasModule>("libparbench_blas.so", "parbench_blas_module");
+  static const BlasModule& module = []() -> const BlasModule& {
+    // Loaded, OpenBLAS starts a pool of (cores - 1) threads, and where one cannot start (the
+    // process limit) it raises SIGINT, which would stop bench as if interrupted. Every dot
+    // runner sets the count it needs anyway (checking first that the threads can start), so
+    // load it with none unless the user chose a count.
+    const ScopedDefaultEnv one_thread("OPENBLAS_NUM_THREADS", "1");
+    return Load<BlasModule>("libparbench_blas.so", "parbench_blas_module");
+  }();
   return module;
 }
 

@@ -37,10 +37,16 @@ struct BlasModule {
   int (*threads)();
 };
 
-// The modules, loaded on first call (thread-safe). Throw WorkloadError naming the file and
-// dlerror() when a module cannot be loaded. Looked up next to the running binary first, then
-// in the build directory the binary was built in.
+// The modules, loaded on first call (thread-safe); only what needs one loads it, so a cpu-only
+// run works without them. Looked up beside the running binary, then in ../lib/parbench from it
+// (the installed layout), then in SetModuleDir()'s directory. Throw WorkloadError naming the
+// file and where it was looked for, or dlerror(), when a module cannot be loaded; the next call
+// tries again.
 [[nodiscard]] const CurlModule& Curl();
 [[nodiscard]] const BlasModule& Blas();
+
+// Adds a directory to look in last, for binaries that live apart from their modules (the test
+// binaries). Call before any module is loaded, before threads start.
+void SetModuleDir(std::string dir);
 
 }  // namespace parbench

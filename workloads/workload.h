@@ -29,13 +29,15 @@ class WorkloadError : public std::runtime_error {
 };
 
 // A workload's parameters as ordered key=value pairs, serialized as "k=v;k=v" to cross a pipe.
+// Keys and values may hold any byte (a path can hold ';', '=' or a newline): in the text, '%',
+// ';', '=' and every byte outside printable ASCII are written as %XX.
 class Config {
  public:
   Config() = default;
-  // Parses "k=v;k=v"; throws WorkloadError on a malformed pair. Keys and values may not hold ';'.
+  // Parses Serialize()'s form; throws WorkloadError on a malformed pair or escape.
   static Config Parse(std::string_view text);
 
-  // Sets key to value (overwriting); returns *this so calls chain.
+  // Sets key to value (overwriting); returns *this so calls chain. Throws on an empty key.
   Config& Set(const std::string& key, const std::string& value);
   Config& Set(const std::string& key, std::int64_t value);
 
@@ -45,7 +47,8 @@ class Config {
   [[nodiscard]] std::string GetString(const std::string& key, const std::string& fallback) const;
   [[nodiscard]] std::int64_t GetInt(const std::string& key, std::int64_t fallback) const;
 
-  // The "k=v;k=v" form, keys in sorted order (so equal configs serialize equally).
+  // The "k=v;k=v" form with %XX escapes, keys in sorted order (so equal configs serialize
+  // equally).
   [[nodiscard]] std::string Serialize() const;
 
   bool operator==(const Config&) const = default;

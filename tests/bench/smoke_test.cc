@@ -3,15 +3,22 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "bench/flags.h"
 #include "tests/support.h"
@@ -47,11 +54,12 @@ struct Outcome {
   std::string err;
 };
 
-Outcome RunBench(const std::string& args, const fs::path& dir) {
+// Runs `exe` with `args` (through the shell), its output going to files in `dir`.
+Outcome RunProgram(const std::string& exe, const std::string& args, const fs::path& dir) {
   const fs::path out = dir / "stdout.txt";
   const fs::path err = dir / "stderr.txt";
-  const std::string command = std::string(PARBENCH_BENCH_EXE) + " " + args + " >" +
-                              out.string() + " 2>" + err.string() + " </dev/null";
+  const std::string command =
+      exe + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int status = std::system(command.c_str());
   auto slurp = [](const fs::path& p) {
     std::ifstream in(p);
@@ -60,6 +68,10 @@ Outcome RunBench(const std::string& args, const fs::path& dir) {
     return s.str();
   };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+Outcome RunBench(const std::string& args, const fs::path& dir) {
+  return RunProgram(PARBENCH_BENCH_EXE, args, dir);
 }
 
 json ReadJson(const fs::path& path) {
@@ -228,6 +240,150 @@ TEST(SmokeTest, SigtermRemovesTheIoTempDirectoryAndStopsTheWorkers) {
   EXPECT_TRUE(fs::is_empty(io_dir)) << "the temp dir was removed";
 }
 
+// True when process `pid` ignores `sig` (the SigIgn mask in /proc/PID/status).
+bool Ignores(pid_t pid, int sig) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigIgn:", 0) == 0) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return ((mask >> (sig - 1)) & 1) != 0;
+    }
+  }
+  return false;
+}
+
+TEST(SmokeTest, SighupAndSigquitCleanUpAsSigintDoesAndExitWith129And131) {
+  // A closed terminal and Ctrl-\ reach the whole process group: the workers get the signal too
+  // and must leave the stopping to bench.
+  testing::Watchdog watchdog(std::chrono::seconds(180));
+  for (const auto& [sig, status, name] :
+       {std::tuple{SIGHUP, 129, "SIGHUP"}, std::tuple{SIGQUIT, 131, "SIGQUIT"}}) {
+    TempDir dir;
+    const fs::path io_dir = dir.path() / "io";
+    fs::create_directory(io_dir);
+    Background bench({"--benchmark_filter=^io/processes/workers:2/mode:buffered/payload:local",
+                      "--io_dir=" + io_dir.string(), "--io_bytes=1000000", "--tasks=1000000"},
+                     dir.path());
+    const auto workers = bench.WaitForChildren(2);
+    EXPECT_FALSE(fs::is_empty(io_dir)) << "the private temp dir exists while it runs";
+    for (pid_t pid : workers) {
+      // Once the worker is up (it may still be starting), it ignores the signal.
+      for (int i = 0; i < 3000 && !Ignores(pid, sig); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(Ignores(pid, sig)) << name << ": worker " << pid;
+      ::kill(pid, sig);
+    }
+    EXPECT_EQ(bench.Signal(sig), status) << name;
+    for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << name << ": worker " << pid << " survived";
+    EXPECT_TRUE(fs::is_empty(io_dir)) << name << ": the temp dir was removed";
+    const std::string err = Slurp(dir.path() / "stderr.txt");
+    EXPECT_NE(err.find(std::string("interrupted by ") + name + ": stopped 2 worker process(es), "
+                       "removed 1 temp dir(s)"),
+              std::string::npos)
+        << err;
+    const std::string out = Slurp(dir.path() / "stdout.txt");
+    EXPECT_EQ(out.find("was killed by signal"), std::string::npos) << "no worker died of it: " << out;
+  }
+}
+
+// Runs bench as testing::LimitedUserForThisProcess() with room for `spare` threads or processes
+// besides its main thread (RLIMIT_NPROC), its output going to files in `dir`. Its environment
+// carries `mark`, so that anything it leaves running can be found (see Marked()).
+Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& dir, int spare,
+                        const std::string& mark) {
+  const testing::LimitedUser user = testing::LimitedUserForThisProcess();
+  // The child counts once it is that user (or once forked, as this user).
+  const auto limit = static_cast<rlim_t>(testing::TaskCountOf(user.uid) + 1 + spare);
+  // Everything the child needs is built before fork(): after it, only system calls.
+  std::vector<std::string> all = {PARBENCH_BENCH_EXE};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = {mark + "=1"};
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string out_path = (dir / "stdout.txt").string();
+  const std::string err_path = (dir / "stderr.txt").string();
+  const rlimit nproc{.rlim_cur = limit, .rlim_max = limit};
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 ||
+        ::dup2(err, 2) < 0) {
+      ::_exit(125);
+    }
+    if (user.switch_user && (::setgroups(0, nullptr) != 0 ||
+                             ::setresgid(user.gid, user.gid, user.gid) != 0 ||
+                             ::setresuid(user.uid, user.uid, user.uid) != 0)) {
+      ::_exit(125);
+    }
+    if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) ::_exit(125);
+    ::execve(PARBENCH_BENCH_EXE, argv.data(), envp.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(dir / "stdout.txt"),
+          Slurp(dir / "stderr.txt")};
+}
+
+// The pids of running processes whose environment holds `mark`.
+std::vector<pid_t> Marked(const std::string& mark) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(mark + "=1") != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsOne) {
+  // `ulimit -u` reached: no thread or process beyond the main thread (spare 0), or beyond the
+  // interrupt handler's thread (spare 1). Before, std::thread's exception ended bench in
+  // std::terminate (exit 134, a core dump).
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  for (int spare : {0, 1}) {
+    TempDir dir;
+    const std::string mark = "PARBENCH_LIMIT_TEST_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(spare);
+    const Outcome o = RunBenchLimited(
+        {"--benchmark_filter=^(cpu/serial|cpu/threads/workers:2|cpu/processes/workers:2|"
+         "api/serial)/",
+         "--workers=2", "--cpu_n=1000", "--tasks=2", "--api_latency_ms=0",
+         "--benchmark_min_time=0.01"},
+        dir.path(), spare, mark);
+    EXPECT_EQ(o.exit_status, 1) << "spare " << spare << ": " << o.err << o.out;
+    EXPECT_EQ(o.err.find("terminate"), std::string::npos) << o.err;
+    const bool handler_started = o.err.find("cannot start the thread that handles SIGINT, "
+                                            "SIGTERM, SIGHUP and SIGQUIT") == std::string::npos;
+    EXPECT_EQ(handler_started, spare == 1) << o.err;
+    EXPECT_NE(o.err.find("the noise probe cannot start thread 1 of"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("benchmark(s) failed"), std::string::npos) << o.err;
+    for (const char* error :
+         {"threads: cannot start worker thread 1 of 2: Resource temporarily unavailable",
+          "processes: cannot start worker", "api server: cannot start its I/O thread"}) {
+      EXPECT_NE(o.out.find(error), std::string::npos) << error << " in\n" << o.out;
+    }
+    const std::size_t serial = o.out.find("cpu/serial/real_time");
+    ASSERT_NE(serial, std::string::npos) << o.out;
+    const std::string serial_line = o.out.substr(serial, o.out.find('\n', serial) - serial);
+    EXPECT_EQ(serial_line.find("ERROR"), std::string::npos) << "serial needs no thread: " << o.out;
+    EXPECT_TRUE(Marked(mark).empty()) << "nothing of bench is left running";
+  }
+}
+
 TEST(SmokeTest, AFullDiskFailsTheIoBenchmarkWithTheCauseAndLeavesNothing) {
   testing::TmpfsMount disk(512 * 1024);
   if (!disk.mounted()) GTEST_SKIP() << "cannot make a small file system here: " << disk.error();
@@ -321,6 +477,88 @@ TEST(SmokeTest, AnUnusableOrClashingTimelineIsABadFlagBeforeAnythingRuns) {
     EXPECT_EQ(o.out.find("cpu/serial"), std::string::npos) << "nothing ran: " << o.out;
   }
   EXPECT_FALSE(fs::exists(run)) << "the results file was not touched";
+}
+
+TEST(SmokeTest, AnIoDirNamedWithTheConfigSeparatorsWorks) {
+  TempDir dir;
+  const fs::path io_dir = dir.path() / "io;x=1%";
+  fs::create_directory(io_dir);
+  // Quoted for the shell RunBench goes through.
+  const Outcome o = RunBench("--benchmark_filter=^io/processes/workers:1/mode:buffered/ "
+                             "'--io_dir=" + io_dir.string() + "' --io_bytes=1000 --tasks=2 "
+                             "--workers=1 --benchmark_min_time=0.01",
+                             dir.path());
+  EXPECT_EQ(o.exit_status, 0) << o.err << o.out;
+  EXPECT_NE(o.out.find("payload:shipped"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("ERROR"), std::string::npos) << o.out;
+  EXPECT_TRUE(fs::is_empty(io_dir)) << "the private temp dir is gone";
+}
+
+TEST(SmokeTest, BenchRaisesItsSoftDescriptorLimitAndSaysSoInTheContext) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max <= 256) {
+    GTEST_SKIP() << "the hard limit (" << limit.rlim_max << ") leaves nothing to raise";
+  }
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  Outcome o;
+  {
+    const testing::ScopedDescriptorLimit low(256);  // bench inherits it
+    o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+                 "--benchmark_min_time=0.01 --benchmark_out_format=json --benchmark_out=" +
+                     run.string(),
+                 dir.path());
+  }
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  const std::string described = ReadJson(run).at("context").value("parbench_descriptor_limit", "");
+  EXPECT_NE(described.find("(raised from 256, the hard limit)"), std::string::npos) << described;
+}
+
+TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem) {
+  // Before, main() loaded libcurl whatever ran, and a compiled-in path to the build tree hid a
+  // missing module as long as that tree existed.
+  TempDir dir;
+  const fs::path bench = dir.path() / "bench";
+  fs::copy_file(PARBENCH_BENCH_EXE, bench);
+  const fs::path run = dir.path() / "run.json";
+  const Outcome cpu = RunProgram(bench.string(),
+                                 "--benchmark_filter=^cpu/ --cpu_n=1000 --tasks=2 --workers=2 "
+                                 "--benchmark_min_time=0.01 --benchmark_out_format=json "
+                                 "--benchmark_out=" + run.string(),
+                                 dir.path());
+  EXPECT_EQ(cpu.exit_status, 0) << cpu.err << cpu.out;
+  EXPECT_EQ(cpu.out.find("ERROR"), std::string::npos) << cpu.out;
+  const json context = ReadJson(run).at("context");
+  EXPECT_NE(context.value("parbench_libcurl_version", "").find("unavailable: cannot load "
+                                                               "libparbench_curl.so"),
+            std::string::npos)
+      << context.dump();
+
+  const Outcome mixed = RunProgram(
+      bench.string(),
+      "'--benchmark_filter=^(cpu/serial|api/serial|api/processes/workers:1|"
+      "dot/serial/blas_threads:1)/' --cpu_n=1000 --tasks=2 --workers=1 --dot_n=16 "
+      "--api_latency_ms=0 --benchmark_min_time=0.01 --benchmark_out_format=json "
+      "--benchmark_out=" + run.string(),
+      dir.path());
+  EXPECT_EQ(mixed.exit_status, 1) << mixed.err << mixed.out;
+  std::map<std::string, std::string> errors;
+  const json result = ReadJson(run);
+  for (const json& b : result.at("benchmarks")) {
+    errors[b.at("run_name").get<std::string>()] = b.value("error_message", "");
+  }
+  EXPECT_EQ(errors.at("cpu/serial/real_time"), "");
+  for (const auto& [name, module] :
+       {std::pair{"api/serial/real_time", "libparbench_curl.so"},
+        std::pair{"api/processes/workers:1/real_time", "libparbench_curl.so"},
+        std::pair{"dot/serial/blas_threads:1/real_time", "libparbench_blas.so"}}) {
+    const std::string& error = errors.at(name);
+    EXPECT_NE(error.find(std::string("cannot load ") + module + ": it is not in " +
+                         dir.path().string()),
+              std::string::npos)
+        << name << ": " << error;
+  }
 }
 
 TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {

@@ -2,6 +2,9 @@
 #include "common/cleanup.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -44,7 +47,10 @@ pid_t SpawnSleeper() {
   // Forked before the handler's thread starts: this process is single-threaded here.
   const pid_t registered = SpawnSleeper();
   const pid_t unregistered = SpawnSleeper();
-  cleanup::InstallInterruptHandler();
+  if (const std::string why = cleanup::InstallInterruptHandler(); !why.empty()) {
+    std::fprintf(stderr, "no handler: %s\n", why.c_str());
+    std::_Exit(2);
+  }
   cleanup::AddProcess(registered);
   cleanup::AddProcess(unregistered);
   cleanup::RemoveProcess(unregistered);

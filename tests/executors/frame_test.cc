@@ -5,8 +5,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "common/unique_fd.h"
 #include "tests/support.h"
@@ -83,6 +86,30 @@ TEST(FrameTest, AConfigureFrameCarriesWorkloadAndConfig) {
   EXPECT_EQ(r.Str(), "transfer");
   EXPECT_EQ(r.Str(), "size=16");
   EXPECT_NO_THROW(r.ExpectEnd());
+}
+
+TEST(FrameTest, AShrunkReaderKeepsTheFramesNotYetReturned) {
+  // A large frame, then a small one behind it, in a file: one read() may take in both.
+  UniqueFd file(::memfd_create("frames", MFD_CLOEXEC));
+  ASSERT_TRUE(file.valid());
+  std::vector<std::byte> large(1 << 20, std::byte{7});
+  const std::vector<std::byte> small = {std::byte{1}, std::byte{2}, std::byte{3}};
+  std::vector<std::byte> frames;
+  AppendFrame(frames, FrameType::kConfigure, large);
+  AppendFrame(frames, FrameType::kConfigure, small);
+  const std::span<const std::byte> pieces[] = {frames};
+  WriteFull(file.get(), pieces);
+  ASSERT_EQ(::lseek(file.get(), 0, SEEK_SET), 0);
+
+  FrameReader reader(file.get());
+  Header header;
+  std::span<const std::byte> body;
+  ASSERT_TRUE(reader.Next(header, body));
+  EXPECT_EQ(body.size(), large.size());
+  reader.Shrink();  // gives the 1 MiB back
+  ASSERT_TRUE(reader.Next(header, body));
+  EXPECT_TRUE(std::equal(body.begin(), body.end(), small.begin(), small.end()));
+  EXPECT_FALSE(reader.Next(header, body)) << "a clean end of file";
 }
 
 // A worker process (this test binary in worker mode) driven by hand over raw pipes.

@@ -4,16 +4,31 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
+#include "common/temp_dir.h"
+#include "common/unique_fd.h"
 #include "tests/support.h"
 #include "harness/api_server.h"
+
+extern char** environ;
 
 namespace parbench::api {
 namespace {
@@ -32,6 +47,7 @@ std::string Fetch(const std::string& url, long* status) {
                      return size * n;
                    });
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 30'000L);  // a broken server fails, not hangs
   EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup(easy);
@@ -164,6 +180,81 @@ TEST(ApiServerTest, HoldsTwoHundredFiftySixRequestsInFlightAtOnce) {
   EXPECT_EQ(server.max_in_flight(), 256) << "every request was waiting at the same moment";
 }
 
+// Reads from `fd` until end of file (or 30 s, a watchdog for a server that never answers).
+std::string ReadToEnd(int fd) {
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 30'000) <= 0) return out + "[no answer]";
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) return out;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+TEST(ApiServerTest, KeepsAcceptingAfterRunningOutOfDescriptorsAndSaysWhyMeanwhile) {
+  // One failed accept (EMFILE) used to end the server's accept loop: every later request of the
+  // run timed out, with errors that blamed the network.
+  if (const std::string why = testing::CannotRunOutOfDescriptors(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  testing::Watchdog watchdog(std::chrono::seconds(90));
+  Server server;
+  const testing::ScopedDescriptorLimit limit(
+      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  // The client's socket is made before the table is full: connecting takes no descriptor.
+  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(client.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(server.port());
+  {
+    testing::DescriptorFiller filler;
+    ASSERT_TRUE(filler.full());
+    ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string get = "GET /?latency_ms=0&bytes=10 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ASSERT_EQ(::write(client.get(), get.data(), get.size()), static_cast<ssize_t>(get.size()));
+    // No descriptor to accept it on: the server answers on the one it keeps in reserve.
+    const std::string answer = ReadToEnd(client.get());
+    EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0U) << answer;
+    EXPECT_NE(answer.find("api server: out of file descriptors (accept: Too many open files"),
+              std::string::npos)
+        << answer;
+    EXPECT_GE(server.accept_errors(), 1);
+  }
+  client.Reset();
+  // Descriptors are back: the server accepts again, as often as asked.
+  for (int i = 0; i < 3; ++i) {
+    long status = 0;
+    EXPECT_EQ(Fetch(server.Url(0, 100), &status), ApiBody(100));
+    EXPECT_EQ(status, 200);
+  }
+}
+
+TEST(ApiServerTest, AnIoThreadThatCannotStartIsAnErrorNotAnAbort) {
+  // Run in a child as a user who can start no more threads.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (const std::string why = testing::BecomeLimitedUser(0); !why.empty()) {
+          std::fprintf(stderr, "setup failed: %s\n", why.c_str());
+          std::_Exit(2);
+        }
+        try {
+          Server server;
+          std::fprintf(stderr, "the server started a thread where none could start\n");
+          std::_Exit(1);
+        } catch (const std::runtime_error& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::_Exit(0);
+        }
+      },
+      ::testing::ExitedWithCode(0),
+      "api server: cannot start its I/O thread: Resource temporarily unavailable");
+}
+
 TEST(ApiWorkloadTest, CountsTheBodyAndReusesItsConnection) {
   Server server;
   auto runner = MakeRunner("api", MakeConfig(server.Url(0, 4096), 4096, 5000));
@@ -187,6 +278,168 @@ TEST(ApiWorkloadTest, NonSuccessStatusesAreErrorsNamingTheStatus) {
   for (int status : {404, 500, 503}) {
     const std::string error = ErrorFor(server.Url(0, 10, status), 10, 5000);
     EXPECT_NE(error.find("HTTP " + std::to_string(status)), std::string::npos) << error;
+  }
+}
+
+TEST(ApiWorkloadTest, AnErrorStatusQuotesThePlainTextBodyThatExplainsIt) {
+  Server server;
+  const std::string error = ErrorFor(server.Url(0, 10, 503), 10, 5000);
+  EXPECT_NE(error.find("answered HTTP 503: status requested by the client"), std::string::npos)
+      << error;
+}
+
+TEST(ApiWorkloadTest, AClientOutOfDescriptorsSaysSoInsteadOfBlamingTheNetwork) {
+  // Before, curl's "Couldn't connect to server" (or "Out of memory") was all the error said.
+  if (const std::string why = testing::CannotRunOutOfDescriptors(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  Server server;
+  auto runner = MakeRunner("api", MakeConfig(server.Url(0, 10), 10, 5000));
+  const testing::ScopedDescriptorLimit limit(
+      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  std::string error;
+  {
+    testing::DescriptorFiller filler;
+    ASSERT_TRUE(filler.full());
+    try {
+      (void)runner->Run(0, {});
+    } catch (const WorkloadError& e) {
+      error = e.what();
+    }
+  }
+  EXPECT_NE(error.find("file descriptors open (ulimit -n): it is out of descriptors"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(runner->Run(1, {}).value, 10U) << "fine again once descriptors are back";
+}
+
+// An https endpoint with a private CA, as a user's own server may be: a CA made for the test,
+// a certificate it signed for 127.0.0.1, and `openssl s_server -WWW` serving the files of a temp
+// dir. Everything is stopped and removed on destruction; error() says why it could not start.
+class HttpsServer {
+ public:
+  HttpsServer() : dir_(std::filesystem::temp_directory_path().string()) {
+    const std::string d = dir_.path();
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string commands =
+        "cd '" + d + "' && openssl req -x509" + key + " -keyout ca.key -out ca.pem -days 2 " +
+        "-subj /CN=parbench-test-ca -addext basicConstraints=critical,CA:TRUE " +
+        "-addext keyUsage=critical,keyCertSign && openssl req" + key +
+        " -keyout server.key -out server.csr -subj /CN=127.0.0.1 && " +
+        "printf 'subjectAltName=IP:127.0.0.1\\n' >san.ext && openssl x509 -req -in server.csr " +
+        "-CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext";
+    if (std::system((commands + " >openssl.log 2>&1").c_str()) != 0) {
+      error_ = "openssl could not make a CA and a certificate (is it installed?)";
+      return;
+    }
+    port_ = FreePort();
+    const std::string accept = "127.0.0.1:" + std::to_string(port_);
+    std::vector<std::string> args = {"openssl", "s_server", "-accept", accept, "-cert",
+                                     "server.pem", "-key", "server.key", "-WWW", "-quiet"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addchdir_np(&actions, d.c_str());  // it serves its working dir
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    const int spawned = ::posix_spawnp(&pid_, "openssl", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+      pid_ = -1;
+      error_ = std::string("cannot start openssl s_server: ") + std::strerror(spawned);
+      return;
+    }
+    for (int i = 0; i < 1000 && !Listening(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!Listening()) error_ = "openssl s_server never listened on " + accept;
+  }
+  ~HttpsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] std::string ca_file() const { return dir_.path() + "/ca.pem"; }
+  // Puts `bytes` bytes in a file served as `name`; returns its https URL.
+  std::string Serve(const std::string& name, std::size_t bytes) {
+    std::ofstream(dir_.path() + "/" + name) << std::string(bytes, 'x');
+    return "https://127.0.0.1:" + std::to_string(port_) + "/" + name;
+  }
+
+ private:
+  // A loopback port that was just free.
+  static std::uint16_t FreePort() {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    return ntohs(addr.sin_port);
+  }
+  [[nodiscard]] bool Listening() const {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port_);
+    return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+
+  TempDir dir_;
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  std::string error_;
+};
+
+TEST(ApiWorkloadTest, AnHttpsEndpointWithAPrivateCaIsReachedThroughItsCaFile) {
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  HttpsServer https;
+  if (!https.error().empty()) GTEST_SKIP() << https.error();
+  const std::string url = https.Serve("body.txt", 1000);
+  // The task's value is the body's size, for any URL: the byte count a check can report.
+  auto runner = MakeRunner("api", MakeConfig(url, 1000, 5000, https.ca_file()));
+  EXPECT_EQ(runner->Run(0, {}).value, 1000U);
+  EXPECT_EQ(MakeRunner("api", MakeConfig(url, -1, 5000, https.ca_file()))->Run(0, {}).value,
+            1000U)
+      << "any size without expect_bytes";
+  const std::string untrusted = ErrorFor(url, 1000, 5000);
+  EXPECT_NE(untrusted.find("SSL certificate problem"), std::string::npos)
+      << "without the CA file the system's bundle does not know the CA: " << untrusted;
+}
+
+TEST(ApiWorkloadTest, ExpectBytesChecksAUsersEndpointToo) {
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  HttpsServer https;
+  if (!https.error().empty()) GTEST_SKIP() << https.error();
+  auto empty = MakeRunner("api", MakeConfig(https.Serve("empty.txt", 0), 1, 5000, https.ca_file()));
+  try {
+    (void)empty->Run(0, {});
+    FAIL() << "an empty 200 passed an expect_bytes check";
+  } catch (const WorkloadError& e) {
+    EXPECT_NE(std::string(e.what()).find("sent 0 body bytes, expected 1"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ApiWorkloadTest, AnUnreadableCaFileIsAClearError) {
+  try {
+    (void)MakeRunner("api", MakeConfig("https://127.0.0.1:9/", -1, 1000, "/nonexistent/ca.pem"));
+    FAIL() << "expected a WorkloadError";
+  } catch (const WorkloadError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot read the CA file /nonexistent/ca.pem: No such "
+                                         "file or directory"),
+              std::string::npos)
+        << e.what();
   }
 }
 

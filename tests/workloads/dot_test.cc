@@ -5,7 +5,11 @@
 #include <cblas.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "executors/executor.h"
+#include "tests/support.h"
 
 namespace parbench {
 namespace {
@@ -52,6 +56,32 @@ TEST(DotTest, BlasThreadsAreSetInsideEachProcessWorker) {
     }
   }
   EXPECT_EQ(openblas_get_num_threads(), parent_threads) << "the parent's setting is untouched";
+}
+
+TEST(DotTest, BlasThreadsThatCannotStartAreAnErrorNotAHang) {
+  // OpenBLAS does not check that the threads of a larger pool started; its next product would
+  // wait for them forever. Run in a child as a user who can start no more threads.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (const std::string why = testing::BecomeLimitedUser(0); !why.empty()) {
+          std::fprintf(stderr, "setup failed: %s\n", why.c_str());
+          std::_Exit(2);
+        }
+        const int more = openblas_get_num_threads() + 2;  // more than the pool holds
+        try {
+          auto runner = MakeRunner("dot", dot::MakeConfig(64, more));
+          (void)runner->Run(0, {});
+          std::fprintf(stderr, "dot ran with %d BLAS threads where none could start\n", more);
+          std::_Exit(1);
+        } catch (const WorkloadError& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::_Exit(0);
+        }
+      },
+      ::testing::ExitedWithCode(0),
+      "OpenBLAS cannot start [0-9]+ thread\\(s\\) for [0-9]+ BLAS threads: Resource temporarily "
+      "unavailable");
 }
 
 }  // namespace

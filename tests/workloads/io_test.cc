@@ -2,12 +2,16 @@
 #include "workloads/io.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/resources.h"
 #include "common/temp_dir.h"
+#include "executors/executor.h"
+#include "executors/process_pool.h"
 #include "tests/support.h"
 
 namespace parbench::io {
@@ -99,6 +103,70 @@ TEST(IoTest, AFullDiskIsAClearErrorAndThePartialFileIsRemoved) {
     EXPECT_NE(std::string(e.what()).find(FileName(0)), std::string::npos) << e.what();
   }
   EXPECT_TRUE(fs::is_empty(disk.path())) << "the partial file is removed";
+}
+
+TEST(IoTest, ADirectoryNamedWithTheConfigSeparatorsWorksInAProcessWorker) {
+  // The directory's name travels in the job's Config to the worker process.
+  testing::Watchdog watchdog(std::chrono::seconds(60));
+  TempDir parent(fs::temp_directory_path().string());
+  const fs::path dir = fs::path(parent.path()) / "a;b=c%3B\nd";
+  ASSERT_TRUE(fs::create_directory(dir));
+  const Job job{"io", MakeConfig(dir.string(), false, 1000, true).Set("keep", 1)};
+  auto pool = MakeExecutor("processes", ExecutorOptions{.workers = 1});
+  const auto results = pool->Run({.job = &job, .tasks = 2, .payload = {}});
+  for (const Result& r : results) {
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.value, 1000U);
+  }
+  EXPECT_EQ(ReadFile(dir / FileName(1)), AsString(MakeText(1000)));
+}
+
+constexpr std::int64_t kMiB = 1 << 20;
+
+TEST(IoTest, TheLocalPayloadIsOneCopyPerProcessHoweverManyThreadsWriteIt) {
+  // Each thread of a pool used to build its own local payload: 4 threads, 4 copies.
+  if (const std::string why = testing::CannotMeasureMemory(); !why.empty()) GTEST_SKIP() << why;
+  if (!resources::ResetPeakRss(::getpid())) GTEST_SKIP() << "this kernel refuses clear_refs";
+  constexpr std::int64_t kBytes = 32 * kMiB;
+  TempDir dir(fs::temp_directory_path().string());
+  const Job job{"io", MakeConfig(dir.path(), false, kBytes, true)};
+  const std::int64_t before = resources::CurrentRss(::getpid());
+  ASSERT_TRUE(resources::ResetPeakRss(::getpid()));
+  {
+    auto pool = MakeExecutor("threads", ExecutorOptions{.workers = 4});
+    for (const Result& r : pool->Run({.job = &job, .tasks = 8, .payload = {}})) {
+      EXPECT_EQ(r.error, "");
+      EXPECT_EQ(r.value, static_cast<std::uint64_t>(kBytes));
+    }
+  }
+  const std::int64_t grew = resources::PeakRss(::getpid()) - before;
+  EXPECT_LT(grew, 2 * kBytes) << "grew by " << grew / kMiB << " MiB for a 32 MiB payload";
+  EXPECT_EQ(SharedText(1000), SharedText(1000)) << "one copy while held";
+}
+
+TEST(IoTest, AProcessWorkerHoldsOnePayloadAtATimeAcrossJobs) {
+  // A worker used to keep the receive buffer of its last shipped payload while it built the
+  // next job's local one, and the other way round: twice the payload.
+  if (const std::string why = testing::CannotMeasureMemory(); !why.empty()) GTEST_SKIP() << why;
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  constexpr std::int64_t kBytes = 64 * kMiB;
+  TempDir dir(fs::temp_directory_path().string());
+  ProcessPool pool(ExecutorOptions{.workers = 1});
+  const pid_t worker = pool.pids().at(0);
+  if (!resources::ResetPeakRss(worker)) GTEST_SKIP() << "this kernel refuses clear_refs";
+  const std::int64_t before = resources::CurrentRss(worker);
+  const std::vector<std::byte> payload = MakeText(kBytes);
+  const Job shipped{"io", MakeConfig(dir.path(), false, kBytes, false)};
+  const Job local{"io", MakeConfig(dir.path(), true, kBytes, true)};
+  for (const Job* job : {&shipped, &local, &shipped, &local}) {
+    const std::span<const std::byte> bytes = job == &shipped ? payload : std::span<const std::byte>();
+    for (const Result& r : pool.Run({.job = job, .tasks = 2, .payload = bytes})) {
+      EXPECT_EQ(r.error, "");
+      EXPECT_EQ(r.value, static_cast<std::uint64_t>(kBytes));
+    }
+  }
+  const std::int64_t grew = resources::PeakRss(worker) - before;
+  EXPECT_LT(grew, kBytes * 3 / 2) << "grew by " << grew / kMiB << " MiB for a 64 MiB payload";
 }
 
 }  // namespace

@@ -28,8 +28,30 @@ TEST(ConfigTest, MissingAndMalformedValuesNameTheKey) {
   EXPECT_THROW((void)config.GetString("missing"), WorkloadError);
   EXPECT_THROW(Config::Parse("novalue"), WorkloadError);
   EXPECT_THROW(Config::Parse("=1"), WorkloadError);
-  EXPECT_THROW(Config().Set("a;b", "1"), WorkloadError);
-  EXPECT_THROW(Config().Set("a", "1;2"), WorkloadError);
+  EXPECT_THROW(Config().Set("", "1"), WorkloadError);
+  for (const char* bad : {"a=%", "a=%4", "a=%zz", "a%G1=1"}) {
+    EXPECT_THROW(Config::Parse(bad), WorkloadError) << bad;
+  }
+}
+
+TEST(ConfigTest, KeysAndValuesCarryEveryByteAPathCanHold) {
+  // Every byte but NUL (which no path holds) in one value, and the separators in a key.
+  std::string every;
+  for (int c = 1; c < 256; ++c) every += static_cast<char>(c);
+  Config config;
+  config.Set("dir", "/tmp/a;b=c%41\nd\n%e")
+      .Set("every", every)
+      .Set("k;e=y%", "v")
+      .Set("nul", std::string("a\0b", 3));
+  const std::string text = config.Serialize();
+  EXPECT_EQ(text.find('\n'), std::string::npos) << "one line: " << text;
+  const Config back = Config::Parse(text);
+  EXPECT_EQ(back, config);
+  EXPECT_EQ(back.GetString("dir"), "/tmp/a;b=c%41\nd\n%e");
+  EXPECT_EQ(back.GetString("every"), every);
+  EXPECT_EQ(back.GetString("k;e=y%"), "v");
+  EXPECT_EQ(back.GetString("nul"), std::string("a\0b", 3));
+  EXPECT_EQ(Config().Set("dir", "/a;b").Serialize(), "dir=/a%3Bb") << "readable where it can be";
 }
 
 TEST(WorkloadTableTest, FindsKnownWorkloadsAndRejectsUnknownOnes) {
