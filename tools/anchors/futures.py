@@ -198,6 +198,15 @@ def check_overhead(results: list, tasks: int) -> None:
 
 # --- measuring ------------------------------------------------------------------------------
 
+def groups(cases: list[Case]) -> list[list[Case]]:
+    """The cases compared with one another (one family and task value, every executor), in
+    order: their repetitions are interleaved."""
+    out: dict[tuple[str, str], list[Case]] = {}
+    for c in cases:
+        out.setdefault((c.family, c.task), []).append(c)
+    return list(out.values())
+
+
 def run_once(pool, fn, args: list) -> list:
     """One iteration: a plain loop for py_serial, the article's list(ex.map(f, args)) else."""
     if pool is None:
@@ -480,14 +489,19 @@ def run(args, out=sys.stdout) -> dict:
                 pools[(c.executor, c.workers)] = make_pool(c.executor, c.workers,
                                                            args.start_method)
                 warm_up(c, pools[(c.executor, c.workers)])
-        for index, c in enumerate(cases):
-            pool = pools[(c.executor, c.workers)]
-            warm_up(c, pool)
-            reps = [measure(c, pool, args.min_time) for _ in range(args.repetitions)]
-            verified += sum(m["verified"] for m in reps)
-            benchmarks += entries(c, index, reps, steps_per_ns)
-            m = statistics.median(r["real_s"] for r in reps)
-            print(f"{c.name:<55} {m * 1e3:10.3f} ms  x{args.repetitions}", file=out, flush=True)
+        for group in groups(cases):
+            for c in group:
+                warm_up(c, pools[(c.executor, c.workers)])
+            reps = {c: [] for c in group}
+            for _ in range(args.repetitions):  # interleaved: load drift hits every executor
+                for c in group:
+                    reps[c].append(measure(c, pools[(c.executor, c.workers)], args.min_time))
+            for c in group:
+                verified += sum(m["verified"] for m in reps[c])
+                benchmarks += entries(c, cases.index(c), reps[c], steps_per_ns)
+                m = statistics.median(r["real_s"] for r in reps[c])
+                print(f"{c.name:<55} {m * 1e3:10.3f} ms  x{args.repetitions}", file=out,
+                      flush=True)
     except concurrent.futures.BrokenExecutor as e:
         raise TaskError(f"a pool broke: {e}") from None
     finally:
