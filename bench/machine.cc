@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -172,19 +173,26 @@ CpuSample SampleCpu(const std::vector<int>& cpus) {
   s.tree_ticks = ParsePidStatTicks(ReadFile("/proc/self/stat"), /*with_children=*/true);
   s.involuntary_switches = ParseInvoluntarySwitches(ReadFile("/proc/self/status"));
   // Live children (the process pool's workers): their own time, not yet in cutime.
+  for (int pid : LiveChildren()) {
+    const std::string dir = "/proc/" + std::to_string(pid);
+    s.tree_ticks += ParsePidStatTicks(ReadFile(dir + "/stat"), /*with_children=*/false);
+    s.involuntary_switches += ParseInvoluntarySwitches(ReadFile(dir + "/status"));
+  }
+  return s;
+}
+
+std::vector<int> LiveChildren() {
+  std::vector<int> out;
   const int self = ::getpid();
   if (DIR* proc = ::opendir("/proc")) {
     while (const dirent* entry = ::readdir(proc)) {
       if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-      const std::string dir = std::string("/proc/") + entry->d_name;
-      const std::string stat = ReadFile(dir + "/stat");
-      if (ParsePidStatParent(stat) != self) continue;
-      s.tree_ticks += ParsePidStatTicks(stat, /*with_children=*/false);
-      s.involuntary_switches += ParseInvoluntarySwitches(ReadFile(dir + "/status"));
+      const std::string stat = ReadFile(std::string("/proc/") + entry->d_name + "/stat");
+      if (ParsePidStatParent(stat) == self) out.push_back(std::atoi(entry->d_name));
     }
     ::closedir(proc);
   }
-  return s;
+  return out;
 }
 
 Interference Between(const CpuSample& before, const CpuSample& after, int usable) {

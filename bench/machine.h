@@ -58,6 +58,9 @@ void ParseProcStat(std::string_view proc_stat, const std::vector<int>& cpus, Cpu
 // nonvoluntary_ctxt_switches from a /proc/PID/status text.
 [[nodiscard]] std::int64_t ParseInvoluntarySwitches(std::string_view pid_status);
 
+// The pids of this process's live children (the process pool's workers).
+[[nodiscard]] std::vector<int> LiveChildren();
+
 // Reads the counters now for the CPUs in `cpus`.
 [[nodiscard]] CpuSample SampleCpu(const std::vector<int>& cpus);
 

@@ -102,7 +102,10 @@ std::string ManifestJson(const SuiteEnv& env) {
         {"involuntary_switches", Counter("1/iteration", false)},
         // What the executor costs in CPU: the whole process tree, per iteration.
         {"tree_cpu_ms", Counter("ms", false)},
-        {"cpu_efficiency", Counter("", true)}}}};
+        {"cpu_efficiency", Counter("", true)},
+        // Memory: the peak resident set of bench and of its largest worker process.
+        {"peak_rss_parent_bytes", Counter("B", false)},
+        {"peak_rss_worker_bytes", Counter("B", false)}}}};
   return manifest.dump();
 }
 

@@ -1,10 +1,13 @@
 #include "bench/suite.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <set>
 
 #include "bench/machine.h"
+#include "common/resources.h"
 
 namespace parbench {
 namespace {
@@ -37,7 +40,10 @@ Counters CommonCounters(const Measurement& m) {
 
 // Adds one verified iteration to the totals.
 void Account(Measurement& m, const std::vector<Result>& results, std::int64_t wall_ns) {
-  for (const Result& r : results) m.busy_ns += r.span.stop_ns - r.span.start_ns;
+  for (const Result& r : results) {
+    m.busy_ns += r.span.stop_ns - r.span.start_ns;
+    m.value_sum += r.value;
+  }
   m.wall_ns += wall_ns;
   m.tasks += static_cast<std::int64_t>(results.size());
   ++m.iterations;
@@ -79,10 +85,15 @@ std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, con
 }
 
 // Measures what a benchmark's tree of processes used and what others took from its CPUs,
-// between construction and Finish().
+// between construction and Finish(), and the peak memory of bench and of its workers.
 class CpuMeter {
  public:
-  explicit CpuMeter(const SuiteEnv& env) : env_(env), before_(SampleCpu(env.cpu_list())) {}
+  explicit CpuMeter(const SuiteEnv& env) : env_(env) {
+    // Peaks per benchmark: start from what each process holds now.
+    (void)resources::ResetPeakRss(::getpid());
+    for (int pid : LiveChildren()) (void)resources::ResetPeakRss(pid);
+    before_ = SampleCpu(env.cpu_list());
+  }
   // Interference, steal and switches; with `iterations` > 0 also the tree's CPU per iteration
   // and its CPU efficiency (CPU time / (wall time x usable CPUs)).
   Counters Finish(std::int64_t iterations) const {
@@ -96,6 +107,10 @@ class CpuMeter {
       out.emplace_back("tree_cpu_ms", i.tree_cpu_s * 1e3 / n);
       out.emplace_back("cpu_efficiency", wall_s > 0 ? i.tree_cpu_s / (wall_s * env_.cpus()) : 0);
     }
+    out.emplace_back("peak_rss_parent_bytes", static_cast<double>(resources::PeakRss(::getpid())));
+    std::int64_t worker_peak = -1;  // the largest live worker's (process executors only)
+    for (int pid : LiveChildren()) worker_peak = std::max(worker_peak, resources::PeakRss(pid));
+    if (worker_peak >= 0) out.emplace_back("peak_rss_worker_bytes", static_cast<double>(worker_peak));
     return out;
   }
 

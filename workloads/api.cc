@@ -1,7 +1,11 @@
 #include "workloads/api.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include "workloads/family.h"
 #include "workloads/modules.h"
@@ -11,9 +15,17 @@ namespace {
 
 void CheckUrl(std::string_view name, const std::string& url) {
   const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-  if (!scheme || url.find_first_of("; \t\n") != std::string::npos) {
+  if (!scheme || url.find_first_of(" \t\n") != std::string::npos) {
     throw FlagError("--" + std::string(name) + "='" + url +
-                    "' is invalid: allowed is an http:// or https:// URL without ';' or spaces");
+                    "' is invalid: allowed is an http:// or https:// URL without spaces");
+  }
+}
+
+void CheckReadableFile(std::string_view name, const std::string& path) {
+  if (path.empty() || ::access(path.c_str(), R_OK) != 0) {
+    throw FlagError("--" + std::string(name) + "='" + path +
+                    "' is invalid: allowed is a readable file" +
+                    (path.empty() ? std::string() : std::string(" (") + std::strerror(errno) + ")"));
   }
 }
 
@@ -24,10 +36,12 @@ Prepared Prepare(const Point&, Fixtures& fixtures) {
   const std::int64_t bytes = o.Int("api_bytes");
   const std::string url =
       own_server ? fixtures.LoopbackHttpUrl(o.Int("api_latency_ms"), bytes) : user_url;
-  const std::int64_t expect = own_server ? bytes : -1;
-  auto check = own_server ? ExpectValue(static_cast<std::uint64_t>(bytes), " bytes")
-                          : [](std::uint32_t, const TaskOutput&) { return std::string(); };
-  return {.job = {"api", MakeConfig(url, expect, o.Int("api_timeout_ms"))},
+  // The body size every answer must have: the server's own, or what the user expects of theirs
+  // (-1: any size, still counted).
+  const std::int64_t expect = own_server ? bytes : o.Int("api_expect_bytes");
+  auto check = expect >= 0 ? ExpectValue(static_cast<std::uint64_t>(expect), " bytes")
+                           : [](std::uint32_t, const TaskOutput&) { return std::string(); };
+  return {.job = {"api", MakeConfig(url, expect, o.Int("api_timeout_ms"), o.String("api_ca"))},
           .payload = {},
           .tasks = static_cast<std::uint32_t>(o.Int("tasks")),
           .check = std::move(check)};
@@ -35,8 +49,9 @@ Prepared Prepare(const Point&, Fixtures& fixtures) {
 
 Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures& fixtures) {
   const Options& o = fixtures.options();
-  if (!o.String("api_url").empty()) return {};  // a real endpoint's latency is unknown: no ideal
-  Counters out;
+  Counters out = {{"bytes_per_request", static_cast<double>(m.value_sum) /
+                                            static_cast<double>(std::max<std::int64_t>(m.tasks, 1))}};
+  if (!o.String("api_url").empty()) return out;  // a real endpoint's latency is unknown: no ideal
   // How late the server started its answers during this benchmark: proof that it was not the
   // bottleneck at this worker count.
   std::vector<double> delays = fixtures.TakeServerDelaysMs();
@@ -93,12 +108,21 @@ const bool kRegistered = RegisterFamily({
                .help = "api: limit per request"},
               {.name = "api_url", .type = FlagType::kString, .default_value = "",
                .help = "api: GET this URL instead of the loopback server",
-               .allowed = "an http:// or https:// URL without ';' or spaces",
+               .allowed = "an http:// or https:// URL without spaces",
                .default_help = "the suite's own server on 127.0.0.1",
-               .check = CheckUrl}},
+               .check = CheckUrl},
+              {.name = "api_expect_bytes", .lo = -1, .hi = kMaxBytes, .default_value = "-1",
+               .help = "api: with --api_url, the body size every answer must have (-1: any)"},
+              {.name = "api_ca", .type = FlagType::kString,
+               .help = "api: with an https --api_url, the CA file its certificate is checked "
+                       "against",
+               .allowed = "a readable file", .default_help = "the system's CA bundle",
+               .check = CheckReadableFile}},
     .prepare = Prepare,
     .counters = Report,
-    .counter_specs = {{"server_delay_ms_median", "ms", false}, {"ideal_fraction", "", true}},
+    .counter_specs = {{"server_delay_ms_median", "ms", false},
+                      {"ideal_fraction", "", true},
+                      {"bytes_per_request", "B", true}},
 });
 
 }  // namespace

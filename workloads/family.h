@@ -83,6 +83,7 @@ struct Measurement {
   std::int64_t tasks = 0;    // tasks run in all iterations
   std::int64_t wall_ns = 0;  // summed wall time of the iterations
   std::int64_t busy_ns = 0;  // summed durations of every task
+  std::uint64_t value_sum = 0;  // summed task values (a byte count, for api: bytes received)
   [[nodiscard]] double seconds() const { return static_cast<double>(wall_ns) / 1e9; }
 };
 

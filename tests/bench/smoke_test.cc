@@ -561,6 +561,30 @@ TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem)
   }
 }
 
+TEST(SmokeTest, ApiReportsBytesPerRequestAndPeakMemoryAndRefusesAnUnreadableCa) {
+  TempDir dir;
+  const Outcome bad = RunBench("--benchmark_filter=^api/serial --api_ca=/no/such/ca.pem", dir.path());
+  EXPECT_EQ(bad.exit_status, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--api_ca='/no/such/ca.pem' is invalid: allowed is a readable file"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(RunBench("--benchmark_filter=^api/serial --api_expect_bytes=-2", dir.path()).exit_status,
+            2);
+
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench("'--benchmark_filter=^api/(serial|processes/workers:1)/' --tasks=2 "
+                             "--workers=1 --api_bytes=1000 --api_latency_ms=0 "
+                             "--benchmark_min_time=0.01 --benchmark_out=" + run.string(),
+                             dir.path());
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  for (const json& b : ReadJson(run).at("benchmarks")) {
+    EXPECT_EQ(b.at("bytes_per_request").get<double>(), 1000.0) << b.at("name");
+    EXPECT_GT(b.at("peak_rss_parent_bytes").get<double>(), 0) << b.at("name");
+    const bool processes = b.at("name").get<std::string>().find("/processes/") != std::string::npos;
+    EXPECT_EQ(b.contains("peak_rss_worker_bytes"), processes) << b.at("name");
+  }
+}
+
 TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
   TempDir dir;
   const Outcome o = RunBench("--help", dir.path());
