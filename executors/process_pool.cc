@@ -15,44 +15,13 @@
 #include <vector>
 
 #include "executors/channel.h"
+#include "executors/process_worker.h"
 #include "executors/frame.h"
 #include "executors/shm_region.h"
 #include "executors/spawn.h"
 #include "executors/worker_main.h"
 
 namespace parbench {
-
-static_assert(kPassedFd == wire::kShmFd, "the shared region reaches the worker as kPassedFd");
-
-// One worker process: its child process, its pipes, its shared region, what it is running.
-struct ProcessPool::Worker {
-  Worker(int worker_slot, Spawned spawned, std::unique_ptr<ShmRegion> shm)
-      : slot(worker_slot),
-        process(std::move(spawned.process)),
-        channel(std::move(spawned.to_stdin), std::move(spawned.from_stdout)),
-        region(std::move(shm)) {}
-
-  int slot;
-  ChildProcess process;  // declared first, destroyed last: the pipes close before a kill
-  Channel channel;
-  std::unique_ptr<ShmRegion> region;  // Transport::kShm only
-
-  // Tasks first..first+count-1, sent in one frame; `done` of them answered.
-  struct Frame {
-    std::uint32_t first = 0;
-    std::uint32_t count = 0;
-    std::uint32_t done = 0;
-  };
-
-  // Scheduling.
-  std::string job_key;  // the job this worker is configured for
-  // Frames sent and not fully answered, oldest first: the one it runs and, while enough tasks
-  // remain, one queued behind it in its pipe, so it starts the next without waiting a round
-  // trip for the parent.
-  std::deque<Frame> frames;
-  std::int64_t busy_since_ns = 0;  // when it started on its oldest frame
-  [[nodiscard]] bool busy() const { return !frames.empty(); }
-};
 
 namespace {
 
@@ -72,23 +41,6 @@ constexpr double kFrameWorkNs = 200'000;
 constexpr std::size_t kPipeDepth = 2;
 
 std::int64_t DeadlineIn(std::chrono::nanoseconds from_now) { return NowNs() + from_now.count(); }
-
-// Starts the process of worker `slot`, `EXE --worker PARENT_PID`, with its shared region (if
-// the transport has one) as descriptor 3. Throws ExecutorError.
-std::unique_ptr<Worker> StartWorker(int slot, const ExecutorOptions& options) {
-  std::unique_ptr<ShmRegion> region;
-  if (options.transport == Transport::kShm) region = std::make_unique<ShmRegion>();
-  Spawned spawned;
-  try {
-    spawned = Spawn({.exe = options.worker_exe,
-                     .args = {std::string(kWorkerFlag), std::to_string(::getpid())},
-                     .pass_fd = region ? region->fd() : -1});
-  } catch (const SpawnError& e) {
-    throw ExecutorError("processes: cannot start worker '" + options.worker_exe +
-                        "': " + e.reason());
-  }
-  return std::make_unique<Worker>(slot, std::move(spawned), std::move(region));
-}
 
 // Thrown for a worker that failed during Run(): caught there and handed to ProcessPool::Fail().
 struct WorkerFault {
@@ -169,7 +121,7 @@ class Dispatch {
   std::vector<Worker*> fd_owners_;
 };
 
-// How many tasks the next frame carries (see kTinyTaskNs).
+// How many tasks the next frame carries (see kFrameWorkNs).
 std::uint32_t Dispatch::ChunkSize() const {
   if (completed_ == 0) return 1;
   const double mean_ns = static_cast<double>(busy_ns_) / static_cast<double>(completed_);

@@ -2,11 +2,15 @@
 // missing worker is reported, not waited on forever.
 #include "executors/process_pool.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "executors/process_worker.h"
 #include "tests/support.h"
 #include "workloads/transfer.h"
 
@@ -47,6 +51,20 @@ TEST(ProcessPoolTest, WorkersAreDistinctLiveProcesses) {
   std::sort(pids.begin(), pids.end());
   EXPECT_EQ(std::unique(pids.begin(), pids.end()), pids.end());
   for (int pid : pids) EXPECT_EQ(::kill(pid, 0), 0) << "worker " << pid << " is not alive";
+}
+
+// `ps` shows a worker as this binary, by its real path, not as "/proc/self/exe --worker ...".
+TEST(ProcessPoolTest, WorkersShowTheBinarysRealPathInPs) {
+  ProcessPool pool(Options(2));
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  EXPECT_EQ(WorkerExe("/proc/self/exe"), self);
+  EXPECT_EQ(WorkerExe("/some/other/bench"), "/some/other/bench") << "a given path is kept";
+  for (int pid : pool.pids()) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(in, argv0, '\0');
+    EXPECT_EQ(argv0, self) << "worker " << pid;
+  }
 }
 
 TEST(ProcessPoolTest, AKilledWorkerIsReportedWithItsSlotPidAndSignal) {
