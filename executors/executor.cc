@@ -74,13 +74,13 @@ std::unique_ptr<Executor> MakeExecutor(std::string_view name, const ExecutorOpti
 }
 
 Result RunOneTask(TaskRunner* runner, std::string_view build_error, const Batch& batch,
-                  std::uint32_t index, std::int32_t slot) {
+                  std::uint32_t index, std::int32_t slot, std::int64_t start_ns) {
   Result result;
   result.span.slot = slot;
   result.span.task = index;
   result.span.pid = ThisProcessId();
   result.span.tid = ThisThreadId();
-  result.span.start_ns = NowNs();
+  result.span.start_ns = start_ns != 0 ? start_ns : NowNs();
   if (runner == nullptr) {
     result.error = std::string(build_error);
   } else {

@@ -169,8 +169,10 @@ inline constexpr std::string_view kBaselineExecutor = "serial";
 // Runs task `index` of `batch` on `runner` in the calling thread, timing it into a Result.
 // A thrown exception becomes Result::error; a null runner reports `build_error`. Shared by every
 // executor's worker loop.
+// `start_ns`, when not 0, is the task's start as the caller already read it from NowNs().
 [[nodiscard]] Result RunOneTask(TaskRunner* runner, std::string_view build_error,
-                                const Batch& batch, std::uint32_t index, std::int32_t slot);
+                                const Batch& batch, std::uint32_t index, std::int32_t slot,
+                                std::int64_t start_ns = 0);
 
 // A worker's cached runner: rebuilt only when the job changes. Building may fail; the error is
 // then reported by every task of that job.

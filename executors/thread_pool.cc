@@ -50,7 +50,9 @@ class Generation {
 // detached while stuck in a task never touches freed memory.
 struct ThreadPool::Shared {
   // What a worker is doing, read by the caller to spot a task past the timeout.
-  struct Slot {
+  // One cache line each: every worker writes its own slot per task, and two slots sharing a
+  // line would bounce it between the cores on every task.
+  struct alignas(64) Slot {
     std::atomic<std::int64_t> busy_since_ns{0};  // 0 when idle
     std::atomic<std::uint32_t> task{0};
   };
@@ -69,8 +71,10 @@ struct ThreadPool::Shared {
   Job job;  // copies, so an abandoned worker never reads the caller's freed Batch
   Batch batch;
   std::vector<Result> results;         // one per task, each written by exactly one worker
-  std::atomic<std::uint32_t> next{0};  // the next task index to take
-  std::atomic<int> active{0};          // workers still in the current batch
+  // The next task index to take. Written by every worker on every task: on a cache line of its
+  // own, so that the batch fields the workers read beside it do not bounce with it.
+  alignas(64) std::atomic<std::uint32_t> next{0};
+  alignas(64) std::atomic<int> active{0};  // workers still in the current batch
   std::vector<Slot> slots;
   // The caller sleeps on done_cv until active reaches 0; the last worker out notifies it
   // under mu, so the wake-up cannot be lost between the caller's check and its wait.
@@ -131,8 +135,9 @@ void ThreadPool::WorkerLoop(const std::shared_ptr<Shared>& shared, int slot) {
       const std::uint32_t index = s.next.fetch_add(1, std::memory_order_relaxed);
       if (index >= s.batch.tasks) break;
       me.task.store(index, std::memory_order_relaxed);
-      me.busy_since_ns.store(NowNs(), std::memory_order_relaxed);
-      s.results[index] = RunOneTask(runner, cache.error(), s.batch, index, slot);
+      const std::int64_t start = NowNs();  // one clock read for the watchdog and the span
+      me.busy_since_ns.store(start, std::memory_order_relaxed);
+      s.results[index] = RunOneTask(runner, cache.error(), s.batch, index, slot, start);
       me.busy_since_ns.store(0, std::memory_order_relaxed);
     }
     if (s.active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
