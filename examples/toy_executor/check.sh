@@ -7,7 +7,10 @@ bench=$1 tools=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-"$bench" --benchmark_list_tests | grep -qx 'cpu/toy/workers:2/real_time' ||
+# Listed into a variable first: grep -q stops reading at the first match, and with pipefail the
+# SIGPIPE that bench then gets would fail the check.
+names=$("$bench" --benchmark_list_tests)
+grep -qx 'cpu/toy/workers:2/real_time' <<<"$names" ||
   { echo "FAIL: cpu/toy/workers:2 is not among the benchmark names"; exit 1; }
 "$bench" --benchmark_filter='^cpu/(serial|toy)' --workers=2 --cpu_n=10000 --tasks=4 \
   --benchmark_min_time=0.01 --benchmark_out="$dir/run.json" --benchmark_out_format=json >/dev/null
