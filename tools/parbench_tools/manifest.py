@@ -50,11 +50,11 @@ class Counter:
 
 @dataclass(frozen=True)
 class Reference:
-    """A benchmark FAMILY/NAME that is a floor for the `compare_to` executor (raw_pipe)."""
+    """A benchmark FAMILY/NAME that is a floor for the `compare_to` executors (raw_pipe)."""
 
     name: str
     summary: str = ""
-    compare_to: str | None = None
+    compare_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Manifest:
         fam = self.families.get(family)
         if fam is None:
             return None
-        return next((r for r in fam.references if r.compare_to == compare_to), None)
+        return next((r for r in fam.references if compare_to in r.compare_to), None)
 
 
 # Foreign Google Benchmark JSON: the executors recognised by name before manifests existed.
@@ -195,12 +195,21 @@ def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> F
     references = []
     for i, ref in enumerate(r.array(obj, "references", where, [])):
         ref = r.obj(ref, f"{where}.references[{i}]")
+        # One executor's name, or (as bench writes it) the list of the run's executors the
+        # reference is a floor for.
         compare_to = ref.get("compare_to")
-        if compare_to is not None and compare_to not in executors:
-            r.fail(f"{where}.references[{i}].compare_to", f"names {compare_to!r}, which is not "
-                                                          "an executor")
+        names = [compare_to] if isinstance(compare_to, str) else compare_to
+        if compare_to is None:
+            names = []
+        elif not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            r.fail(f"{where}.references[{i}].compare_to", "must be an executor's name or a "
+                                                          "list of them")
+        for n in names:
+            if n not in executors:
+                r.fail(f"{where}.references[{i}].compare_to", f"names {n!r}, which is not "
+                                                              "an executor")
         references.append(Reference(r.name(ref, f"{where}.references[{i}]"),
-                                    r.text(ref, "summary", where, ""), compare_to))
+                                    r.text(ref, "summary", where, ""), tuple(names)))
     return Family(
         name=name, summary=r.text(obj, "summary", where, ""),
         workload=r.text(obj, "workload", where, name),
