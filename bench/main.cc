@@ -12,6 +12,7 @@
 #include "bench/machine.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
+#include "common/fd_limit.h"
 #include "executors/worker_main.h"
 #include "workloads/api.h"
 
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
 
   // Ctrl-C or a CI timeout: stop and reap every worker, remove temp dirs, exit 130/143.
   parbench::cleanup::InstallInterruptHandler();
+  // A thousand requests in flight need a thousand sockets, and the loopback server as many.
+  (void)parbench::RaiseFileLimit();
   // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
   // probe and efficiencies follow them, not the machine's core count.
   const parbench::CpuBudget budget = parbench::ReadCpuBudget();
