@@ -49,6 +49,12 @@ const CurlModule& Curl() {
   return module;
 }
 
+const UringModule& Uring() {
+  static const UringModule& module =
+      Load<UringModule>("libparbench_uring.so", "parbench_uring_module");
+  return module;
+}
+
 const BlasModule& Blas() {
   static const BlasModule& module = Load<BlasModule>("libparbench_blas.so", "parbench_blas_module");
   return module;
