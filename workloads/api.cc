@@ -35,8 +35,19 @@ Prepared Prepare(const Point&, Fixtures& fixtures) {
 
 Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures& fixtures) {
   const Options& o = fixtures.options();
-  if (!o.String("api_url").empty()) return {};  // a real endpoint's latency is unknown: no ideal
   Counters out;
+  // What a request costs in CPU: an event loop's claim is less CPU, not only more overlap.
+  // The whole tree (every worker thread and process), without the loopback server's thread,
+  // which serves every executor alike and is reported on its own.
+  if (m.cpu_ns >= 0 && m.tasks > 0) {
+    const auto requests = static_cast<double>(m.tasks);
+    out.emplace_back("cpu_per_request_us", static_cast<double>(m.cpu_ns) / 1e3 / requests);
+    if (o.String("api_url").empty()) {
+      out.emplace_back("server_cpu_per_request_us",
+                       static_cast<double>(m.harness_cpu_ns) / 1e3 / requests);
+    }
+  }
+  if (!o.String("api_url").empty()) return out;  // a real endpoint's latency is unknown: no ideal
   // How late the server started its answers during this benchmark: proof that it was not the
   // bottleneck at this worker count.
   std::vector<double> delays = fixtures.TakeServerDelaysMs();
@@ -97,7 +108,10 @@ const bool kRegistered = RegisterFamily({
                .check = CheckUrl}},
     .prepare = Prepare,
     .counters = Report,
-    .counter_specs = {{"server_delay_ms_median", "ms", false}, {"ideal_fraction", "", true}},
+    .counter_specs = {{"server_delay_ms_median", "ms", false},
+                      {"ideal_fraction", "", true},
+                      {"cpu_per_request_us", "us", false},
+                      {"server_cpu_per_request_us", "us", false}},
 });
 
 }  // namespace
