@@ -11,9 +11,9 @@
 #include <string>
 
 #include "bench/manifest.h"
+#include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
 #include "workloads/api.h"
 #include "workloads/dot.h"
-#include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
 
 namespace parbench {
 namespace {
@@ -82,8 +82,8 @@ void AddToWrittenContext(const std::string& path, const std::string& key,
   if (at == std::string::npos || text.find_first_not_of(" \t\n{") != at) {
     throw std::runtime_error("'" + path + "' is not Google Benchmark JSON; " + key + " not added");
   }
-  const std::string entry = "\n    " + nlohmann::json(key).dump() + ": " +
-                            nlohmann::json(value).dump() + ",";
+  const std::string entry =
+      "\n    " + nlohmann::json(key).dump() + ": " + nlohmann::json(value).dump() + ",";
   text.insert(at + opening.size(), entry);
   const std::string tmp = path + ".tmp";
   {

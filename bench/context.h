@@ -16,7 +16,6 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
 // Adds `key` = `value` to the context of a JSON file Google Benchmark has written (for what is
 // known only after the run, like the noise probe at the end). Replaces the file atomically;
 // throws std::runtime_error naming the file when it cannot.
-void AddToWrittenContext(const std::string& path, const std::string& key,
-                         const std::string& value);
+void AddToWrittenContext(const std::string& path, const std::string& key, const std::string& value);
 
 }  // namespace parbench

@@ -47,8 +47,7 @@ void CheckExecutors(std::string_view flag, const std::string& list) {
     const ExecutorInfo* info = FindExecutor(item);
     if (info == nullptr || (info->available != nullptr && !info->available())) {
       throw FlagError("--" + std::string(flag) + ": '" + std::string(item) +
-                      "' is invalid: allowed is a comma-separated list of " +
-                      DefaultExecutors(0));
+                      "' is invalid: allowed is a comma-separated list of " + DefaultExecutors(0));
     }
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   } while (!rest.empty());
@@ -63,13 +62,12 @@ void CheckPath(std::string_view flag, const std::string& path) {
 // the results.
 void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out, bool given) {
   // Name what the user typed: the trace's own flag, or the results file it goes next to.
-  const std::string what = given ? "--timeline_out='" + trace + "' is invalid"
-                                 : "--benchmark_out='" + benchmark_out +
-                                       "': the trace next to it, '" + trace + "',";
+  const std::string what =
+      given ? "--timeline_out='" + trace + "' is invalid"
+            : "--benchmark_out='" + benchmark_out + "': the trace next to it, '" + trace + "',";
   std::error_code ec;
-  if (!benchmark_out.empty() &&
-      std::filesystem::weakly_canonical(trace, ec) ==
-          std::filesystem::weakly_canonical(benchmark_out, ec)) {
+  if (!benchmark_out.empty() && std::filesystem::weakly_canonical(trace, ec) ==
+                                    std::filesystem::weakly_canonical(benchmark_out, ec)) {
     throw FlagError(what + ": it is --benchmark_out, whose results the trace would replace");
   }
   const bool existed = std::filesystem::exists(trace, ec);
@@ -84,23 +82,36 @@ void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out
 // The suite's own flags; the families' follow in AllFlags().
 std::vector<FlagSpec> SuiteFlags() {
   return {
-      {.name = "workers", .type = FlagType::kIntList, .lo = 1, .hi = kMaxWorkers,
+      {.name = "workers",
+       .type = FlagType::kIntList,
+       .lo = 1,
+       .hi = kMaxWorkers,
        .help = "worker counts for every executor with workers",
-       .default_help = "1,2,4,8 and the CPU count", .machine_default = DefaultWorkers},
-      {.name = "executors", .type = FlagType::kString,
+       .default_help = "1,2,4,8 and the CPU count",
+       .machine_default = DefaultWorkers},
+      {.name = "executors",
+       .type = FlagType::kString,
        .help = "the executors to run (the baseline is needed for speedups)",
        .allowed = "a comma-separated list of registered executor names",
        .default_help = "every executor that can run here, each in the families its row "
                        "names, if any",
        .check = CheckExecutors,
        .machine_default = DefaultExecutors},
-      {.name = "tasks", .lo = 1, .hi = 1'000'000, .default_value = "16",
+      {.name = "tasks",
+       .lo = 1,
+       .hi = 1'000'000,
+       .default_value = "16",
        .help = "tasks per iteration (cpu, api, io, dot)"},
-      {.name = "task_timeout_s", .lo = 1, .hi = 86'400, .default_value = "300",
+      {.name = "task_timeout_s",
+       .lo = 1,
+       .hi = 86'400,
+       .default_value = "300",
        .help = "a task running longer fails its benchmark (its process worker is killed)"},
-      {.name = "timeline_out", .type = FlagType::kString,
+      {.name = "timeline_out",
+       .type = FlagType::kString,
        .help = "Chrome trace of every benchmark's last iteration",
-       .allowed = "a file path", .default_help = "next to --benchmark_out, as NAME.trace.json",
+       .allowed = "a file path",
+       .default_help = "next to --benchmark_out, as NAME.trace.json",
        .check = CheckPath},
   };
 }
@@ -114,8 +125,8 @@ std::string DefaultText(const FlagSpec& spec, int cpus) {
 void SetDefaults(Options& options, int cpus) {
   for (const FlagSpec& spec : AllFlags()) {
     const std::string text = DefaultText(spec, cpus);
-    Options::Value value = spec.type == FlagType::kString ? Options::Value(text)
-                                                          : ParseFlagValue(spec, text);
+    Options::Value value =
+        spec.type == FlagType::kString ? Options::Value(text) : ParseFlagValue(spec, text);
     options.Set(spec.name, std::move(value), text, /*was_set=*/false);
   }
 }
@@ -154,8 +165,9 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
     const std::size_t eq = arg.find('=');
     const std::string_view name =
         arg.rfind("--", 0) == 0 ? arg.substr(2, eq == std::string_view::npos ? eq : eq - 2) : "";
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const FlagSpec& f) { return !name.empty() && f.name == name; });
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& f) {
+      return !name.empty() && f.name == name;
+    });
     if (spec == specs.end()) {
       if (name == "help") parsed.help = true;
       if (eq != std::string_view::npos && name == "benchmark_out") {

@@ -32,10 +32,10 @@ namespace parbench {
 
 // Everything the context says about CPUs.
 struct CpuBudget {
-  int machine = 1;                    // online CPUs of the machine
-  std::vector<int> affinity;          // the CPUs of the affinity mask
-  std::optional<double> quota;        // the cgroup quota in CPUs, if any
-  int usable = 1;                     // min(affinity, ceil(quota)), at least 1
+  int machine = 1;              // online CPUs of the machine
+  std::vector<int> affinity;    // the CPUs of the affinity mask
+  std::optional<double> quota;  // the cgroup quota in CPUs, if any
+  int usable = 1;               // min(affinity, ceil(quota)), at least 1
 };
 [[nodiscard]] CpuBudget ReadCpuBudget();
 
@@ -43,9 +43,9 @@ struct CpuBudget {
 // bench's own process tree (itself, its threads, its live children, its reaped children).
 struct CpuSample {
   std::int64_t wall_ns = 0;
-  std::int64_t cpus_busy_ticks = 0;   // user+nice+system+irq+softirq over the usable CPUs
-  std::int64_t cpus_steal_ticks = 0;  // steal over the usable CPUs
-  std::int64_t tree_ticks = 0;        // utime+stime of bench, its children alive and reaped
+  std::int64_t cpus_busy_ticks = 0;       // user+nice+system+irq+softirq over the usable CPUs
+  std::int64_t cpus_steal_ticks = 0;      // steal over the usable CPUs
+  std::int64_t tree_ticks = 0;            // utime+stime of bench, its children alive and reaped
   std::int64_t involuntary_switches = 0;  // of bench's threads and its live children
 };
 

@@ -30,8 +30,7 @@ std::string NoiseProbeWithWarning(int cpus, const char* when) {
     }
     return std::to_string(noise);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench: warning: %s; the run has no noise figure %s it\n", e.what(),
-                 when);
+    std::fprintf(stderr, "bench: warning: %s; the run has no noise figure %s it\n", e.what(), when);
     return "not measured";
   }
 }

@@ -10,9 +10,9 @@ namespace {
 using nlohmann::json;
 
 json Traits(const ExecutorTraits& t) {
-  return {{"shares_memory", t.shares_memory},       {"single_worker", t.single_worker},
-          {"transport_axis", t.transport_axis},     {"starts_processes", t.starts_processes},
-          {"remote_workers", t.remote_workers},     {"async", t.async}};
+  return {{"shares_memory", t.shares_memory},   {"single_worker", t.single_worker},
+          {"transport_axis", t.transport_axis}, {"starts_processes", t.starts_processes},
+          {"remote_workers", t.remote_workers}, {"async", t.async}};
 }
 
 // The executors (by name) whose traits put them in `scope`, among those of the run.

@@ -28,8 +28,8 @@ class ServerLoad final : public Probe {
         clients_(static_cast<std::size_t>(clients)),
         latency_ms_(o.Int("api_latency_ms")),
         bytes_(o.Int("api_bytes")),
-        runner_(api::kWorkload.make_async_runner(api::MakeConfig(
-            server.Url(latency_ms_, bytes_), bytes_, o.Int("api_timeout_ms")))) {
+        runner_(api::kWorkload.make_async_runner(
+            api::MakeConfig(server.Url(latency_ms_, bytes_), bytes_, o.Int("api_timeout_ms")))) {
     // Open every connection before measuring.
     if (std::string problem = Round(); !problem.empty()) throw WorkloadError(problem);
     (void)server_.TakeAddedMs();
@@ -55,7 +55,8 @@ class ServerLoad final : public Probe {
                     {"server_delay_ms_p99", Quantile(server_added_ms_, 0.99)}};
     if (latency_ms_ > 0) {
       const auto latency = static_cast<double>(latency_ms_);
-      out.emplace_back("server_delay_pct_median", 100.0 * Quantile(server_added_ms_, 0.5) / latency);
+      out.emplace_back("server_delay_pct_median",
+                       100.0 * Quantile(server_added_ms_, 0.5) / latency);
       out.emplace_back("client_added_pct_median", 100.0 * Quantile(added_ms_, 0.5) / latency);
     }
     out.emplace_back("max_in_flight", max_in_flight_);
@@ -128,11 +129,10 @@ const bool kServerLoad = RegisterFamily({
                       {"server_delay_pct_median", "%", false},
                       {"client_added_pct_median", "%", false},
                       {"max_in_flight", "", true}},
-    .probe =
-        [](const Point& point, Fixtures& fixtures) -> std::unique_ptr<Probe> {
-          return std::make_unique<ServerLoad>(EnvOf(fixtures).ApiServer(), fixtures.options(),
-                                              static_cast<int>(point.Int("clients")));
-        },
+    .probe = [](const Point& point, Fixtures& fixtures) -> std::unique_ptr<Probe> {
+      return std::make_unique<ServerLoad>(EnvOf(fixtures).ApiServer(), fixtures.options(),
+                                          static_cast<int>(point.Int("clients")));
+    },
 });
 
 const bool kRawPipe = RegisterReference({

@@ -34,8 +34,8 @@ void AddCounters(benchmark::State& state, const Counters& counters) {
 
 Counters CommonCounters(const Measurement& m) {
   return {{"tasks_per_second", static_cast<double>(m.tasks) / m.seconds()},
-          {"utilization", static_cast<double>(m.busy_ns) /
-                              (static_cast<double>(m.wall_ns) * m.workers)}};
+          {"utilization",
+           static_cast<double>(m.busy_ns) / (static_cast<double>(m.wall_ns) * m.workers)}};
 }
 
 // Adds one verified iteration to the totals.
@@ -110,7 +110,8 @@ class CpuMeter {
     out.emplace_back("peak_rss_parent_bytes", static_cast<double>(resources::PeakRss(::getpid())));
     std::int64_t worker_peak = -1;  // the largest live worker's (process executors only)
     for (int pid : LiveChildren()) worker_peak = std::max(worker_peak, resources::PeakRss(pid));
-    if (worker_peak >= 0) out.emplace_back("peak_rss_worker_bytes", static_cast<double>(worker_peak));
+    if (worker_peak >= 0)
+      out.emplace_back("peak_rss_worker_bytes", static_cast<double>(worker_peak));
     return out;
   }
 
@@ -184,7 +185,8 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
   options.workers = t.workers;
   options.transport = TransportOf(t.point);
   options.task_timeout = std::chrono::seconds(env.options().Int("task_timeout_s"));
-  const Batch batch{.job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
+  const Batch batch{
+      .job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
   const auto start_run_stop = [&] { return MakeExecutor(t.executor->name, options)->Run(batch); };
   if (std::string problem = WarmUp(prep, start_run_stop); !problem.empty()) {
     Skip(state, env, "warm-up: " + problem);
@@ -260,7 +262,8 @@ std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
     if (axis.scope == Scope::kEveryExecutor) {
       out.push_back({axis.name, {general.Get(axis.name)}});
     } else {
-      out.push_back({axis.name, InScope(axis.scope, traits) ? axis.values : std::vector<std::string>{""}});
+      out.push_back(
+          {axis.name, InScope(axis.scope, traits) ? axis.values : std::vector<std::string>{""}});
     }
   }
   return out;
@@ -272,8 +275,8 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
     if (axis.scope == Scope::kEveryExecutor) general.push_back(axis);
   }
   const std::string family_name(family.display_name());
-  const std::vector<int> worker_counts = family.workers ? family.workers(env.options(), env.cpus())
-                                                       : env.options().Workers();
+  const std::vector<int> worker_counts =
+      family.workers ? family.workers(env.options(), env.cpus()) : env.options().Workers();
   for (const Point& g : Cartesian(general)) {
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
@@ -382,8 +385,8 @@ std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Option
         std::find(joins.begin(), joins.end(), family.display_name()) == joins.end()) {
       continue;  // a peer outside the families it joins by default
     }
-    if (e.traits.async && (family.workload == nullptr ||
-                           family.workload->make_async_runner == nullptr)) {
+    if (e.traits.async &&
+        (family.workload == nullptr || family.workload->make_async_runner == nullptr)) {
       continue;  // an event loop needs the workload's asynchronous form
     }
     out.push_back(&e);
@@ -392,8 +395,8 @@ std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Option
 }
 
 void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
-  const std::vector<Axis> axes = family.axes ? family.axes(env.options(), env.cpus())
-                                             : std::vector<Axis>{};
+  const std::vector<Axis> axes =
+      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
   const std::string family_name(family.display_name());
   if (family.under == Under::kNoExecutor) {
     for (const Point& point : Cartesian(axes)) {
@@ -409,7 +412,8 @@ void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
   }
   for (const Reference& ref : References()) {
     if (ref.family != family_name) continue;
-    Register(env, {family_name + "/" + std::string(ref.name), family_name, std::string(ref.name), 1, {}},
+    Register(env,
+             {family_name + "/" + std::string(ref.name), family_name, std::string(ref.name), 1, {}},
              ref.time_unit, [&env, &ref](benchmark::State& state) {
                const std::unique_ptr<Probe> probe = ref.probe(env);
                RunProbe(state, env, *probe);

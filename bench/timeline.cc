@@ -41,43 +41,66 @@ void Timeline::Write(const std::string& path) const {
   json events = json::array();
   int pid = 1;
   for (const Entry& e : entries_) {
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid}, {"tid", 0},
+    events.push_back({{"name", "process_name"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"tid", 0},
                       {"args", {{"name", e.name}}}});
     // Keep Perfetto's process order equal to the run order.
-    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", pid}, {"tid", 0},
+    events.push_back({{"name", "process_sort_index"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"tid", 0},
                       {"args", {{"sort_index", pid}}}});
     for (int slot = 0; slot < e.workers; ++slot) {
-      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", slot},
+      events.push_back({{"name", "thread_name"},
+                        {"ph", "M"},
+                        {"pid", pid},
+                        {"tid", slot},
                         {"args", {{"name", "worker " + std::to_string(slot)}}}});
     }
     // The iteration's wall time, on its own lane after the workers'.
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", e.workers},
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"tid", e.workers},
                       {"args", {{"name", "iteration"}}}});
-    events.push_back({{"name", "iteration"}, {"cat", "iteration"}, {"ph", "X"}, {"pid", pid},
-                      {"tid", e.workers}, {"ts", 0.0}, {"dur", Micros(e.stop_ns - e.start_ns)},
+    events.push_back({{"name", "iteration"},
+                      {"cat", "iteration"},
+                      {"ph", "X"},
+                      {"pid", pid},
+                      {"tid", e.workers},
+                      {"ts", 0.0},
+                      {"dur", Micros(e.stop_ns - e.start_ns)},
                       {"args", {{"workers", e.workers}, {"tasks", e.spans.size()}}}});
     for (const Span& s : e.spans) {
-      events.push_back({{"name", "task " + std::to_string(s.task)}, {"cat", "task"}, {"ph", "X"},
-                        {"pid", pid}, {"tid", s.slot}, {"ts", Micros(s.start_ns - e.start_ns)},
+      events.push_back({{"name", "task " + std::to_string(s.task)},
+                        {"cat", "task"},
+                        {"ph", "X"},
+                        {"pid", pid},
+                        {"tid", s.slot},
+                        {"ts", Micros(s.start_ns - e.start_ns)},
                         {"dur", Micros(s.stop_ns - s.start_ns)},
-                        {"args", {{"task", s.task},
-                                  {"host", s.host},
-                                  {"rank", s.rank},
-                                  {"os_pid", s.pid},
-                                  {"os_tid", s.tid}}}});
+                        {"args",
+                         {{"task", s.task},
+                          {"host", s.host},
+                          {"rank", s.rank},
+                          {"os_pid", s.pid},
+                          {"os_tid", s.tid}}}});
     }
     ++pid;
   }
-  const json trace = {{"traceEvents", events},
-                      {"displayTimeUnit", "ms"},
-                      // Spans name their host by index into this table (0: where bench ran).
-                      {"otherData",
-                       {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}, {"hosts", hosts_}}}};
+  const json trace = {
+      {"traceEvents", events},
+      {"displayTimeUnit", "ms"},
+      // Spans name their host by index into this table (0: where bench ran).
+      {"otherData", {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}, {"hosts", hosts_}}}};
   std::ofstream out(path);
   out << trace.dump(1) << '\n';
   out.close();
   if (!out) {
-    throw std::runtime_error("cannot write the timeline to '" + path + "': " + std::strerror(errno));
+    throw std::runtime_error("cannot write the timeline to '" + path +
+                             "': " + std::strerror(errno));
   }
 }
 

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>  // IOV_MAX
 #include <cerrno>
+#include <climits>  // IOV_MAX
 #include <system_error>
 
 namespace parbench::wire {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "executors/channel.h"
-#include "executors/process_worker.h"
 #include "executors/frame.h"
+#include "executors/process_worker.h"
 #include "executors/shm_region.h"
 #include "executors/spawn.h"
 #include "executors/worker_main.h"

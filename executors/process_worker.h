@@ -47,7 +47,7 @@ struct ProcessPool::Worker {
 // Starts the process of worker `slot`, `EXE --worker PARENT_PID`, with its shared region (if
 // the transport has one) as descriptor 3. Throws ExecutorError.
 [[nodiscard]] std::unique_ptr<ProcessPool::Worker> StartWorker(int slot,
-                                                              const ExecutorOptions& options);
+                                                               const ExecutorOptions& options);
 
 // The binary a worker runs for `exe` (see process_worker.cc).
 [[nodiscard]] std::string WorkerExe(const std::string& exe);

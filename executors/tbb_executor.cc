@@ -30,7 +30,8 @@ void AllowWorkers() {
 class TbbExecutor final : public Executor {
  public:
   explicit TbbExecutor(const ExecutorOptions& options)
-      : arena_((AllowWorkers(), options.workers)), caches_(static_cast<std::size_t>(options.workers)) {
+      : arena_((AllowWorkers(), options.workers)),
+        caches_(static_cast<std::size_t>(options.workers)) {
     arena_.initialize();
   }
 

@@ -70,7 +70,7 @@ struct ThreadPool::Shared {
   // worker has left the batch (active reaches 0).
   Job job;  // copies, so an abandoned worker never reads the caller's freed Batch
   Batch batch;
-  std::vector<Result> results;         // one per task, each written by exactly one worker
+  std::vector<Result> results;  // one per task, each written by exactly one worker
   // The next task index to take. Written by every worker on every task: on a cache line of its
   // own, so that the batch fields the workers read beside it do not bounce with it.
   alignas(64) std::atomic<std::uint32_t> next{0};
@@ -112,8 +112,8 @@ void ThreadPool::StopAndJoin() {
     // Any other finishes its task (at most the timeout) and is joined: the abandoned batch
     // gives it no further one.
     const std::int64_t since = shared_->slots[slot].busy_since_ns.load();
-    const bool stuck = broken_ && since != 0 &&
-                       NowNs() - since > std::chrono::nanoseconds(timeout_).count();
+    const bool stuck =
+        broken_ && since != 0 && NowNs() - since > std::chrono::nanoseconds(timeout_).count();
     if (stuck) {
       threads_[slot].detach();
     } else {

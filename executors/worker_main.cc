@@ -2,14 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -56,8 +56,9 @@ class SharedRegion {
       if (data_ != nullptr) ::munmap(data_, size_);
       data_ = nullptr;
       size_ = 0;
-      void* p = size == 0 ? nullptr
-                          : ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, wire::kShmFd, 0);
+      void* p = size == 0
+                    ? nullptr
+                    : ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, wire::kShmFd, 0);
       if (p == MAP_FAILED) throw wire::ProtocolError("cannot map the shared region");
       data_ = static_cast<std::byte*>(p);
       size_ = size;
@@ -117,7 +118,8 @@ void ServeTasks(int out, const Job& job, RunnerCache& cache, SharedRegion& regio
                               .reply_size = reply.size(),
                               .reply = {}};
     const std::uint64_t reply_at = wire::ReplyOffset(payload_size);
-    if (shm && count == 1 && !reply.empty() && reply.size() <= shared.size() - std::min<std::size_t>(reply_at, shared.size())) {
+    if (shm && count == 1 && !reply.empty() &&
+        reply.size() <= shared.size() - std::min<std::size_t>(reply_at, shared.size())) {
       // The reply crosses back through the region: one copy, no pipe.
       std::memmove(shared.data() + reply_at, reply.data(), reply.size());
       record.flags = wire::kReplyInShm;
@@ -201,8 +203,7 @@ int WorkerMain(int argc, char** argv) {
     return 0;  // the parent closed our stdin: a clean shutdown
   } catch (const std::exception& e) {
     const std::string message = std::string("protocol error: ") + e.what();
-    std::fprintf(stderr, "parbench worker %d: %s\n", static_cast<int>(::getpid()),
-                 message.c_str());
+    std::fprintf(stderr, "parbench worker %d: %s\n", static_cast<int>(::getpid()), message.c_str());
     SendError(out, message);
     return 3;
   }

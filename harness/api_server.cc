@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -205,8 +205,8 @@ struct Session : std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer;
   http::request<http::empty_body> request;
   asio::steady_timer timer;
-  std::shared_ptr<const UniqueFd> body;  // the file sendfile() reads
-  std::string head;                       // status line and fields of a 200 answer
+  std::shared_ptr<const UniqueFd> body;              // the file sendfile() reads
+  std::string head;                                  // status line and fields of a 200 answer
   http::response<http::string_body> error_response;  // any answer but a 200 with a body
   std::chrono::steady_clock::time_point received;
   std::int64_t latency_ms = 0;
@@ -284,33 +284,32 @@ struct Session : std::enable_shared_from_this<Session> {
   // Before a body, the head goes out with MSG_MORE: it leaves in one segment with the start of
   // the body, and the client wakes once per answer, not twice.
   void SendHead(std::size_t offset, std::int64_t body_bytes, bool keep_alive) {
-    stream.socket().async_send(
-        asio::buffer(head.data() + offset, head.size() - offset), body_bytes > 0 ? MSG_MORE : 0,
-        [self = shared_from_this(), offset, body_bytes, keep_alive](beast::error_code ec,
-                                                                   std::size_t n) {
-          if (ec) return self->Done(ec, false);
-          if (offset + n < self->head.size()) {
-            return self->SendHead(offset + n, body_bytes, keep_alive);
-          }
-          self->SendBody(0, body_bytes, keep_alive);
-        });
+    stream.socket().async_send(asio::buffer(head.data() + offset, head.size() - offset),
+                               body_bytes > 0 ? MSG_MORE : 0,
+                               [self = shared_from_this(), offset, body_bytes, keep_alive](
+                                   beast::error_code ec, std::size_t n) {
+                                 if (ec) return self->Done(ec, false);
+                                 if (offset + n < self->head.size()) {
+                                   return self->SendHead(offset + n, body_bytes, keep_alive);
+                                 }
+                                 self->SendBody(0, body_bytes, keep_alive);
+                               });
   }
 
   // Sends body bytes [offset, end) with sendfile(); waits for room when the socket is full.
   void SendBody(off_t offset, std::int64_t end, bool keep_alive) {
     const int socket_fd = stream.socket().native_handle();
     while (offset < end) {
-      const ssize_t n = ::sendfile(socket_fd, body->get(), &offset,
-                                   static_cast<std::size_t>(end - offset));
+      const ssize_t n =
+          ::sendfile(socket_fd, body->get(), &offset, static_cast<std::size_t>(end - offset));
       if (n > 0) continue;
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        stream.socket().async_wait(
-            tcp::socket::wait_write,
-            [self = shared_from_this(), offset, end, keep_alive](beast::error_code ec) {
-              if (ec) return self->Done(ec, false);
-              self->SendBody(offset, end, keep_alive);
-            });
+        stream.socket().async_wait(tcp::socket::wait_write, [self = shared_from_this(), offset, end,
+                                                             keep_alive](beast::error_code ec) {
+          if (ec) return self->Done(ec, false);
+          self->SendBody(offset, end, keep_alive);
+        });
         return;
       }
       return Done(beast::error_code(n < 0 ? errno : EPIPE, beast::system_category()), false);
@@ -421,9 +420,10 @@ void Server::Impl::RefuseOne(const beast::error_code& cause) {
   const std::string body = "api server: out of file descriptors (accept: " + cause.message() +
                            "; its limit is " + std::to_string(resources::DescriptorLimit()) +
                            ", ulimit -n)\n";
-  std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                       "Content-Length: " + std::to_string(body.size()) +
-                       "\r\nConnection: close\r\n\r\n" + body;
+  std::string answer =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   beast::error_code ec;
   tcp::socket socket(io);
   socket.assign(tcp::v4(), fd, ec);
@@ -500,7 +500,8 @@ std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().por
 std::string Server::Url(std::int64_t latency_ms, std::int64_t bytes, int status,
                         bool truncate) const {
   std::string url = "http://127.0.0.1:" + std::to_string(port()) +
-                    "/?latency_ms=" + std::to_string(latency_ms) + "&bytes=" + std::to_string(bytes);
+                    "/?latency_ms=" + std::to_string(latency_ms) +
+                    "&bytes=" + std::to_string(bytes);
   if (status != 200) url += "&status=" + std::to_string(status);
   if (truncate) url += "&truncate=1";
   return url;

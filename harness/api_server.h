@@ -1,6 +1,7 @@
-// The suite's loopback HTTP server (a test harness for the api family, not a workload) on 127.0.0.1: waits a requested latency, then sends a
-// requested number of bytes. Built on Boost.Beast/Asio: every request waits on a timer, not a
-// thread, so hundreds can be in flight at once on one I/O thread.
+// The suite's loopback HTTP server (a test harness for the api family, not a workload) on
+// 127.0.0.1: waits a requested latency, then sends a requested number of bytes. Built on
+// Boost.Beast/Asio: every request waits on a timer, not a thread, so hundreds can be in flight at
+// once on one I/O thread.
 //
 // Requests: GET /?latency_ms=L&bytes=N[&status=S][&truncate=1]
 //   latency_ms  wait before answering (0..600000)

@@ -1,5 +1,6 @@
 #include "tests/support.h"
 
+#include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,18 +10,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cblas.h>  // openblas_get_num_threads, for the blas_threads probe
-
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <chrono>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -35,7 +34,8 @@ class BarrierRunner final : public TaskRunner {
       : parties_(static_cast<std::uint32_t>(config.GetInt("parties"))),
         timeout_(config.GetInt("timeout_ms")) {
     const int fd = ::shm_open(config.GetString("shm").c_str(), O_RDWR, 0);
-    if (fd < 0) throw WorkloadError("barrier: cannot open shared memory " + config.GetString("shm"));
+    if (fd < 0)
+      throw WorkloadError("barrier: cannot open shared memory " + config.GetString("shm"));
     void* p = ::mmap(nullptr, sizeof(std::atomic<std::uint32_t>), PROT_READ | PROT_WRITE,
                      MAP_SHARED, fd, 0);
     ::close(fd);
@@ -161,8 +161,7 @@ void RegisterTestWorkloads() {
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<FaultRunner>(c);
                     }});
-  RegisterWorkload({"sleep", "test: sleeps",
-                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
+  RegisterWorkload({"sleep", "test: sleeps", [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<SleepRunner>(c);
                     }});
 }

@@ -23,9 +23,9 @@ void CheckUrl(std::string_view name, const std::string& url) {
 
 void CheckReadableFile(std::string_view name, const std::string& path) {
   if (path.empty() || ::access(path.c_str(), R_OK) != 0) {
-    throw FlagError("--" + std::string(name) + "='" + path +
-                    "' is invalid: allowed is a readable file" +
-                    (path.empty() ? std::string() : std::string(" (") + std::strerror(errno) + ")"));
+    throw FlagError(
+        "--" + std::string(name) + "='" + path + "' is invalid: allowed is a readable file" +
+        (path.empty() ? std::string() : std::string(" (") + std::strerror(errno) + ")"));
   }
 }
 
@@ -49,8 +49,9 @@ Prepared Prepare(const Point&, Fixtures& fixtures) {
 
 Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures& fixtures) {
   const Options& o = fixtures.options();
-  Counters out = {{"bytes_per_request", static_cast<double>(m.value_sum) /
-                                            static_cast<double>(std::max<std::int64_t>(m.tasks, 1))}};
+  Counters out = {
+      {"bytes_per_request",
+       static_cast<double>(m.value_sum) / static_cast<double>(std::max<std::int64_t>(m.tasks, 1))}};
   if (!o.String("api_url").empty()) return out;  // a real endpoint's latency is unknown: no ideal
   // How late the server started its answers during this benchmark: proof that it was not the
   // bottleneck at this worker count.
@@ -63,8 +64,7 @@ Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures&
   // Perfect overlap: ceil(tasks / W) rounds of one latency each.
   const double rounds = std::ceil(static_cast<double>(p.tasks) / m.workers);
   const double ideal_s = rounds * static_cast<double>(o.Int("api_latency_ms")) / 1e3;
-  out.emplace_back("ideal_fraction",
-                   ideal_s / (m.seconds() / static_cast<double>(m.iterations)));
+  out.emplace_back("ideal_fraction", ideal_s / (m.seconds() / static_cast<double>(m.iterations)));
   return out;
 }
 
@@ -90,8 +90,9 @@ Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_
 
 constexpr Workload kWorkload = {
     .name = "api",
-    .summary = "an HTTP GET with libcurl (one reused handle per worker) against a loopback "
-               "server that waits --api_latency_ms, then sends --api_bytes",
+    .summary =
+        "an HTTP GET with libcurl (one reused handle per worker) against a loopback "
+        "server that waits --api_latency_ms, then sends --api_bytes",
     .make_runner = [](const Config& config) { return Curl().make_runner(config); },
     .make_async_runner = [](const Config& config) { return Curl().make_async_runner(config); },
 };
@@ -100,23 +101,39 @@ namespace {
 
 const bool kRegistered = RegisterFamily({
     .workload = &kWorkload,
-    .flags = {{.name = "api_latency_ms", .lo = 0, .hi = 60'000, .default_value = "20",
+    .flags = {{.name = "api_latency_ms",
+               .lo = 0,
+               .hi = 60'000,
+               .default_value = "20",
                .help = "api: the loopback server's wait before answering"},
-              {.name = "api_bytes", .lo = 0, .hi = kMaxBytes, .default_value = "65536",
+              {.name = "api_bytes",
+               .lo = 0,
+               .hi = kMaxBytes,
+               .default_value = "65536",
                .help = "api: the loopback server's body size in bytes"},
-              {.name = "api_timeout_ms", .lo = 1, .hi = 600'000, .default_value = "10000",
+              {.name = "api_timeout_ms",
+               .lo = 1,
+               .hi = 600'000,
+               .default_value = "10000",
                .help = "api: limit per request"},
-              {.name = "api_url", .type = FlagType::kString, .default_value = "",
+              {.name = "api_url",
+               .type = FlagType::kString,
+               .default_value = "",
                .help = "api: GET this URL instead of the loopback server",
                .allowed = "an http:// or https:// URL without spaces",
                .default_help = "the suite's own server on 127.0.0.1",
                .check = CheckUrl},
-              {.name = "api_expect_bytes", .lo = -1, .hi = kMaxBytes, .default_value = "-1",
+              {.name = "api_expect_bytes",
+               .lo = -1,
+               .hi = kMaxBytes,
+               .default_value = "-1",
                .help = "api: with --api_url, the body size every answer must have (-1: any)"},
-              {.name = "api_ca", .type = FlagType::kString,
+              {.name = "api_ca",
+               .type = FlagType::kString,
                .help = "api: with an https --api_url, the CA file its certificate is checked "
                        "against",
-               .allowed = "a readable file", .default_help = "the system's CA bundle",
+               .allowed = "a readable file",
+               .default_help = "the system's CA bundle",
                .check = CheckReadableFile}},
     .prepare = Prepare,
     .counters = Report,

@@ -78,7 +78,8 @@ class Runner final : public TaskRunner {
     b_.resize(size);
     c_.assign(size, 0.0);
     for (std::int64_t k = 0; k < n_; ++k) {
-      for (std::int64_t j = 0; j < n_; ++j) b_[static_cast<std::size_t>(k * n_ + j)] = static_cast<double>(j);
+      for (std::int64_t j = 0; j < n_; ++j)
+        b_[static_cast<std::size_t>(k * n_ + j)] = static_cast<double>(j);
     }
   }
 
@@ -86,8 +87,8 @@ class Runner final : public TaskRunner {
     // Another job in this process may have changed the setting since we were built.
     if (openblas_get_num_threads() != threads_) SetBlasThreads(threads_);
     const auto n = static_cast<blasint>(n_);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a_.data(), n, b_.data(),
-                n, 0.0, c_.data(), n);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a_.data(), n, b_.data(), n,
+                0.0, c_.data(), n);
     double sum = 0;
     for (double v : c_) sum += v;
     // Spot-check one element as well: the sum alone could hide a swapped pair.

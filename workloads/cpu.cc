@@ -56,7 +56,10 @@ Prepared PrepareSteps(std::int64_t steps, std::uint32_t tasks) {
 
 const bool kCpu = RegisterFamily({
     .workload = &kWorkload,
-    .flags = {{.name = "cpu_n", .lo = 1, .hi = 100'000'000'000, .default_value = "12000000",
+    .flags = {{.name = "cpu_n",
+               .lo = 1,
+               .hi = 100'000'000'000,
+               .default_value = "12000000",
                .help = "cpu: loop steps per task (about 20 ms here)"}},
     .prepare =
         [](const Point&, Fixtures& f) {
@@ -80,9 +83,9 @@ const bool kCpuScaling = RegisterFamily({
     .prepare = [](const Point& point, Fixtures&) { return PrepareSteps(point.Int("steps"), 1); },
     .counters =
         [](const Point& point, const Prepared&, const Measurement& m, Fixtures&) {
-          return Counters{{"ns_per_step", static_cast<double>(m.wall_ns) /
-                                              static_cast<double>(m.iterations) /
-                                              static_cast<double>(point.Int("steps"))}};
+          return Counters{
+              {"ns_per_step", static_cast<double>(m.wall_ns) / static_cast<double>(m.iterations) /
+                                  static_cast<double>(point.Int("steps"))}};
         },
     .counter_specs = {{"ns_per_step", "ns", false}},
 });

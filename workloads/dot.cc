@@ -44,8 +44,9 @@ int BlasThreads() {
 
 constexpr Workload kWorkload = {
     .name = "dot",
-    .summary = "an OpenBLAS cblas_dgemm of two --dot_n x --dot_n float64 matrices, with "
-               "blas_threads set in every worker",
+    .summary =
+        "an OpenBLAS cblas_dgemm of two --dot_n x --dot_n float64 matrices, with "
+        "blas_threads set in every worker",
     .make_runner = [](const Config& config) { return Blas().make_runner(config); },
 };
 
@@ -53,7 +54,10 @@ namespace {
 
 const bool kRegistered = RegisterFamily({
     .workload = &kWorkload,
-    .flags = {{.name = "dot_n", .lo = 1, .hi = 8192, .default_value = "1024",
+    .flags = {{.name = "dot_n",
+               .lo = 1,
+               .hi = 8192,
+               .default_value = "1024",
                .help = "dot: order of the float64 matrices"}},
     // One BLAS thread per worker, and as many as the run has CPUs (the library's own
     // parallelism competing with the executor's).

@@ -93,10 +93,9 @@ bool RegisterReference(Reference reference) {
                              std::string(reference.name) + "' is registered twice");
     }
   }
-  const auto at = std::upper_bound(table.begin(), table.end(), reference,
-                                   [&](const Reference& a, const Reference& b) {
-                                     return key(a) < key(b);
-                                   });
+  const auto at =
+      std::upper_bound(table.begin(), table.end(), reference,
+                       [&](const Reference& a, const Reference& b) { return key(a) < key(b); });
   table.insert(at, std::move(reference));
   return true;
 }
@@ -134,7 +133,8 @@ std::function<std::string(std::uint32_t, const TaskOutput&)> ExpectValue(std::ui
 
 std::string FormatBytes(std::int64_t bytes) {
   for (auto [unit, size] : {std::pair{"GiB", std::int64_t{1} << 30},
-                            {"MiB", std::int64_t{1} << 20}, {"KiB", std::int64_t{1} << 10}}) {
+                            {"MiB", std::int64_t{1} << 20},
+                            {"KiB", std::int64_t{1} << 10}}) {
     if (bytes >= size && bytes % size == 0) return std::to_string(bytes / size) + unit;
   }
   return std::to_string(bytes) + "B";
@@ -142,7 +142,8 @@ std::string FormatBytes(std::int64_t bytes) {
 
 std::int64_t ParseBytes(std::string_view text) {
   for (auto [unit, size] : {std::pair{"GiB", std::int64_t{1} << 30},
-                            {"MiB", std::int64_t{1} << 20}, {"KiB", std::int64_t{1} << 10},
+                            {"MiB", std::int64_t{1} << 20},
+                            {"KiB", std::int64_t{1} << 10},
                             {"B", std::int64_t{1}}}) {
     const std::string_view suffix(unit);
     if (text.size() <= suffix.size() || !text.ends_with(suffix)) continue;

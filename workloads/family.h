@@ -69,7 +69,7 @@ class Point {
 struct Prepared {
   Job job{};
   std::vector<std::byte> payload{};  // given to every task (empty: none)
-  std::uint32_t tasks = 0;         // per iteration (strong scaling: fixed work)
+  std::uint32_t tasks = 0;           // per iteration (strong scaling: fixed work)
   // Checks one task's output; returns "" when it proves the work was done, else why not.
   std::function<std::string(std::uint32_t task, const TaskOutput& output)> check{};
   // Anything the point keeps alive while it runs (startup's 1 GiB of parent memory).
@@ -80,9 +80,9 @@ struct Prepared {
 struct Measurement {
   int workers = 1;
   std::int64_t iterations = 0;
-  std::int64_t tasks = 0;    // tasks run in all iterations
-  std::int64_t wall_ns = 0;  // summed wall time of the iterations
-  std::int64_t busy_ns = 0;  // summed durations of every task
+  std::int64_t tasks = 0;       // tasks run in all iterations
+  std::int64_t wall_ns = 0;     // summed wall time of the iterations
+  std::int64_t busy_ns = 0;     // summed durations of every task
   std::uint64_t value_sum = 0;  // summed task values (a byte count, for api: bytes received)
   [[nodiscard]] double seconds() const { return static_cast<double>(wall_ns) / 1e9; }
 };

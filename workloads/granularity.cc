@@ -40,8 +40,8 @@ Prepared Prepare(const Point& point, Fixtures& f) {
                                       f.options().Int("granularity_min_tasks"));
   return {.job = {"cpu", cpu::MakeConfig(steps)},
           // Shipped with every task (the task ignores it): what moving arguments costs.
-          .payload = std::vector<std::byte>(payload.empty() ? 0 : static_cast<std::size_t>(
-                                                                      ParseBytes(payload))),
+          .payload = std::vector<std::byte>(
+              payload.empty() ? 0 : static_cast<std::size_t>(ParseBytes(payload))),
           .tasks = static_cast<std::uint32_t>(tasks),
           .check = ExpectValue(cpu::Spin(static_cast<std::uint64_t>(steps), cpu::kSeed))};
 }
@@ -58,9 +58,15 @@ const bool kRegistered = RegisterFamily({
     .name = "granularity",
     .summary = "cpu tasks calibrated to last 100 ns .. 10 ms (log axis): from which task size "
                "does each executor pay off (METG)?",
-    .flags = {{.name = "granularity_work_ms", .lo = 1, .hi = 60'000, .default_value = "10",
+    .flags = {{.name = "granularity_work_ms",
+               .lo = 1,
+               .hi = 60'000,
+               .default_value = "10",
                .help = "granularity: serial work per iteration (tasks = this / task duration)"},
-              {.name = "granularity_min_tasks", .lo = 1, .hi = kMaxTasks, .default_value = "32",
+              {.name = "granularity_min_tasks",
+               .lo = 1,
+               .hi = kMaxTasks,
+               .default_value = "32",
                .help = "granularity: the fewest tasks per iteration (long tasks)"}},
     .axes =
         [](const Options&, int) {
@@ -69,9 +75,8 @@ const bool kRegistered = RegisterFamily({
           return std::vector<Axis>{task, {"payload", {"", "64KiB", "1MiB"}, Scope::kHasTransport}};
         },
     // Every executor at the CPU count, unless --workers says otherwise.
-    .workers = [](const Options& o, int cpus) {
-      return o.WasSet("workers") ? o.Workers() : std::vector<int>{cpus};
-    },
+    .workers = [](const Options& o,
+                  int cpus) { return o.WasSet("workers") ? o.Workers() : std::vector<int>{cpus}; },
     .prepare = Prepare,
     .counters = Report,
     .counter_specs = {{"task_ns_nominal", "ns", false},
@@ -83,8 +88,7 @@ const bool kRegistered = RegisterFamily({
 
 const std::vector<std::int64_t>& Durations() {
   static const std::vector<std::int64_t> durations = {
-      100,       300,       1'000,      3'000,      10'000,    30'000,
-      100'000,   300'000,   1'000'000,  3'000'000,  10'000'000};
+      100, 300, 1'000, 3'000, 10'000, 30'000, 100'000, 300'000, 1'000'000, 3'000'000, 10'000'000};
   return durations;
 }
 

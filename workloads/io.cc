@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <filesystem>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -105,8 +105,9 @@ std::string FileName(std::uint32_t index) { return "task-" + std::to_string(inde
 
 constexpr Workload kWorkload = {
     .name = "io",
-    .summary = "writes --io_bytes of text to its own file in a private temp dir "
-               "(buffered, or durable with fdatasync)",
+    .summary =
+        "writes --io_bytes of text to its own file in a private temp dir "
+        "(buffered, or durable with fdatasync)",
     .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
       return std::make_unique<Runner>(config);
     },
@@ -141,12 +142,18 @@ Prepared Prepare(const Point& point, Fixtures& fixtures) {
 
 const bool kRegistered = RegisterFamily({
     .workload = &kWorkload,
-    .flags = {{.name = "io_bytes", .lo = 1, .hi = kMaxPayloadBytes, .default_value = "16777216",
+    .flags = {{.name = "io_bytes",
+               .lo = 1,
+               .hi = kMaxPayloadBytes,
+               .default_value = "16777216",
                .help = "io: bytes each task writes"},
-              {.name = "io_dir", .type = FlagType::kString,
+              {.name = "io_dir",
+               .type = FlagType::kString,
                .help = "io: where the private temp directory is made",
-               .allowed = "an existing writable directory", .default_help = "$TMPDIR or /tmp",
-               .check = CheckDir, .machine_default = DefaultTempDir}},
+               .allowed = "an existing writable directory",
+               .default_help = "$TMPDIR or /tmp",
+               .check = CheckDir,
+               .machine_default = DefaultTempDir}},
     .axes =
         [](const Options&, int) {
           return std::vector<Axis>{{"mode", {"buffered", "durable"}},

@@ -44,8 +44,8 @@ std::vector<std::int64_t> ParseIntList(const FlagSpec& spec, std::string_view te
     const std::string_view item = text.substr(0, comma);
     const auto value = ParseInteger(item);
     if (!value || *value < spec.lo || *value > spec.hi) {
-      throw FlagError(Flag(spec) + ": '" + std::string(item) +
-                      "' is invalid: allowed is " + DescribeAllowed(spec));
+      throw FlagError(Flag(spec) + ": '" + std::string(item) + "' is invalid: allowed is " +
+                      DescribeAllowed(spec));
     }
     out.push_back(*value);
     if (comma == std::string_view::npos) break;
@@ -59,8 +59,8 @@ std::vector<std::int64_t> ParseIntList(const FlagSpec& spec, std::string_view te
 }  // namespace
 
 std::string DescribeAllowed(const FlagSpec& spec) {
-  const std::string range = "integers from " + std::to_string(spec.lo) + " to " +
-                            std::to_string(spec.hi);
+  const std::string range =
+      "integers from " + std::to_string(spec.lo) + " to " + std::to_string(spec.hi);
   switch (spec.type) {
     case FlagType::kInt:
       return "an integer from " + std::to_string(spec.lo) + " to " + std::to_string(spec.hi);

@@ -105,7 +105,8 @@ Prepared PrepareTransfer(const Point& point, Fixtures& f) {
 Prepared PrepareStartup(const Point& point, Fixtures&) {
   const std::string& parent_mem = point.Get("parent_mem");
   if (parent_mem.empty()) return EmptyTasks(0);  // one task per worker, set by the body
-  auto memory = std::make_shared<std::vector<char>>(static_cast<std::size_t>(ParseBytes(parent_mem)));
+  auto memory =
+      std::make_shared<std::vector<char>>(static_cast<std::size_t>(ParseBytes(parent_mem)));
   for (std::size_t i = 0; i < memory->size(); i += 4096) (*memory)[i] = 1;
   // Then let the machine settle, outside the timing. On this VM any process start is about
   // 40% slower for up to a second after 1 GiB of fresh memory is touched (a plain C
@@ -117,7 +118,10 @@ Prepared PrepareStartup(const Point& point, Fixtures&) {
 
 const bool kOverheadFamily = RegisterFamily({
     .workload = &kOverhead,
-    .flags = {{.name = "overhead_tasks", .lo = 1, .hi = 10'000'000, .default_value = "10000",
+    .flags = {{.name = "overhead_tasks",
+               .lo = 1,
+               .hi = 10'000'000,
+               .default_value = "10000",
                .help = "overhead: empty tasks per iteration"}},
     .prepare =
         [](const Point&, Fixtures& f) {
@@ -125,8 +129,8 @@ const bool kOverheadFamily = RegisterFamily({
         },
     .counters =
         [](const Point&, const Prepared&, const Measurement& m, Fixtures&) {
-          return Counters{{"ns_per_task",
-                           static_cast<double>(m.wall_ns) / static_cast<double>(m.tasks)}};
+          return Counters{
+              {"ns_per_task", static_cast<double>(m.wall_ns) / static_cast<double>(m.tasks)}};
         },
     .counter_specs = {{"ns_per_task", "ns", false}},
 });
@@ -135,10 +139,16 @@ const bool kOverheadFamily = RegisterFamily({
 // baseline is the same size without it.
 const bool kTransferFamily = RegisterFamily({
     .workload = &kEcho,
-    .flags = {{.name = "transfer_tasks", .lo = 1, .hi = 100'000, .default_value = "8",
+    .flags = {{.name = "transfer_tasks",
+               .lo = 1,
+               .hi = 100'000,
+               .default_value = "8",
                .help = "transfer: round trips per iteration"},
-              {.name = "transfer_sizes", .type = FlagType::kIntList, .lo = 0,
-               .hi = kMaxPayloadBytes, .default_value = "4096,1048576,16777216,67108864",
+              {.name = "transfer_sizes",
+               .type = FlagType::kIntList,
+               .lo = 0,
+               .hi = kMaxPayloadBytes,
+               .default_value = "4096,1048576,16777216,67108864",
                .help = "transfer: payload sizes in bytes"}},
     .axes =
         [](const Options& o, int) {

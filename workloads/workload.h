@@ -126,6 +126,6 @@ void RegisterWorkload(const Workload& workload);
 
 // Builds the runner for a (workload name, config) pair: the one call executors make.
 [[nodiscard]] std::unique_ptr<TaskRunner> MakeRunner(std::string_view workload,
-                                                      const Config& config);
+                                                     const Config& config);
 
 }  // namespace parbench

@@ -19,8 +19,8 @@ class CapturingReporter : public benchmark::BenchmarkReporter {
   bool ReportContext(const Context&) override { return true; }
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      outcomes.push_back({run.benchmark_name(), run.error_occurred ? run.error_message : "",
-                          run.counters});
+      outcomes.push_back(
+          {run.benchmark_name(), run.error_occurred ? run.error_message : "", run.counters});
     }
   }
   std::vector<Outcome> outcomes;

@@ -22,10 +22,11 @@ Family FaultFamily(std::string_view name, const std::string& mode) {
           .name = name,
           .summary = "a test family",
           .prepare = [mode](const Point&, Fixtures&) {
-            return Prepared{.job = {"fault", Config().Set("mode", mode).Set("task", 1)},
-                            .payload = {},
-                            .tasks = 4,
-                            .check = [](std::uint32_t, const TaskOutput&) { return std::string(); }};
+            return Prepared{
+                .job = {"fault", Config().Set("mode", mode).Set("task", 1)},
+                .payload = {},
+                .tasks = 4,
+                .check = [](std::uint32_t, const TaskOutput&) { return std::string(); }};
           }};
 }
 
@@ -43,8 +44,8 @@ TEST(BenchmarkFaultTest, ACrashedWorkerFailsItsBenchmarkAndTheNextRunsOnAFreshPo
   RegisterFamilyBenchmarks(env, fine);
   std::vector<std::string> names;
   for (const Registered& r : env.registered) names.push_back(r.name);
-  ASSERT_EQ(names, (std::vector<std::string>{"crash/processes/workers:2",
-                                              "fine/processes/workers:2"}));
+  ASSERT_EQ(names,
+            (std::vector<std::string>{"crash/processes/workers:2", "fine/processes/workers:2"}));
 
   const auto outcomes = testing::RunMatching("^(crash|fine)/", "0.01");
 

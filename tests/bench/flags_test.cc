@@ -1,8 +1,6 @@
 // Suite flags: parsed out of argv, validated with one-line errors naming the flag.
 #include "bench/flags.h"
 
-#include "executors/executor.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +8,8 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "executors/executor.h"
 
 namespace parbench {
 namespace {
@@ -45,22 +45,23 @@ TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
 
 TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {
   std::vector<std::string> rest;
-  const Options options =
-      Parse({"--workers=8,2,2", "--benchmark_filter=cpu", "--tasks=5", "--cpu_n=1e6",
-             "--benchmark_out=out/run.json"},
-            &rest)
-          .options;
+  const Options options = Parse({"--workers=8,2,2", "--benchmark_filter=cpu", "--tasks=5",
+                                 "--cpu_n=1e6", "--benchmark_out=out/run.json"},
+                                &rest)
+                              .options;
   EXPECT_EQ(options.Workers(), (std::vector<int>{2, 8}));
   EXPECT_EQ(options.Int("tasks"), 5);
   EXPECT_TRUE(options.WasSet("tasks"));
   EXPECT_EQ(options.Int("cpu_n"), 1'000'000);
   EXPECT_EQ(options.String("timeline_out"), "out/run.trace.json");
-  EXPECT_EQ(rest, (std::vector<std::string>{"--benchmark_filter=cpu", "--benchmark_out=out/run.json"}));
+  EXPECT_EQ(rest,
+            (std::vector<std::string>{"--benchmark_filter=cpu", "--benchmark_out=out/run.json"}));
 }
 
 TEST(FlagsTest, ExplicitTimelineWins) {
-  EXPECT_EQ(Parse({"--benchmark_out=a.json", "--timeline_out=t.json"}).options.String("timeline_out"),
-            "t.json");
+  EXPECT_EQ(
+      Parse({"--benchmark_out=a.json", "--timeline_out=t.json"}).options.String("timeline_out"),
+      "t.json");
   EXPECT_EQ(Parse({"--benchmark_out=dir.v1/run"}).options.String("timeline_out"),
             "dir.v1/run.trace.json");
 }
@@ -113,7 +114,8 @@ TEST(FlagsTest, TheReadmeListsTheFlagsAsHelpPrintsThem) {
   // Machine-dependent defaults as printed on a 2-CPU machine with TMPDIR unset.
   if (std::getenv("TMPDIR") != nullptr) GTEST_SKIP() << "TMPDIR changes the io_dir default";
   EXPECT_NE(readme.find("```\n" + listed + "\n```"), std::string::npos)
-      << "update README.md's flag block from ./build/bench --help:\n" << listed;
+      << "update README.md's flag block from ./build/bench --help:\n"
+      << listed;
 }
 
 }  // namespace

@@ -50,8 +50,9 @@ TEST(MachineTest, RecordedProcFilesParse) {
   std::ifstream status_in(PARBENCH_TEST_DATA "/pid_status.txt");
   const std::string status((std::istreambuf_iterator<char>(status_in)), {});
   EXPECT_GE(ParseInvoluntarySwitches(status), 0);
-  EXPECT_EQ(ParseInvoluntarySwitches("voluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t17\n"),
-            17);
+  EXPECT_EQ(
+      ParseInvoluntarySwitches("voluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t17\n"),
+      17);
   std::ifstream proc_in(PARBENCH_TEST_DATA "/proc_stat.txt");
   const std::string proc((std::istreambuf_iterator<char>(proc_in)), {});
   CpuSample s;
@@ -100,11 +101,17 @@ TEST_F(CgroupTree, V1ReadsCfsQuotaOfTheCpuController) {
 
 TEST(MachineTest, InterferenceIsOthersTimeOverTheUsableCapacity) {
   const auto hz = TicksPerSecond();
-  CpuSample before{.wall_ns = 0, .cpus_busy_ticks = 0, .cpus_steal_ticks = 0, .tree_ticks = 0,
+  CpuSample before{.wall_ns = 0,
+                   .cpus_busy_ticks = 0,
+                   .cpus_steal_ticks = 0,
+                   .tree_ticks = 0,
                    .involuntary_switches = 10};
   // 1 s on 2 CPUs: 2 CPU-seconds of capacity; busy 1.5 s of which the tree used 0.5 s.
-  CpuSample after{.wall_ns = 1'000'000'000, .cpus_busy_ticks = hz * 3 / 2,
-                  .cpus_steal_ticks = hz / 5, .tree_ticks = hz / 2, .involuntary_switches = 14};
+  CpuSample after{.wall_ns = 1'000'000'000,
+                  .cpus_busy_ticks = hz * 3 / 2,
+                  .cpus_steal_ticks = hz / 5,
+                  .tree_ticks = hz / 2,
+                  .involuntary_switches = 14};
   const Interference i = Between(before, after, 2);
   EXPECT_DOUBLE_EQ(i.other_cpu_frac, 0.5);
   EXPECT_DOUBLE_EQ(i.steal_frac, 0.1);

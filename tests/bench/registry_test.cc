@@ -83,9 +83,10 @@ std::size_t CountFromTable(const SuiteEnv& env) {
     for (const ExecutorInfo* e : ExecutorsFor(family, env.options())) {
       std::size_t points = e->traits.single_worker ? 1 : worker_counts;
       for (const Axis& axis : axes) {
-        const bool in_scope = axis.scope == Scope::kEveryExecutor ||
-                              (axis.scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
-                              (axis.scope == Scope::kHasTransport && e->traits.transport_axis);
+        const bool in_scope =
+            axis.scope == Scope::kEveryExecutor ||
+            (axis.scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
+            (axis.scope == Scope::kHasTransport && e->traits.transport_axis);
         points *= in_scope ? axis.values.size() : 1;
       }
       total += points;
@@ -102,24 +103,36 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
   options.Set("transfer_sizes", std::vector<std::int64_t>{4096, 16 << 20}, "4096,16777216");
   SuiteEnv env(options, 2);
   const std::vector<std::string> names = RegisterSuite(env);
-  for (const char* name : {
-           "api/serial", "api/threads/workers:4", "api/processes/workers:1",
-           "io/serial/mode:buffered/payload:shipped", "io/threads/workers:4/mode:durable/payload:local",
-           "io/processes/workers:4/mode:durable/payload:shipped", "dot/serial/blas_threads:1",
-           "dot/processes/workers:4/blas_threads:1", "dot/threads/workers:1/blas_threads:2",
-           "overhead/serial", "overhead/threads/workers:1",
-           "overhead/processes/workers:4", "transfer/serial/size:4KiB",
-           "transfer/processes/workers:4/size:16MiB",
-           "transfer/processes/workers:4/size:16MiB/transport:shm", "startup/serial", "startup/threads/workers:4",
-           "startup/processes/workers:4", "startup/processes/workers:4/parent_mem:1GiB",
-           "roundtrip/serial", "roundtrip/processes/workers:1", "roundtrip/raw_pipe",
-           "api_server/clients:32/latency_ms:20",
-           "api_server/clients:256/latency_ms:20"}) {
+  for (const char* name : {"api/serial",
+                           "api/threads/workers:4",
+                           "api/processes/workers:1",
+                           "io/serial/mode:buffered/payload:shipped",
+                           "io/threads/workers:4/mode:durable/payload:local",
+                           "io/processes/workers:4/mode:durable/payload:shipped",
+                           "dot/serial/blas_threads:1",
+                           "dot/processes/workers:4/blas_threads:1",
+                           "dot/threads/workers:1/blas_threads:2",
+                           "overhead/serial",
+                           "overhead/threads/workers:1",
+                           "overhead/processes/workers:4",
+                           "transfer/serial/size:4KiB",
+                           "transfer/processes/workers:4/size:16MiB",
+                           "transfer/processes/workers:4/size:16MiB/transport:shm",
+                           "startup/serial",
+                           "startup/threads/workers:4",
+                           "startup/processes/workers:4",
+                           "startup/processes/workers:4/parent_mem:1GiB",
+                           "roundtrip/serial",
+                           "roundtrip/processes/workers:1",
+                           "roundtrip/raw_pipe",
+                           "api_server/clients:32/latency_ms:20",
+                           "api_server/clients:256/latency_ms:20"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
-  for (const char* absent : {"transfer/threads/workers:4/size:16MiB/transport:shm",
-                             "transfer/serial/size:16MiB/transport:shm",
-                             "startup/serial/parent_mem:1GiB", "cpu_scaling/threads/workers:1/steps:12000000"}) {
+  for (const char* absent :
+       {"transfer/threads/workers:4/size:16MiB/transport:shm",
+        "transfer/serial/size:16MiB/transport:shm", "startup/serial/parent_mem:1GiB",
+        "cpu_scaling/threads/workers:1/steps:12000000"}) {
     EXPECT_EQ(std::find(names.begin(), names.end(), absent), names.end()) << absent;
   }
   EXPECT_EQ(names.size(), CountFromTable(env));

@@ -1,9 +1,9 @@
 // A smoke run of the real bench binary: tiny sizes, valid JSON, a valid trace, and bad flags
 // rejected with one line and exit status 2.
-#include <gtest/gtest.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <grp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -82,20 +82,22 @@ json ReadJson(const fs::path& path) {
 TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("--benchmark_filter=cpu --executors=serial,threads,processes "
-                             "--cpu_n=1000 --tasks=4 --workers=1,2 "
-                             "--benchmark_min_time=0.01 --benchmark_out_format=json "
-                             "--benchmark_out=" + run.string(),
-                             dir.path());
+  const Outcome o = RunBench(
+      "--benchmark_filter=cpu --executors=serial,threads,processes "
+      "--cpu_n=1000 --tasks=4 --workers=1,2 "
+      "--benchmark_min_time=0.01 --benchmark_out_format=json "
+      "--benchmark_out=" +
+          run.string(),
+      dir.path());
   ASSERT_EQ(o.exit_status, 0) << o.err;
 
   const json result = ReadJson(run);
   const json& context = result.at("context");
-  for (const char* key : {"parbench_cpu_model", "parbench_cores", "parbench_compiler",
-                          "parbench_build_type", "parbench_git_revision",
-                          "parbench_openblas_config", "parbench_openblas_threads",
-                          "parbench_boost_version", "parbench_libcurl_version",
-                          "parbench_google_benchmark_version"}) {
+  for (const char* key :
+       {"parbench_cpu_model", "parbench_cores", "parbench_compiler", "parbench_build_type",
+        "parbench_git_revision", "parbench_openblas_config", "parbench_openblas_threads",
+        "parbench_boost_version", "parbench_libcurl_version",
+        "parbench_google_benchmark_version"}) {
     EXPECT_TRUE(context.contains(key)) << key;
   }
   // Every flag --help lists is in the context, set or default.
@@ -279,12 +281,14 @@ TEST(SmokeTest, SighupAndSigquitCleanUpAsSigintDoesAndExitWith129And131) {
     for (pid_t pid : workers) EXPECT_TRUE(Gone(pid)) << name << ": worker " << pid << " survived";
     EXPECT_TRUE(fs::is_empty(io_dir)) << name << ": the temp dir was removed";
     const std::string err = Slurp(dir.path() / "stderr.txt");
-    EXPECT_NE(err.find(std::string("interrupted by ") + name + ": stopped 2 worker process(es), "
+    EXPECT_NE(err.find(std::string("interrupted by ") + name +
+                       ": stopped 2 worker process(es), "
                        "removed 1 temp dir(s)"),
               std::string::npos)
         << err;
     const std::string out = Slurp(dir.path() / "stdout.txt");
-    EXPECT_EQ(out.find("was killed by signal"), std::string::npos) << "no worker died of it: " << out;
+    EXPECT_EQ(out.find("was killed by signal"), std::string::npos)
+        << "no worker died of it: " << out;
   }
 }
 
@@ -320,9 +324,9 @@ Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& di
         ::dup2(err, 2) < 0) {
       ::_exit(125);
     }
-    if (user.switch_user && (::setgroups(0, nullptr) != 0 ||
-                             ::setresgid(user.gid, user.gid, user.gid) != 0 ||
-                             ::setresuid(user.uid, user.uid, user.uid) != 0)) {
+    if (user.switch_user &&
+        (::setgroups(0, nullptr) != 0 || ::setresgid(user.gid, user.gid, user.gid) != 0 ||
+         ::setresuid(user.uid, user.uid, user.uid) != 0)) {
       ::_exit(125);
     }
     if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) ::_exit(125);
@@ -356,8 +360,8 @@ TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsO
   testing::Watchdog watchdog(std::chrono::seconds(120));
   for (int spare : {0, 1}) {
     TempDir dir;
-    const std::string mark = "PARBENCH_LIMIT_TEST_" + std::to_string(::getpid()) + "_" +
-                             std::to_string(spare);
+    const std::string mark =
+        "PARBENCH_LIMIT_TEST_" + std::to_string(::getpid()) + "_" + std::to_string(spare);
     const Outcome o = RunBenchLimited(
         {"--benchmark_filter=^(cpu/serial|cpu/threads/workers:2|cpu/processes/workers:2|"
          "api/serial)/",
@@ -366,8 +370,9 @@ TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsO
         dir.path(), spare, mark);
     EXPECT_EQ(o.exit_status, 1) << "spare " << spare << ": " << o.err << o.out;
     EXPECT_EQ(o.err.find("terminate"), std::string::npos) << o.err;
-    const bool handler_started = o.err.find("cannot start the thread that handles SIGINT, "
-                                            "SIGTERM, SIGHUP and SIGQUIT") == std::string::npos;
+    const bool handler_started = o.err.find(
+                                     "cannot start the thread that handles SIGINT, "
+                                     "SIGTERM, SIGHUP and SIGQUIT") == std::string::npos;
     EXPECT_EQ(handler_started, spare == 1) << o.err;
     EXPECT_NE(o.err.find("the noise probe cannot start thread 1 of"), std::string::npos) << o.err;
     EXPECT_NE(o.err.find("benchmark(s) failed"), std::string::npos) << o.err;
@@ -389,10 +394,14 @@ TEST(SmokeTest, AFullDiskFailsTheIoBenchmarkWithTheCauseAndLeavesNothing) {
   if (!disk.mounted()) GTEST_SKIP() << "cannot make a small file system here: " << disk.error();
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("--benchmark_filter=^io/processes/workers:1/mode:buffered/payload:shipped "
-                             "--io_dir=" + disk.path() + " --io_bytes=1000000 --tasks=2 "
-                             "--benchmark_out_format=json --benchmark_out=" + run.string(),
-                             dir.path());
+  const Outcome o = RunBench(
+      "--benchmark_filter=^io/processes/workers:1/mode:buffered/payload:shipped "
+      "--io_dir=" +
+          disk.path() +
+          " --io_bytes=1000000 --tasks=2 "
+          "--benchmark_out_format=json --benchmark_out=" +
+          run.string(),
+      dir.path());
   EXPECT_EQ(o.exit_status, 1) << o.err;
   const json result = ReadJson(run);
   const std::string error = result.at("benchmarks").at(0).value("error_message", "");
@@ -412,10 +421,11 @@ TEST(SmokeTest, AnUnusableIoDirIsABadFlag) {
 TEST(SmokeTest, AFilterThatMatchesNothingFailsAndLeavesNoResultsFile) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("--benchmark_filter=no_such_benchmark --benchmark_out=" + run.string(),
-                             dir.path());
+  const Outcome o =
+      RunBench("--benchmark_filter=no_such_benchmark --benchmark_out=" + run.string(), dir.path());
   EXPECT_EQ(o.exit_status, 2) << o.err;
-  EXPECT_NE(o.err.find("bench: no benchmark matched --benchmark_filter"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("bench: no benchmark matched --benchmark_filter"), std::string::npos)
+      << o.err;
   EXPECT_FALSE(fs::exists(run)) << "no empty results file for a CI gate to read as a pass";
 }
 
@@ -423,8 +433,10 @@ TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
   if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "no taskset here";
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const std::string args = "--benchmark_filter=^cpu/threads --cpu_n=1000 --tasks=2 "
-                           "--benchmark_min_time=0.01 --benchmark_out=" + run.string();
+  const std::string args =
+      "--benchmark_filter=^cpu/threads --cpu_n=1000 --tasks=2 "
+      "--benchmark_min_time=0.01 --benchmark_out=" +
+      run.string();
   const std::string command = "taskset -c 0 " + std::string(PARBENCH_BENCH_EXE) + " " + args +
                               " >/dev/null 2>&1 </dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
@@ -447,10 +459,12 @@ TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
 TEST(SmokeTest, TheEndProbeIsAddedToResultsWithRepetitions) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
-                             "--benchmark_repetitions=2 --benchmark_min_time=0.01 "
-                             "--benchmark_out=" + run.string(),
-                             dir.path());
+  const Outcome o = RunBench(
+      "--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+      "--benchmark_repetitions=2 --benchmark_min_time=0.01 "
+      "--benchmark_out=" +
+          run.string(),
+      dir.path());
   ASSERT_EQ(o.exit_status, 0) << o.err;
   std::ifstream in(run);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -484,10 +498,13 @@ TEST(SmokeTest, AnIoDirNamedWithTheConfigSeparatorsWorks) {
   const fs::path io_dir = dir.path() / "io;x=1%";
   fs::create_directory(io_dir);
   // Quoted for the shell RunBench goes through.
-  const Outcome o = RunBench("--benchmark_filter=^io/processes/workers:1/mode:buffered/ "
-                             "'--io_dir=" + io_dir.string() + "' --io_bytes=1000 --tasks=2 "
-                             "--workers=1 --benchmark_min_time=0.01",
-                             dir.path());
+  const Outcome o = RunBench(
+      "--benchmark_filter=^io/processes/workers:1/mode:buffered/ "
+      "'--io_dir=" +
+          io_dir.string() +
+          "' --io_bytes=1000 --tasks=2 "
+          "--workers=1 --benchmark_min_time=0.01",
+      dir.path());
   EXPECT_EQ(o.exit_status, 0) << o.err << o.out;
   EXPECT_NE(o.out.find("payload:shipped"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("ERROR"), std::string::npos) << o.out;
@@ -505,10 +522,11 @@ TEST(SmokeTest, BenchRaisesItsSoftDescriptorLimitAndSaysSoInTheContext) {
   Outcome o;
   {
     const testing::ScopedDescriptorLimit low(256);  // bench inherits it
-    o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
-                 "--benchmark_min_time=0.01 --benchmark_out_format=json --benchmark_out=" +
-                     run.string(),
-                 dir.path());
+    o = RunBench(
+        "--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+        "--benchmark_min_time=0.01 --benchmark_out_format=json --benchmark_out=" +
+            run.string(),
+        dir.path());
   }
   ASSERT_EQ(o.exit_status, 0) << o.err;
   const std::string described = ReadJson(run).at("context").value("parbench_descriptor_limit", "");
@@ -525,23 +543,26 @@ TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem)
   const Outcome cpu = RunProgram(bench.string(),
                                  "--benchmark_filter=^cpu/ --cpu_n=1000 --tasks=2 --workers=2 "
                                  "--benchmark_min_time=0.01 --benchmark_out_format=json "
-                                 "--benchmark_out=" + run.string(),
+                                 "--benchmark_out=" +
+                                     run.string(),
                                  dir.path());
   EXPECT_EQ(cpu.exit_status, 0) << cpu.err << cpu.out;
   EXPECT_EQ(cpu.out.find("ERROR"), std::string::npos) << cpu.out;
   const json context = ReadJson(run).at("context");
-  EXPECT_NE(context.value("parbench_libcurl_version", "").find("unavailable: cannot load "
-                                                               "libparbench_curl.so"),
+  EXPECT_NE(context.value("parbench_libcurl_version", "")
+                .find("unavailable: cannot load "
+                      "libparbench_curl.so"),
             std::string::npos)
       << context.dump();
 
-  const Outcome mixed = RunProgram(
-      bench.string(),
-      "'--benchmark_filter=^(cpu/serial|api/serial|api/processes/workers:1|"
-      "dot/serial/blas_threads:1)/' --cpu_n=1000 --tasks=2 --workers=1 --dot_n=16 "
-      "--api_latency_ms=0 --benchmark_min_time=0.01 --benchmark_out_format=json "
-      "--benchmark_out=" + run.string(),
-      dir.path());
+  const Outcome mixed =
+      RunProgram(bench.string(),
+                 "'--benchmark_filter=^(cpu/serial|api/serial|api/processes/workers:1|"
+                 "dot/serial/blas_threads:1)/' --cpu_n=1000 --tasks=2 --workers=1 --dot_n=16 "
+                 "--api_latency_ms=0 --benchmark_min_time=0.01 --benchmark_out_format=json "
+                 "--benchmark_out=" +
+                     run.string(),
+                 dir.path());
   EXPECT_EQ(mixed.exit_status, 1) << mixed.err << mixed.out;
   std::map<std::string, std::string> errors;
   const json result = ReadJson(run);
@@ -554,28 +575,31 @@ TEST(SmokeTest, ACopiedBenchWithoutItsModulesFailsOnlyTheBenchmarksThatNeedThem)
         std::pair{"api/processes/workers:1/real_time", "libparbench_curl.so"},
         std::pair{"dot/serial/blas_threads:1/real_time", "libparbench_blas.so"}}) {
     const std::string& error = errors.at(name);
-    EXPECT_NE(error.find(std::string("cannot load ") + module + ": it is not in " +
-                         dir.path().string()),
-              std::string::npos)
+    EXPECT_NE(
+        error.find(std::string("cannot load ") + module + ": it is not in " + dir.path().string()),
+        std::string::npos)
         << name << ": " << error;
   }
 }
 
 TEST(SmokeTest, ApiReportsBytesPerRequestAndPeakMemoryAndRefusesAnUnreadableCa) {
   TempDir dir;
-  const Outcome bad = RunBench("--benchmark_filter=^api/serial --api_ca=/no/such/ca.pem", dir.path());
+  const Outcome bad =
+      RunBench("--benchmark_filter=^api/serial --api_ca=/no/such/ca.pem", dir.path());
   EXPECT_EQ(bad.exit_status, 2) << bad.err;
   EXPECT_NE(bad.err.find("--api_ca='/no/such/ca.pem' is invalid: allowed is a readable file"),
             std::string::npos)
       << bad.err;
-  EXPECT_EQ(RunBench("--benchmark_filter=^api/serial --api_expect_bytes=-2", dir.path()).exit_status,
-            2);
+  EXPECT_EQ(
+      RunBench("--benchmark_filter=^api/serial --api_expect_bytes=-2", dir.path()).exit_status, 2);
 
   const fs::path run = dir.path() / "run.json";
-  const Outcome o = RunBench("'--benchmark_filter=^api/(serial|processes/workers:1)/' --tasks=2 "
-                             "--workers=1 --api_bytes=1000 --api_latency_ms=0 "
-                             "--benchmark_min_time=0.01 --benchmark_out=" + run.string(),
-                             dir.path());
+  const Outcome o = RunBench(
+      "'--benchmark_filter=^api/(serial|processes/workers:1)/' --tasks=2 "
+      "--workers=1 --api_bytes=1000 --api_latency_ms=0 "
+      "--benchmark_min_time=0.01 --benchmark_out=" +
+          run.string(),
+      dir.path());
   ASSERT_EQ(o.exit_status, 0) << o.err;
   for (const json& b : ReadJson(run).at("benchmarks")) {
     EXPECT_EQ(b.at("bytes_per_request").get<double>(), 1000.0) << b.at("name");

@@ -57,10 +57,8 @@ class ExecutorTest : public ::testing::TestWithParam<Param> {
 };
 
 Job BarrierJob(const SharedCounter& counter, int parties) {
-  return {"barrier", Config()
-                         .Set("shm", counter.name())
-                         .Set("parties", parties)
-                         .Set("timeout_ms", 20'000)};
+  return {"barrier",
+          Config().Set("shm", counter.name()).Set("parties", parties).Set("timeout_ms", 20'000)};
 }
 
 TEST_P(ExecutorTest, RunsEveryTaskExactlyOnceInTaskOrder) {
@@ -151,9 +149,9 @@ TEST_P(ExecutorTest, PayloadReachesEveryTaskAndTheReplyComesBack) {
 
 TEST_P(ExecutorTest, AFailingTaskIsReportedAndThePoolStaysUsable) {
   auto executor = Make();
-  const Job broken{"barrier", Config().Set("shm", "/parbench-no-such-object")
-                                  .Set("parties", 1)
-                                  .Set("timeout_ms", 1)};
+  const Job broken{
+      "barrier",
+      Config().Set("shm", "/parbench-no-such-object").Set("parties", 1).Set("timeout_ms", 1)};
   const auto failed = executor->Run({.job = &broken, .tasks = 3, .payload = {}});
   for (const Result& r : failed) {
     EXPECT_NE(r.error.find("cannot open shared memory"), std::string::npos) << r.error;
@@ -170,9 +168,7 @@ TEST_P(ExecutorTest, EmptyBatchReturnsNoResults) {
   EXPECT_TRUE(executor->Run({.job = &job, .tasks = 0, .payload = {}}).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllExecutors, ExecutorTest,
-    ::testing::ValuesIn(Params()), ParamName);
+INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorTest, ::testing::ValuesIn(Params()), ParamName);
 
 TEST(ExecutorRegistryTest, ListsTheBuiltInExecutorsWithTheBaselineFirst) {
   std::vector<std::string_view> names;

@@ -62,20 +62,21 @@ TEST_P(WorkerDeathTest, IsReportedWithSlotPidStatusAndTaskAndLeavesNothingBehind
   EXPECT_NE(what.find(GetParam().status), std::string::npos) << what;
   EXPECT_NE(what.find("while running task 3"), std::string::npos) << what;
   EXPECT_NE(what.find("worker slot "), std::string::npos) << what;
-  const bool names_a_worker = what.find("(pid " + std::to_string(pids[0]) + ")") != std::string::npos ||
-                              what.find("(pid " + std::to_string(pids[1]) + ")") != std::string::npos;
+  const bool names_a_worker =
+      what.find("(pid " + std::to_string(pids[0]) + ")") != std::string::npos ||
+      what.find("(pid " + std::to_string(pids[1]) + ")") != std::string::npos;
   EXPECT_TRUE(names_a_worker) << what;
   EXPECT_TRUE(ChildPids().empty()) << "no zombie, no orphan";
   EXPECT_EQ(OpenFdCount(), fds_before) << "no leaked descriptor";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, WorkerDeathTest,
-    ::testing::Values(Death{"segv", "was killed by signal 11 (Segmentation fault)"},
-                      Death{"abort", "was killed by signal 6 (Aborted)"},
-                      Death{"exit", "exited with status 3"},
-                      Death{"kill", "was killed by signal 9 (Killed)"}),
-    [](const auto& param_info) { return std::string(param_info.param.mode); });
+INSTANTIATE_TEST_SUITE_P(Faults, WorkerDeathTest,
+                         ::testing::Values(Death{"segv",
+                                                 "was killed by signal 11 (Segmentation fault)"},
+                                           Death{"abort", "was killed by signal 6 (Aborted)"},
+                                           Death{"exit", "exited with status 3"},
+                                           Death{"kill", "was killed by signal 9 (Killed)"}),
+                         [](const auto& param_info) { return std::string(param_info.param.mode); });
 
 TEST(FaultTest, AHungProcessTaskIsKilledAtTheTimeoutAndNamed) {
   Watchdog watchdog(std::chrono::seconds(60));
@@ -83,7 +84,8 @@ TEST(FaultTest, AHungProcessTaskIsKilledAtTheTimeoutAndNamed) {
   const std::string what =
       ProcessFailure(Fault("hang", 2, 600'000), nullptr, std::chrono::milliseconds(300));
   EXPECT_NE(what.find("ran longer than the task timeout of 300 ms and was killed"),
-            std::string::npos) << what;
+            std::string::npos)
+      << what;
   EXPECT_NE(what.find("task 2"), std::string::npos) << what;
   EXPECT_TRUE(ChildPids().empty());
   EXPECT_EQ(OpenFdCount(), fds_before);
@@ -141,7 +143,8 @@ class FakeWorker {
                             "import os, struct, sys, time\n"
                             "out = sys.stdout.buffer\n"
                             "def frame(kind, body, magic=0x31464250, version="
-                         << wire::kVersion << ", size=None):\n"
+                         << wire::kVersion
+                         << ", size=None):\n"
                             "    n = len(body) if size is None else size\n"
                             "    out.write(struct.pack('<IHHQ', magic, version, kind, n) + body)\n"
                             "    out.flush()\n"
@@ -177,7 +180,7 @@ std::string FakeWorkerFailure(const std::string& script) {
 // process behind.
 struct Abuse {
   const char* name;
-  std::string script;  // Python run after the helpers above
+  std::string script;   // Python run after the helpers above
   std::string message;  // part of the ExecutorError's text
   friend void PrintTo(const Abuse& a, std::ostream* os) { *os << a.name; }
 };
@@ -202,8 +205,7 @@ INSTANTIATE_TEST_SUITE_P(
         Abuse{"AbsurdFrameLength",
               "frame(1, hello)\nsys.stdin.buffer.read(16)\nframe(4, b'', size=1 << 62)\n",
               "exceeds the limit"},
-        Abuse{"UnknownFrameType", "frame(1, hello)\nframe(42, b'xyz')\n",
-              "unknown frame type 42"},
+        Abuse{"UnknownFrameType", "frame(1, hello)\nframe(42, b'xyz')\n", "unknown frame type 42"},
         Abuse{"ResultForATaskNeverSent",
               "frame(1, hello)\n"
               "rec = struct.pack('<IQqqiI', 77, 0, 0, 0, 0, 0) + struct.pack('<I', 0)"

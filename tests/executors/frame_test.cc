@@ -63,8 +63,13 @@ TEST(FrameTest, ResultRecordsRoundTrip) {
   const std::vector<std::byte> reply(10, std::byte{42});
   std::vector<std::byte> body;
   Writer w(body);
-  EncodeResult(w, {.task = 3, .value = 9, .start_ns = 1, .stop_ns = 2, .tid = 5,
-                   .error = "boom", .reply = reply});
+  EncodeResult(w, {.task = 3,
+                   .value = 9,
+                   .start_ns = 1,
+                   .stop_ns = 2,
+                   .tid = 5,
+                   .error = "boom",
+                   .reply = reply});
   Reader r(body);
   const ResultRecord out = DecodeResult(r);
   EXPECT_EQ(out.task, 3U);

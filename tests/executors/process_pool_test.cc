@@ -2,19 +2,18 @@
 // missing worker is reported, not waited on forever.
 #include "executors/process_pool.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
 #include "executors/process_worker.h"
 #include "tests/support.h"
 #include "workloads/transfer.h"
-
-#include <algorithm>
 
 namespace parbench {
 namespace {

@@ -3,8 +3,8 @@
 #include "workloads/api.h"
 
 #include <curl/curl.h>
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
@@ -25,8 +25,8 @@
 
 #include "common/temp_dir.h"
 #include "common/unique_fd.h"
-#include "tests/support.h"
 #include "harness/api_server.h"
+#include "tests/support.h"
 
 extern char** environ;
 
@@ -41,11 +41,11 @@ std::string Fetch(const std::string& url, long* status) {
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                   +[](char* data, std::size_t size, std::size_t n, void* out) {
-                     static_cast<std::string*>(out)->append(data, size * n);
-                     return size * n;
-                   });
+  curl_easy_setopt(
+      easy, CURLOPT_WRITEFUNCTION, +[](char* data, std::size_t size, std::size_t n, void* out) {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 30'000L);  // a broken server fails, not hangs
   EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
@@ -105,8 +105,8 @@ TEST(ApiServerTest, SurvivesAClientThatHangsUpMidBody) {
   // With SIGPIPE at its default, a write to a connection the peer has reset kills the process
   // unless the server keeps the signal away from itself.
   testing::Watchdog watchdog(std::chrono::seconds(60));
-  struct sigaction old{};
-  struct sigaction dfl{};
+  struct sigaction old {};
+  struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   ASSERT_EQ(::sigaction(SIGPIPE, &dfl, &old), 0);
   {
@@ -123,7 +123,7 @@ TEST(ApiServerTest, SurvivesAClientThatHangsUpMidBody) {
                               " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
       ASSERT_EQ(::write(fd, get.data(), get.size()), static_cast<ssize_t>(get.size()));
       char some[4096];
-      ASSERT_GT(::read(fd, some, sizeof some), 0);  // the answer has started
+      ASSERT_GT(::read(fd, some, sizeof some), 0);      // the answer has started
       const linger reset{.l_onoff = 1, .l_linger = 0};  // close with RST, not FIN
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
       ::close(fd);
@@ -201,8 +201,8 @@ TEST(ApiServerTest, KeepsAcceptingAfterRunningOutOfDescriptorsAndSaysWhyMeanwhil
   }
   testing::Watchdog watchdog(std::chrono::seconds(90));
   Server server;
-  const testing::ScopedDescriptorLimit limit(
-      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  const testing::ScopedDescriptorLimit limit(static_cast<std::uint64_t>(testing::OpenFdCount()) +
+                                             64);
   // The client's socket is made before the table is full: connecting takes no descriptor.
   UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   ASSERT_TRUE(client.valid());
@@ -296,8 +296,8 @@ TEST(ApiWorkloadTest, AClientOutOfDescriptorsSaysSoInsteadOfBlamingTheNetwork) {
   testing::Watchdog watchdog(std::chrono::seconds(60));
   Server server;
   auto runner = MakeRunner("api", MakeConfig(server.Url(0, 10), 10, 5000));
-  const testing::ScopedDescriptorLimit limit(
-      static_cast<std::uint64_t>(testing::OpenFdCount()) + 64);
+  const testing::ScopedDescriptorLimit limit(static_cast<std::uint64_t>(testing::OpenFdCount()) +
+                                             64);
   std::string error;
   {
     testing::DescriptorFiller filler;
@@ -335,8 +335,8 @@ class HttpsServer {
     }
     port_ = FreePort();
     const std::string accept = "127.0.0.1:" + std::to_string(port_);
-    std::vector<std::string> args = {"openssl", "s_server", "-accept", accept, "-cert",
-                                     "server.pem", "-key", "server.key", "-WWW", "-quiet"};
+    std::vector<std::string> args = {"openssl",    "s_server", "-accept",    accept, "-cert",
+                                     "server.pem", "-key",     "server.key", "-WWW", "-quiet"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -409,8 +409,7 @@ TEST(ApiWorkloadTest, AnHttpsEndpointWithAPrivateCaIsReachedThroughItsCaFile) {
   // The task's value is the body's size, for any URL: the byte count a check can report.
   auto runner = MakeRunner("api", MakeConfig(url, 1000, 5000, https.ca_file()));
   EXPECT_EQ(runner->Run(0, {}).value, 1000U);
-  EXPECT_EQ(MakeRunner("api", MakeConfig(url, -1, 5000, https.ca_file()))->Run(0, {}).value,
-            1000U)
+  EXPECT_EQ(MakeRunner("api", MakeConfig(url, -1, 5000, https.ca_file()))->Run(0, {}).value, 1000U)
       << "any size without expect_bytes";
   const std::string untrusted = ErrorFor(url, 1000, 5000);
   EXPECT_NE(untrusted.find("SSL certificate problem"), std::string::npos)

@@ -18,7 +18,8 @@ TEST(DotTest, ExpectedSumMatchesBruteForce) {
   for (std::int64_t n : {1, 2, 3, 10}) {
     std::uint64_t sum = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) sum += static_cast<std::uint64_t>(n * j);  // row of ones times column j
+      for (std::int64_t j = 0; j < n; ++j)
+        sum += static_cast<std::uint64_t>(n * j);  // row of ones times column j
     }
     EXPECT_EQ(dot::ExpectedSum(n), sum) << n;
   }

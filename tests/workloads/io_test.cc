@@ -159,7 +159,8 @@ TEST(IoTest, AProcessWorkerHoldsOnePayloadAtATimeAcrossJobs) {
   const Job shipped{"io", MakeConfig(dir.path(), false, kBytes, false)};
   const Job local{"io", MakeConfig(dir.path(), true, kBytes, true)};
   for (const Job* job : {&shipped, &local, &shipped, &local}) {
-    const std::span<const std::byte> bytes = job == &shipped ? payload : std::span<const std::byte>();
+    const std::span<const std::byte> bytes =
+        job == &shipped ? payload : std::span<const std::byte>();
     for (const Result& r : pool.Run({.job = job, .tasks = 2, .payload = bytes})) {
       EXPECT_EQ(r.error, "");
       EXPECT_EQ(r.value, static_cast<std::uint64_t>(kBytes));

@@ -79,8 +79,8 @@ BENCHMARK(BM_Error);
 // that is NaN: Google Benchmark writes NaN into its JSON.
 void BM_Counters(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Spin(500 * Scale()));
-  state.counters["items"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  state.counters["items"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["depth"] = 3;
   state.counters["zero"] = 0;
   state.counters["unknown"] = std::numeric_limits<double>::quiet_NaN();
