@@ -601,7 +601,8 @@ TEST(SmokeTest, ApiReportsBytesPerRequestAndPeakMemoryAndRefusesAnUnreadableCa) 
           run.string(),
       dir.path());
   ASSERT_EQ(o.exit_status, 0) << o.err;
-  for (const json& b : ReadJson(run).at("benchmarks")) {
+  const json result = ReadJson(run);  // kept: a range-for over a temporary's member dangles
+  for (const json& b : result.at("benchmarks")) {
     EXPECT_EQ(b.at("bytes_per_request").get<double>(), 1000.0) << b.at("name");
     EXPECT_GT(b.at("peak_rss_parent_bytes").get<double>(), 0) << b.at("name");
     const bool processes = b.at("name").get<std::string>().find("/processes/") != std::string::npos;
