@@ -88,7 +88,10 @@ std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, con
 // between construction and Finish(), and the peak memory of bench and of its workers.
 class CpuMeter {
  public:
-  explicit CpuMeter(const SuiteEnv& env) : env_(env) {
+  // `worker_processes`: the executor's workers are child processes, whose peak memory is
+  // reported too (not for threads: the children alive then are other pools' idle workers).
+  CpuMeter(const SuiteEnv& env, bool worker_processes)
+      : env_(env), worker_processes_(worker_processes) {
     // Peaks per benchmark: start from what each process holds now.
     (void)resources::ResetPeakRss(::getpid());
     for (int pid : LiveChildren()) (void)resources::ResetPeakRss(pid);
@@ -108,7 +111,8 @@ class CpuMeter {
       out.emplace_back("cpu_efficiency", wall_s > 0 ? i.tree_cpu_s / (wall_s * env_.cpus()) : 0);
     }
     out.emplace_back("peak_rss_parent_bytes", static_cast<double>(resources::PeakRss(::getpid())));
-    std::int64_t worker_peak = -1;  // the largest live worker's (process executors only)
+    if (!worker_processes_) return out;
+    std::int64_t worker_peak = -1;  // the largest live worker's
     for (int pid : LiveChildren()) worker_peak = std::max(worker_peak, resources::PeakRss(pid));
     if (worker_peak >= 0)
       out.emplace_back("peak_rss_worker_bytes", static_cast<double>(worker_peak));
@@ -117,6 +121,7 @@ class CpuMeter {
 
  private:
   const SuiteEnv& env_;
+  bool worker_processes_;
   CpuSample before_;
 };
 
@@ -169,7 +174,7 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
     drop_if_broken();
     return;
   }
-  const CpuMeter meter(env);
+  const CpuMeter meter(env, t.executor->traits.starts_processes);
   const auto m = TimedLoop(
       state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); }, drop_if_broken);
   if (!m) return;
@@ -192,7 +197,7 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
     Skip(state, env, "warm-up: " + problem);
     return;
   }
-  const CpuMeter meter(env);
+  const CpuMeter meter(env, /*worker_processes=*/false);  // reaped by the time it reads them
   const auto m = TimedLoop(state, env, prep, t.name, t.workers, start_run_stop, [] {});
   if (m) AddCounters(state, meter.Finish(m->iterations));
 }
@@ -200,7 +205,7 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
 // A probe benchmark: Iterate() timed, AfterIteration() with the timer paused when the probe
 // asks for it.
 void RunProbe(benchmark::State& state, SuiteEnv& env, Probe& probe) {
-  const CpuMeter meter(env);
+  const CpuMeter meter(env, /*worker_processes=*/false);
   for (auto _ : state) {
     if (std::string problem = probe.Iterate(); !problem.empty()) {
       Skip(state, env, problem);
@@ -348,7 +353,13 @@ api::Server& SuiteEnv::ApiServer() {
 }
 
 const Prepared& SuiteEnv::Prepare(const Family& family, const Point& point) {
-  auto& slot = prepared_[{std::string(family.display_name()), point}];
+  std::pair<std::string, Point> key{std::string(family.display_name()), point};
+  // Only the point being measured keeps its inputs: the previous point's payloads (and
+  // startup's 1 GiB) are freed before the next is built, so the parent holds one point's
+  // worth at a time. Benchmarks of one point run one after another; a point met again is
+  // simply prepared again.
+  if (prepared_.size() == 1 && prepared_.begin()->first != key) prepared_.clear();
+  auto& slot = prepared_[std::move(key)];
   if (!slot) slot = std::make_shared<const Prepared>(family.prepare(point, *this));
   return *slot;
 }

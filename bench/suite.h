@@ -66,7 +66,8 @@ class SuiteEnv final : public Fixtures {
 
   // The loopback server, started on first use.
   api::Server& ApiServer();
-  // The inputs of (family, point), built on first use and kept for the run.
+  // The inputs of (family, point), built on first use and kept while that point is measured
+  // (the previous point's are freed when another is prepared).
   const Prepared& Prepare(const Family& family, const Point& point);
   // Stops every pool and the api server, removes the temp directories.
   void Release();

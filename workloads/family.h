@@ -60,6 +60,7 @@ class Point {
     return values_;
   }
   bool operator<(const Point& other) const { return values_ < other.values_; }
+  bool operator==(const Point& other) const { return values_ == other.values_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> values_{};
