@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -65,20 +66,31 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
 
 void AddToWrittenContext(const std::string& path, const std::string& key,
                          const std::string& value) {
-  nlohmann::ordered_json run;  // keeps Google Benchmark's key order
+  // Inserted as text after the context's opening brace, not parsed and rewritten: with
+  // --benchmark_repetitions, Google Benchmark writes NaN (the cv of a counter whose mean is 0),
+  // which is not JSON and which a strict parser refuses.
+  std::string text;
   {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read back '" + path + "' to add " + key);
-    run = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = std::move(all).str();
   }
-  if (!run.is_object() || !run.contains("context")) {
+  static constexpr std::string_view kContext = "\"context\": {";
+  const std::size_t at = text.find(kContext);
+  if (text.find_first_not_of(" \t\r\n") != text.find('{') || at == std::string::npos) {
     throw std::runtime_error("'" + path + "' is not Google Benchmark JSON; " + key + " not added");
   }
-  run["context"][key] = value;
+  const std::size_t open = at + kContext.size();
+  const std::size_t next = text.find_first_not_of(" \t\r\n", open);
+  const bool empty = next != std::string::npos && text[next] == '}';
+  text.insert(open, "\n    " + nlohmann::json(key).dump() + ": " + nlohmann::json(value).dump() +
+                        (empty ? "" : ","));
   const std::string tmp = path + ".tmp";
   {
-    std::ofstream out(tmp);
-    out << run.dump(2) << '\n';
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
     if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

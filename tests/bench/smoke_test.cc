@@ -304,6 +304,22 @@ TEST(SmokeTest, AFilterThatMatchesNothingFailsAndLeavesNoResultsFile) {
   EXPECT_FALSE(fs::exists(run)) << "no empty results file for a CI gate to read as a pass";
 }
 
+// With repetitions Google Benchmark writes NaN (the cv of a counter that is 0 throughout), which
+// is not JSON: bench must still add its closing context key and exit 0.
+TEST(SmokeTest, RepetitionsWithANaNAggregateStillGetTheClosingContextKey) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench("--benchmark_filter=^cpu/serial --cpu_n=1000 --tasks=2 "
+                             "--benchmark_repetitions=2 --benchmark_min_time=0.01 "
+                             "--benchmark_out=" + run.string(), dir.path());
+  EXPECT_EQ(o.exit_status, 0) << o.err;
+  std::ifstream in(run);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"parbench_noise_efficiency_end\": \""), std::string::npos);
+  EXPECT_NE(text.str().find("/real_time_cv\""), std::string::npos) << "aggregates were written";
+}
+
 TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
   if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "no taskset here";
   TempDir dir;
