@@ -187,8 +187,22 @@ def _reject_constant(path: str):
     return reject
 
 
-def load_json(path: str) -> Any:
-    """Reads a JSON file; every failure is a ToolError naming the file."""
+class NonFinite(float):
+    """NaN or +-Infinity as Google Benchmark writes it (not JSON), remembering its spelling."""
+
+    token: str = "NaN"
+
+
+def _keep_constant(token: str) -> NonFinite:
+    value = NonFinite(token.replace("Infinity", "inf"))
+    value.token = token
+    return value
+
+
+def load_json(path: str, nonfinite: bool = False) -> Any:
+    """Reads a JSON file; every failure is a ToolError naming the file. NaN and Infinity are
+    refused, or with `nonfinite` kept as NonFinite for the caller to judge (Google Benchmark
+    writes NaN for the cv of a counter whose mean is 0)."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -199,7 +213,8 @@ def load_json(path: str) -> Any:
     if not text.strip():
         raise ToolError(path, "is empty")
     try:
-        return json.loads(text, parse_constant=_reject_constant(path))
+        return json.loads(text, parse_constant=_keep_constant if nonfinite
+                          else _reject_constant(path))
     except json.JSONDecodeError as e:
         raise ToolError(path, f"is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno};"
                               " truncated?)") from None
@@ -313,6 +328,10 @@ def parse_run(path: str, data: Any) -> Run:
         bench = benchmarks.setdefault(name.full, Benchmark(name))
         bench.threads = e.integer("threads", bench.threads, 1)
         run_type = e.text("run_type", "iteration")
+        if run_type != "aggregate":  # only an aggregate (a cv) may hold NaN, and it is dropped
+            for value in e.entry.values():
+                if isinstance(value, NonFinite):
+                    raise ToolError(path, f"contains {value.token}, which JSON does not allow")
         if e.entry.get("error_occurred"):
             bench.error = str(e.entry.get("error_message") or "error")
             continue
@@ -359,7 +378,7 @@ def _add_aggregate(bench: Benchmark, e: _Entry) -> None:
 
 
 def load_run(path: str) -> Run:
-    return parse_run(path, load_json(path))
+    return parse_run(path, load_json(path, nonfinite=True))
 
 
 def merge_runs(runs: list[Run]) -> Run:

@@ -3,6 +3,8 @@
 import pytest
 from conftest import fixture
 
+from parbench_tools.gbench import load_run
+
 
 def _write(tmp_path, name, text):
     path = tmp_path / name
@@ -56,3 +58,22 @@ def test_a_bad_trace_is_reported_like_a_bad_run(cli, tmp_path):
 def test_an_unknown_format_is_a_usage_error(cli):
     status, _, err = cli("export", fixture("run.json"), "--format", "xml")
     assert status == 2 and "invalid choice" in err
+
+
+def test_nan_in_an_aggregate_is_what_google_benchmark_writes_and_is_read(tmp_path):
+    # With --benchmark_repetitions Google Benchmark writes the cv of a counter whose mean is 0
+    # as NaN: the run is still read (aggregates other than the median are not used).
+    rep = ('{{"name": "cpu/serial/real_time", "run_name": "cpu/serial/real_time", '
+           '"run_type": "iteration", "repetitions": 2, "repetition_index": {i}, '
+           '"iterations": 1, "real_time": {t}, "cpu_time": {t}, "time_unit": "ms", '
+           '"steal_frac": 0}}')
+    cv = ('{"name": "cpu/serial/real_time_cv", "run_name": "cpu/serial/real_time", '
+          '"run_type": "aggregate", "aggregate_name": "cv", "aggregate_unit": "percentage", '
+          '"repetitions": 2, "iterations": 2, "real_time": 0.01, "cpu_time": 0.01, '
+          '"time_unit": "ms", "steal_frac": NaN}')
+    text = ('{"context": {}, "benchmarks": [' + rep.format(i=0, t=10.0) + ", " +
+            rep.format(i=1, t=11.0) + ", " + cv + "]}")
+    run = load_run(_write(tmp_path, "reps.json", text))
+    bench = run.benchmarks["cpu/serial"]
+    assert bench.median == pytest.approx(0.0105)
+    assert bench.counters["steal_frac"] == [0.0, 0.0]
