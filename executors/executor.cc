@@ -59,6 +59,14 @@ bool RegisterExecutor(const ExecutorInfo& info) {
 
 const std::vector<ExecutorInfo>& Executors() { return Registry(); }
 
+bool NotUnderThreadSanitizer() {
+#if defined(__SANITIZE_THREAD__)
+  return false;
+#else
+  return true;
+#endif
+}
+
 const ExecutorInfo* FindExecutor(std::string_view name) {
   for (const ExecutorInfo& info : Registry()) {
     if (info.name == name) return &info;

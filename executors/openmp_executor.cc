@@ -44,16 +44,6 @@ class OpenMpExecutor final : public Executor {
   std::vector<RunnerCache> caches_;  // by OpenMP thread number
 };
 
-// libgomp is not built for ThreadSanitizer: its synchronisation is invisible to TSan, so every
-// run reads as races. A TSan build leaves this executor out (it is tested in the other builds).
-bool Available() {
-#if defined(__SANITIZE_THREAD__)
-  return false;
-#else
-  return true;
-#endif
-}
-
 const bool kRegistered = RegisterExecutor({
     .name = "openmp",
     .summary = "GCC OpenMP: a parallel region of W threads, schedule(dynamic, 1)",
@@ -62,7 +52,7 @@ const bool kRegistered = RegisterExecutor({
       return std::make_unique<OpenMpExecutor>(options);
     },
     .order = 40,
-    .available = Available,
+    .available = NotUnderThreadSanitizer,  // libgomp is not instrumented for TSan
     .default_families = {"cpu", "granularity", "overhead", "roundtrip"},
 });
 

@@ -60,16 +60,6 @@ class TbbExecutor final : public Executor {
   std::vector<RunnerCache> caches_;  // by arena slot
 };
 
-// libtbb is not built for ThreadSanitizer: its synchronisation is invisible to TSan, so every
-// run reads as races. A TSan build leaves this executor out (it is tested in the other builds).
-bool Available() {
-#if defined(__SANITIZE_THREAD__)
-  return false;
-#else
-  return true;
-#endif
-}
-
 const bool kRegistered = RegisterExecutor({
     .name = "tbb",
     .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing)",
@@ -78,7 +68,7 @@ const bool kRegistered = RegisterExecutor({
       return std::make_unique<TbbExecutor>(options);
     },
     .order = 30,
-    .available = Available,
+    .available = NotUnderThreadSanitizer,  // libtbb is not instrumented for TSan
     .default_families = {"cpu", "granularity", "overhead", "roundtrip"},
 });
 
