@@ -1,6 +1,7 @@
 #include "bench/context.h"
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <boost/version.hpp>
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "bench/manifest.h"
 #include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
+#include "executors/mpi_session.h"
 #include "workloads/api.h"
 #include "workloads/dot.h"
 
@@ -31,7 +33,43 @@ std::string CpuModel() {
   return "unknown";
 }
 
+std::string HostName() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : "localhost";
+}
+
+// parbench_mpi: the job's library, hosts and every rank (host, pid, machine, clock offset).
+std::string MpiContextJson(const mpi::Session& s) {
+  using nlohmann::json;
+  json ranks = json::array();
+  for (const mpi::RankInfo& r : s.ranks) {
+    json machine = json::parse(r.machine, nullptr, /*allow_exceptions=*/false);
+    ranks.push_back({{"rank", r.rank},
+                     {"host", r.host},
+                     {"host_name", r.host_name},
+                     {"pid", r.pid},
+                     {"clock_offset_ns", r.clock_offset_ns},
+                     {"clock_uncertainty_ns", r.clock_uncertainty_ns},
+                     {"clock", r.host == 0 ? "host" : "aligned"},
+                     {"machine", machine.is_discarded() ? json(r.machine) : machine}});
+  }
+  return json({{"library", s.library},
+               {"size", s.size},
+               {"mca_defaults_set", s.settings},
+               {"hosts", s.hosts},
+               {"ranks", ranks}})
+      .dump();
+}
+
 }  // namespace
+
+std::string MachineJson(const CpuBudget& budget) {
+  return nlohmann::json({{"host", HostName()},
+                         {"cpu_model", CpuModel()},
+                         {"cores", budget.machine},
+                         {"usable_cpus", budget.usable}})
+      .dump();
+}
 
 void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   using benchmark::AddCustomContext;
@@ -60,6 +98,9 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   // Every flag, set or default, under its own name.
   for (const std::string& name : env.options().Names()) {
     AddCustomContext("parbench_" + name, env.options().Text(name));
+  }
+  if (const mpi::Session* session = mpi::Current()) {
+    AddCustomContext("parbench_mpi", MpiContextJson(*session));
   }
   AddCustomContext("parbench_manifest", ManifestJson(env));
 }

@@ -13,6 +13,10 @@ namespace parbench {
 // Google Benchmark's context. Loads the curl and BLAS modules for their versions.
 void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
 
+// This process's machine as JSON text: host name, CPU model, cores, usable CPUs (what every
+// MPI rank tells rank 0 about its machine).
+[[nodiscard]] std::string MachineJson(const CpuBudget& budget);
+
 // Adds `key` = `value` to the context of a JSON file Google Benchmark has written (for what is
 // known only after the run, like the noise probe at the end). Replaces the file atomically;
 // throws std::runtime_error naming the file when it cannot.

@@ -13,6 +13,7 @@
 #include "bench/suite.h"
 #include "common/cleanup.h"
 #include "common/resources.h"
+#include "executors/mpi_session.h"
 #include "executors/worker_main.h"
 
 namespace {
@@ -53,10 +54,8 @@ bool FinishResults(const parbench::ParsedFlags& flags, int cpus) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // The process pool re-executes this binary as its workers.
-  if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
-
+// The suite on rank 0 (or without mpirun): flags, registration, the run, the results.
+int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
   // Ctrl-C, a CI timeout, a closed terminal or Ctrl-\: stop and reap every worker, remove temp
   // dirs, exit 130/143/129/131.
   if (const std::string why = parbench::cleanup::InstallInterruptHandler(); !why.empty()) {
@@ -65,9 +64,6 @@ int main(int argc, char** argv) {
                  "temp dirs\n",
                  why.c_str());
   }
-  // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
-  // probe and efficiencies follow them, not the machine's core count.
-  const parbench::CpuBudget budget = parbench::ReadCpuBudget();
   const int cores = budget.usable;
   parbench::ParsedFlags flags;
   try {
@@ -86,6 +82,8 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("parbench_descriptor_limit",
                               parbench::resources::RaiseDescriptorLimit().Describe());
   parbench::SuiteEnv env(std::move(flags.options), cores, budget.affinity);
+  if (const parbench::mpi::Session* mpi = parbench::mpi::Current())
+    env.timeline.SetHosts(mpi->hosts);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(env, budget);
   // Before anything runs: is every core ours? A stolen core looks like a slow executor.
@@ -117,4 +115,26 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  // The process pool re-executes this binary as its workers.
+  if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
+  // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
+  // probe and efficiencies follow them, not the machine's core count.
+  const parbench::CpuBudget budget = parbench::ReadCpuBudget();
+  // Under mpirun every rank runs this binary: rank 0 runs the suite, the others serve it. MPI
+  // is started (and its module loaded) only then.
+  if (parbench::mpi::UnderMpirun()) {
+    try {
+      const parbench::mpi::Session& session = parbench::mpi::Start(parbench::MachineJson(budget));
+      if (session.rank != 0) return parbench::mpi::WorkerLoop();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench: %s\n", e.what());
+      return 1;
+    }
+  }
+  const int status = RunSuite(argc, argv, budget);
+  parbench::mpi::Finish(status);  // stops the worker ranks and finalises MPI, if any
+  return status;
 }

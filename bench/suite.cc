@@ -285,8 +285,9 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
   for (const Point& g : Cartesian(general)) {
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
-        const std::vector<int> counts =
-            executor->traits.single_worker ? std::vector<int>{1} : worker_counts;
+        const std::vector<int> counts = executor->traits.single_worker
+                                            ? std::vector<int>{1}
+                                            : WorkerCountsFor(*executor, worker_counts);
         for (int workers : counts) {
           Target t{&family, point, executor, workers,
                    BenchmarkName(family_name, *executor, workers, point)};

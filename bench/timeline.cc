@@ -53,11 +53,28 @@ void Timeline::Write(const std::string& path) const {
                       {"tid", 0},
                       {"args", {{"sort_index", pid}}}});
     for (int slot = 0; slot < e.workers; ++slot) {
+      // A worker with a rank is named by its host and rank, and its lane sorted by host.
+      const auto ranked = std::find_if(e.spans.begin(), e.spans.end(), [slot](const Span& s) {
+        return s.slot == slot && s.rank >= 0;
+      });
+      std::string lane = "worker " + std::to_string(slot);
+      int sort_index = slot;
+      if (ranked != e.spans.end()) {
+        const auto host = static_cast<std::size_t>(ranked->host);
+        lane = (host < hosts_.size() ? hosts_[host] : "host " + std::to_string(host)) + " rank " +
+               std::to_string(ranked->rank) + " (" + lane + ")";
+        sort_index = ranked->host * 100'000 + slot;
+      }
       events.push_back({{"name", "thread_name"},
                         {"ph", "M"},
                         {"pid", pid},
                         {"tid", slot},
-                        {"args", {{"name", "worker " + std::to_string(slot)}}}});
+                        {"args", {{"name", lane}}}});
+      events.push_back({{"name", "thread_sort_index"},
+                        {"ph", "M"},
+                        {"pid", pid},
+                        {"tid", slot},
+                        {"args", {{"sort_index", sort_index}}}});
     }
     // The iteration's wall time, on its own lane after the workers'.
     events.push_back({{"name", "thread_name"},
@@ -65,6 +82,11 @@ void Timeline::Write(const std::string& path) const {
                       {"pid", pid},
                       {"tid", e.workers},
                       {"args", {{"name", "iteration"}}}});
+    events.push_back({{"name", "thread_sort_index"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"tid", e.workers},
+                      {"args", {{"sort_index", 100'000'000}}}});
     events.push_back({{"name", "iteration"},
                       {"cat", "iteration"},
                       {"ph", "X"},
@@ -86,7 +108,8 @@ void Timeline::Write(const std::string& path) const {
                           {"host", s.host},
                           {"rank", s.rank},
                           {"os_pid", s.pid},
-                          {"os_tid", s.tid}}}});
+                          {"os_tid", s.tid},
+                          {"clock", s.clock == SpanClock::kAligned ? "aligned" : "host"}}}});
     }
     ++pid;
   }

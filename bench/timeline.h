@@ -15,6 +15,8 @@ class Timeline {
   Timeline();
   // The names of the hosts spans refer to by index (Span::host).
   [[nodiscard]] const std::vector<std::string>& hosts() const { return hosts_; }
+  // Replaces the host table (an MPI run: every rank's host, rank 0's first).
+  void SetHosts(std::vector<std::string> hosts) { hosts_ = std::move(hosts); }
 
   // Keeps the spans of one iteration of benchmark `name`, replacing what an earlier call for
   // the same name recorded (so the last iteration of the last run wins).
@@ -23,8 +25,9 @@ class Timeline {
 
   // Writes the trace: one pid per benchmark (named by a process_name metadata event), one tid
   // per worker slot, an X event per task (ts/dur in µs from the iteration's start, args with the
-  // task index, host index, rank, OS pid and tid) and one X event for the whole iteration;
-  // otherData.hosts names the hosts. Throws std::runtime_error
+  // task index, host index, rank, OS pid and tid, clock) and one X event for the whole
+  // iteration; otherData.hosts names the hosts. Lanes of workers with ranks are named
+  // "HOST rank R (worker S)" and sorted by host, then slot. Throws std::runtime_error
   // when the file cannot be written.
   void Write(const std::string& path) const;
 

@@ -67,6 +67,13 @@ bool NotUnderThreadSanitizer() {
 #endif
 }
 
+std::vector<int> WorkerCountsFor(const ExecutorInfo& info, std::vector<int> counts) {
+  if (info.max_workers == nullptr) return counts;
+  const int most = info.max_workers();
+  std::erase_if(counts, [most](int w) { return w > most; });
+  return counts;
+}
+
 const ExecutorInfo* FindExecutor(std::string_view name) {
   for (const ExecutorInfo& info : Registry()) {
     if (info.name == name) return &info;

@@ -144,6 +144,9 @@ struct ExecutorInfo {
   int order = 100;
   // Whether it can run in this process (nullptr: always); e.g. only under mpirun.
   bool (*available)() = nullptr;
+  // The most workers it can have in this process (nullptr: no limit); worker counts above it
+  // are left out of its benchmarks (mpi: the worker ranks mpirun started).
+  int (*max_workers)() = nullptr;
   // The families it joins when --executors is not given (empty: every family). The peers
   // (tbb, openmp) join a few, so the default suite stays short; --executors=LIST runs the
   // listed executors in every family.
@@ -156,6 +159,8 @@ struct ExecutorInfo {
 bool RegisterExecutor(const ExecutorInfo& info);
 // Every registered executor, by order then name.
 [[nodiscard]] const std::vector<ExecutorInfo>& Executors();
+// The worker counts of `counts` that `info` can have (all of them without max_workers).
+[[nodiscard]] std::vector<int> WorkerCountsFor(const ExecutorInfo& info, std::vector<int> counts);
 // The executor called `name`, or nullptr.
 [[nodiscard]] const ExecutorInfo* FindExecutor(std::string_view name);
 // False in a ThreadSanitizer build. For the `available` of executors built on libraries that

@@ -124,7 +124,7 @@ ResultRecord DecodeResult(Reader& r) {
   out.flags = r.U32();
   out.error = r.Str();
   out.reply_size = r.U64();
-  if ((out.flags & kReplyInShm) == 0) out.reply = r.Bytes(out.reply_size);
+  if ((out.flags & (kReplyInShm | kReplyApart)) == 0) out.reply = r.Bytes(out.reply_size);
   return out;
 }
 

@@ -41,6 +41,7 @@ enum class FrameType : std::uint16_t {
 inline constexpr std::uint32_t kPayloadInShm = 1;  // the payload is at offset 0 of the region
 // Flags of a result record.
 inline constexpr std::uint32_t kReplyInShm = 1;  // the reply is at ReplyOffset() of the region
+inline constexpr std::uint32_t kReplyApart = 2;  // the reply follows as a message of its own (mpi)
 
 // The shared-memory transport: one region per worker (a memfd the worker sees as descriptor 3),
 // holding the payload at offset 0 and the reply from ReplyOffset(payload size) to its end.

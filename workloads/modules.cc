@@ -95,4 +95,9 @@ const BlasModule& Blas() {
   return module;
 }
 
+const MpiModule& Mpi() {
+  static const MpiModule& module = Load<MpiModule>("libparbench_mpi.so", "parbench_mpi_module");
+  return module;
+}
+
 }  // namespace parbench

@@ -37,6 +37,33 @@ struct BlasModule {
   int (*threads)();
 };
 
+// What libparbench_mpi.so offers (extern "C" parbench_mpi_module()): a thin shim over Open MPI's
+// C API, so that nothing else is compiled against mpi.h and a bench run without mpirun never
+// loads libmpi. Every call returns an MPI error code (0: success) unless it says otherwise;
+// a request is an opaque handle that Test() frees when it completes.
+struct MpiModule {
+  int abi;
+  // MPI_Init_thread (MPI_THREAD_FUNNELED) and MPI_ERRORS_RETURN on MPI_COMM_WORLD.
+  int (*init)(int* rank, int* size);
+  int (*finalize)();
+  void (*abort)(int status);
+  // MPI_Get_processor_name; Open MPI's MPI_Get_library_version (first line).
+  std::string (*processor_name)();
+  std::string (*library_version)();
+  std::string (*error_string)(int code);
+  int (*isend)(const void* data, std::uint64_t bytes, int dest, int tag, void** request);
+  int (*irecv)(void* data, std::uint64_t bytes, int source, int tag, void** request);
+  // *done = 1 when the request finished (it is freed and *request set to nullptr).
+  int (*test)(void** request, int* done);
+  // Whether a message from `source` (-1: any) with `tag` (-1: any) is waiting; its source, tag
+  // and size in bytes.
+  int (*iprobe)(int source, int tag, int* found, int* from, int* got_tag, std::uint64_t* bytes);
+  int (*recv)(void* data, std::uint64_t bytes, int source, int tag);
+  int (*send)(const void* data, std::uint64_t bytes, int dest, int tag);
+  // Cancels (a receive) or abandons (a send) a request that will never complete, and frees it.
+  void (*forget)(void** request);
+};
+
 // The modules, loaded on first call (thread-safe); only what needs one loads it, so a cpu-only
 // run works without them. Looked up beside the running binary, then in ../lib/parbench from it
 // (the installed layout), then in SetModuleDir()'s directory. Throw WorkloadError naming the
@@ -44,6 +71,7 @@ struct BlasModule {
 // tries again.
 [[nodiscard]] const CurlModule& Curl();
 [[nodiscard]] const BlasModule& Blas();
+[[nodiscard]] const MpiModule& Mpi();
 
 // Adds a directory to look in last, for binaries that live apart from their modules (the test
 // binaries). Call before any module is loaded, before threads start.

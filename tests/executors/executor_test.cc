@@ -33,7 +33,7 @@ std::vector<Param> Params() {
   std::vector<Param> out;
   for (const ExecutorInfo& info : Executors()) {
     if (info.available != nullptr && !info.available()) continue;
-    for (int w : {1, 2, 4, 8}) {
+    for (int w : WorkerCountsFor(info, {1, 2, 4, 8})) {
       if (info.traits.single_worker && w > 1) break;
       out.push_back({std::string(info.name), w});
     }

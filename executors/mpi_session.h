@@ -1,0 +1,110 @@
+// The MPI session of a run under mpirun: which rank this process is, the other ranks' hosts,
+// pids, machines and clock offsets, and the worker loop of ranks 1..N-1.
+//
+// bench (and every test binary) calls Start() first thing when UnderMpirun(): it loads
+// libparbench_mpi.so, initialises MPI and, on rank 0, greets every other rank (its host, pid
+// and machine) and measures its clock offset with a ping-pong. Ranks 1..N-1 then run
+// WorkerLoop() until rank 0 calls Finish(). A run without mpirun never loads the module and
+// never initialises MPI.
+//
+// Wire protocol (tags below): small headers encoded with wire::Writer, payloads and replies as
+// messages of their own, so large bytes are never copied into a header.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parbench::mpi {
+
+// Message tags. Messages between two ranks arrive in the order they were sent.
+enum Tag : int {
+  kHello = 1,      // worker -> 0: {i32 pid, str host, str machine}
+  kClock = 2,      // 0 -> worker: empty; worker -> 0: {i64 its NowNs()}
+  kConfigure = 3,  // 0 -> worker: {str workload, str config}
+  kTasks = 4,      // 0 -> worker: {u32 first, u32 count, u64 payload bytes}; then a kPayload
+  kPayload = 5,    // 0 -> worker: the payload bytes (only when there are any)
+  kResults = 6,    // worker -> 0: {u32 count, count x result head}; then one kReply per reply
+  kReply = 7,      // worker -> 0: one task's reply bytes
+  kStop = 8,       // 0 -> worker: leave the worker loop and finalise
+  kError = 9,      // worker -> 0: {str message}: the worker loop failed and the rank exits
+};
+
+// True when this process was started by mpirun (Open MPI's OMPI_COMM_WORLD_SIZE) in a job of
+// more than one rank. Reads the environment only: no MPI call.
+[[nodiscard]] bool UnderMpirun();
+
+// What rank 0 knows about one rank.
+struct RankInfo {
+  int rank = 0;
+  int host = 0;                      // index into Session::hosts (rank 0's host is 0)
+  std::string host_name{};           // MPI_Get_processor_name
+  int pid = 0;                       // on its host
+  std::string machine{};             // JSON text the rank described its machine with (see Start)
+  std::int64_t clock_offset_ns = 0;  // its CLOCK_MONOTONIC minus rank 0's, measured
+  std::int64_t clock_uncertainty_ns = 0;  // half the round trip of the best ping-pong
+  bool lost = false;                      // died or hung: it gets no more tasks
+  bool gone = false;     // seen dead (or killed by rank 0): MPI_Finalize need not wait
+  std::string job{};     // the job its runner is built for ("" none)
+  int stale_frames = 0;  // task frames whose results are still to come and be dropped
+};
+
+// The session as rank 0 sees it (on other ranks only rank/size are meaningful).
+struct Session {
+  int rank = 0;
+  int size = 1;
+  std::string library{};             // "Open MPI v4.1.4"
+  std::vector<std::string> hosts{};  // distinct host names, rank 0's first
+  std::vector<RankInfo> ranks{};     // by rank; ranks[0] is this process on rank 0
+  std::string settings{};            // MCA defaults bench set before MPI_Init (for the context)
+};
+
+// Loads the module and initialises MPI (setting defaults for what the user did not set: see
+// the .cc), then, on rank 0, greets every rank and aligns clocks. `machine` is this process's
+// machine as JSON text (host name, CPU model, usable CPUs), sent to rank 0 by workers. Throws
+// std::runtime_error with the reason when MPI cannot start.
+const Session& Start(const std::string& machine);
+
+// The session, or nullptr when Start() was not called (no mpirun).
+[[nodiscard]] Session* Current();
+
+// Ranks 1..N-1: serve rank 0 until it says stop (or is gone); finalises MPI. Returns the exit
+// status for main().
+int WorkerLoop();
+
+// Rank 0, at the end: stops every live worker rank and finalises MPI. When a rank was lost
+// without being seen to exit (a hung rank on another host), finalising would wait for it
+// forever, so the job is aborted instead (MPI_Abort: mpirun ends every rank) with `status`.
+void Finish(int status);
+
+// True when rank `r` runs on rank 0's host (its pid can be watched from here).
+[[nodiscard]] bool OnThisHost(const RankInfo& r);
+// True when rank `r` (on this host) has exited or is a zombie.
+[[nodiscard]] bool HasExited(const RankInfo& r);
+
+// "rank 2 (host vm, pid 4242)": how errors name a rank.
+[[nodiscard]] std::string Describe(const RankInfo& r);
+
+// Waits without burning a core: spins for `spin_ns` after the last activity (a reply due in
+// microseconds is seen at once), then sleeps, doubling from 20 µs up to `max_sleep_ns`.
+class Backoff {
+ public:
+  Backoff(std::int64_t spin_ns, std::int64_t max_sleep_ns)
+      : spin_ns_(spin_ns), max_sleep_ns_(max_sleep_ns) {}
+  // Something happened: spin again.
+  void Reset() {
+    idle_since_ns_ = 0;
+    sleep_ns_ = kFirstSleepNs;
+  }
+  // Nothing happened: spin on, or sleep a little longer than last time.
+  void Wait();
+
+ private:
+  static constexpr std::int64_t kFirstSleepNs = 20'000;
+  std::int64_t spin_ns_;
+  std::int64_t max_sleep_ns_;
+  std::int64_t idle_since_ns_ = 0;
+  std::int64_t sleep_ns_ = kFirstSleepNs;
+};
+
+}  // namespace parbench::mpi
