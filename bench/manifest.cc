@@ -21,7 +21,8 @@ json ScopeNames(Scope scope, const std::vector<const ExecutorInfo*>& executors) 
   for (const ExecutorInfo* e : executors) {
     const bool in = scope == Scope::kEveryExecutor ||
                     (scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
-                    (scope == Scope::kHasTransport && e->traits.transport_axis);
+                    (scope == Scope::kHasTransport && e->traits.transport_axis) ||
+                    (scope == Scope::kRemoteWorkers && e->traits.remote_workers);
     if (in) names.push_back(e->name);
   }
   return names;
@@ -50,6 +51,11 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
   json references = json::array();
   for (const Reference& ref : References()) {
     if (ref.family != name) continue;
+    if (std::none_of(env.registered.begin(), env.registered.end(), [&](const Registered& r) {
+          return r.family == name && r.executor == ref.name;
+        })) {
+      continue;  // not in this run (raw_mpi without mpirun)
+    }
     references.push_back({{"name", ref.name},
                           {"summary", ref.summary},
                           {"compare_to", ScopeNames(ref.compare_to, run_executors)}});

@@ -1,11 +1,16 @@
 // The rows of the family table that measure the suite's own fixtures rather than a workload
-// under an executor: the loopback server's load (family api_server) and the raw pipe
-// ping-pong under the process pool's round trip (reference roundtrip/raw_pipe).
+// under an executor: the loopback server's load (family api_server), the raw pipe ping-pong
+// under the process pool's round trip (reference roundtrip/raw_pipe), and the raw MPI
+// ping-pong and send/receive under the mpi executor's round trip and transfers
+// (roundtrip/raw_mpi, transfer/raw_mpi/size:S).
 #include <algorithm>
+#include <cstring>
 
 #include "bench/probes.h"
 #include "bench/suite.h"
+#include "executors/mpi_session.h"
 #include "workloads/api.h"
+#include "workloads/transfer.h"
 
 namespace parbench {
 namespace {
@@ -108,6 +113,55 @@ class RawPipe final : public Probe {
   std::uint64_t message_ = 0;
 };
 
+// The floor under the mpi executor, as OSU's osu_latency measures it: `bytes` from rank 0 to
+// rank 1 and back, blocking MPI_Send and MPI_Recv on both sides, no header, no dispatch. Each
+// echo is checked (the timer paused) when the message is large; an 8-byte ping carries its
+// iteration number, checked every time.
+class RawMpi final : public Probe {
+ public:
+  explicit RawMpi(std::int64_t bytes)
+      : out_(transfer::MakePayload(bytes)),
+        in_(static_cast<std::size_t>(bytes)),
+        sum_(transfer::Checksum(out_)),
+        bytes_(bytes),
+        echo_(1, static_cast<std::uint64_t>(bytes)) {}
+
+  std::string Iterate() override {
+    if (bytes_ == 8) std::memcpy(out_.data(), &++message_, sizeof message_);
+    const std::int64_t start = NowNs();
+    if (!echo_.RoundTrip(out_, in_)) return "raw_mpi: an MPI call failed";
+    busy_ns_ += NowNs() - start;
+    if (bytes_ == 8 && std::memcmp(in_.data(), &message_, sizeof message_) != 0) {
+      return "raw_mpi: the echo did not come back";
+    }
+    ++round_trips_;
+    return "";
+  }
+  [[nodiscard]] bool checks_between_iterations() const override { return bytes_ != 8; }
+  std::string AfterIteration() override {
+    if (transfer::Checksum(in_) != sum_)
+      return "transfer/raw_mpi: the echo differs from the payload";
+    std::fill(in_.begin(), in_.end(), std::byte{0});  // the next echo must arrive afresh
+    return "";
+  }
+  // Payload bytes per second, each payload there and back (as transfer's counter).
+  Counters Finish() override {
+    if (bytes_ == 8 || busy_ns_ == 0) return {};
+    return {{"bytes_per_second", static_cast<double>(bytes_) * static_cast<double>(round_trips_) /
+                                     (static_cast<double>(busy_ns_) / 1e9)}};
+  }
+
+ private:
+  std::vector<std::byte> out_;
+  std::vector<std::byte> in_;
+  std::uint64_t sum_;
+  std::int64_t bytes_;
+  std::uint64_t message_ = 0;
+  std::int64_t round_trips_ = 0;
+  std::int64_t busy_ns_ = 0;
+  mpi::RawEcho echo_;
+};
+
 // Only SuiteEnv implements Fixtures in bench; these rows need the server object itself.
 SuiteEnv& EnvOf(Fixtures& fixtures) { return static_cast<SuiteEnv&>(fixtures); }
 
@@ -140,7 +194,40 @@ const bool kRawPipe = RegisterReference({
     .name = "raw_pipe",
     .summary = "8 bytes to /bin/cat and back over two pipes: the floor under a process round trip",
     .compare_to = Scope::kStartsProcesses,
-    .probe = [](Fixtures&) -> std::unique_ptr<Probe> { return std::make_unique<RawPipe>(); },
+    .probe = [](const Point&, Fixtures&) -> std::unique_ptr<Probe> {
+      return std::make_unique<RawPipe>();
+    },
+});
+
+const bool kRawMpi = RegisterReference({
+    .family = "roundtrip",
+    .name = "raw_mpi",
+    .summary = "8 bytes from rank 0 to rank 1 and back, blocking MPI_Send/MPI_Recv (as OSU's "
+               "osu_latency): the floor under an mpi round trip",
+    .compare_to = Scope::kRemoteWorkers,
+    .probe = [](const Point&, Fixtures&) -> std::unique_ptr<Probe> {
+      return std::make_unique<RawMpi>(8);
+    },
+});
+
+const bool kRawMpiTransfer = RegisterReference({
+    .family = "transfer",
+    .name = "raw_mpi",
+    .summary = "the payload from rank 0 to rank 1 and back, blocking MPI_Send/MPI_Recv into "
+               "buffers allocated once: the floor under an mpi transfer of the same size",
+    .compare_to = Scope::kRemoteWorkers,
+    .time_unit = "ms",
+    .axes =
+        [](const Options& o, int) {
+          Axis size{"size", {}};
+          for (std::int64_t s : o.IntList("transfer_sizes")) {
+            if (s > 0) size.values.push_back(FormatBytes(s));
+          }
+          return std::vector<Axis>{size};
+        },
+    .probe = [](const Point& point, Fixtures&) -> std::unique_ptr<Probe> {
+      return std::make_unique<RawMpi>(ParseBytes(point.Get("size")));
+    },
 });
 
 }  // namespace

@@ -254,6 +254,8 @@ bool InScope(Scope scope, const ExecutorTraits& traits) {
       return traits.starts_processes;
     case Scope::kHasTransport:
       return traits.transport_axis;
+    case Scope::kRemoteWorkers:
+      return traits.remote_workers;
   }
   return false;
 }
@@ -422,14 +424,26 @@ void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
   } else {
     RegisterExecutorPoints(env, family, axes);
   }
+  const std::vector<const ExecutorInfo*> executors = ExecutorsFor(family, env.options());
   for (const Reference& ref : References()) {
     if (ref.family != family_name) continue;
-    Register(env,
-             {family_name + "/" + std::string(ref.name), family_name, std::string(ref.name), 1, {}},
-             ref.time_unit, [&env, &ref](benchmark::State& state) {
-               const std::unique_ptr<Probe> probe = ref.probe(env);
-               RunProbe(state, env, *probe);
-             });
+    // A floor with nothing of this run to hold against it is left out (raw_mpi without mpirun).
+    if (std::none_of(executors.begin(), executors.end(), [&ref](const ExecutorInfo* e) {
+          return InScope(ref.compare_to, e->traits);
+        })) {
+      continue;
+    }
+    const std::vector<Axis> ref_axes =
+        ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+    for (const Point& point : Cartesian(ref_axes)) {
+      Register(env,
+               {family_name + "/" + std::string(ref.name) + point.Suffix(), family_name,
+                std::string(ref.name), 1, point},
+               ref.time_unit, [&env, &ref, point](benchmark::State& state) {
+                 const std::unique_ptr<Probe> probe = ref.probe(point, env);
+                 RunProbe(state, env, *probe);
+               });
+    }
   }
 }
 

@@ -24,6 +24,10 @@ constexpr std::int64_t kMaxSleepNs = 200'000;
 // How often rank 0 looks for worker ranks of its host that have exited.
 constexpr std::int64_t kLivenessCheckNs = 5'000'000;
 
+// When rank 0 last looked for exited ranks (across runs: a round trip is one run, and looking
+// costs a read of /proc).
+std::int64_t g_last_liveness_ns = 0;
+
 // A rank that failed during Run(): caught there, the rank is marked lost, ExecutorError thrown.
 struct RankFault {
   RankInfo* rank;
@@ -109,8 +113,8 @@ class Dispatch {
   // Fails a rank whose tasks ran past the timeout, or (on this host) that has exited.
   void CheckRanks() {
     const std::int64_t now = NowNs();
-    const bool look = now - last_liveness_ns_ > kLivenessCheckNs;
-    if (look) last_liveness_ns_ = now;
+    const bool look = now - g_last_liveness_ns > kLivenessCheckNs;
+    if (look) g_last_liveness_ns = now;
     for (Slot& s : slots_) {
       if (!s.busy()) continue;
       if (look && mpi::OnThisHost(*s.rank) && mpi::HasExited(*s.rank)) {
@@ -233,7 +237,7 @@ class Dispatch {
   void Handle(int from, int tag, std::uint64_t bytes) {
     RankInfo* rank = RankOf(from);
     std::vector<std::byte> body(static_cast<std::size_t>(bytes));
-    Check(Mpi().recv(body.data(), bytes, from, tag), rank, "MPI_Recv");
+    Check(Mpi().recv(body.data(), bytes, from, tag, nullptr), rank, "MPI_Recv");
     if (tag == mpi::kError) {
       throw RankFault{rank, "reported: " + wire::Reader(body).Str(), false};
     }
@@ -351,7 +355,6 @@ class Dispatch {
   std::uint32_t next_ = 0;
   std::uint32_t completed_ = 0;
   std::int64_t busy_ns_ = 0;
-  std::int64_t last_liveness_ns_ = 0;
 };
 
 bool Available() { return mpi::Current() != nullptr && mpi::Current()->size > 1; }
@@ -424,6 +427,9 @@ const bool kRegistered = RegisterExecutor({
     .order = 60,
     .available = Available,
     .max_workers = MpiWorkerRanks,
+    // Not startup (the ranks are started by mpirun, once) nor granularity (its sweep of tiny
+    // tasks is the process pool's story again); --executors=mpi runs it everywhere.
+    .default_families = {"api", "cpu", "dot", "io", "overhead", "roundtrip", "transfer"},
 });
 
 }  // namespace

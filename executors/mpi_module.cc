@@ -106,10 +106,17 @@ int Iprobe(int source, int tag, int* found, int* from, int* got_tag, std::uint64
   return MPI_SUCCESS;
 }
 
-int Recv(void* data, std::uint64_t bytes, int source, int tag) {
+int Recv(void* data, std::uint64_t bytes, int source, int tag, std::uint64_t* received) {
   if (!Fits(bytes)) return MPI_ERR_COUNT;
-  return MPI_Recv(data, static_cast<int>(bytes), MPI_BYTE, source, tag, MPI_COMM_WORLD,
-                  MPI_STATUS_IGNORE);
+  MPI_Status status;
+  const int rc =
+      MPI_Recv(data, static_cast<int>(bytes), MPI_BYTE, source, tag, MPI_COMM_WORLD, &status);
+  if (rc == MPI_SUCCESS && received != nullptr) {
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    *received = static_cast<std::uint64_t>(count);
+  }
+  return rc;
 }
 
 int Send(const void* data, std::uint64_t bytes, int dest, int tag) {

@@ -84,7 +84,7 @@ std::vector<std::byte> Receive(int source, int tag, std::int64_t timeout_ns) {
     Check(m.iprobe(source, tag, &found, &from, &got_tag, &bytes), "MPI_Iprobe");
     if (found != 0) {
       std::vector<std::byte> out(static_cast<std::size_t>(bytes));
-      Check(m.recv(out.data(), bytes, source, tag), "MPI_Recv");
+      Check(m.recv(out.data(), bytes, source, tag, nullptr), "MPI_Recv");
       return out;
     }
     if (NowNs() > deadline) {
@@ -164,7 +164,8 @@ void ServeTasks(const Job& job, RunnerCache& cache, std::span<const std::byte> h
   if (payload_size > wire::kMaxPayload) throw wire::ProtocolError("kTasks with a huge payload");
   // Reused across messages: grown once, so a payload is received without page faults.
   if (payload.size() < payload_size) payload.resize(static_cast<std::size_t>(payload_size));
-  if (payload_size > 0) Check(m.recv(payload.data(), payload_size, 0, kPayload), "MPI_Recv");
+  if (payload_size > 0)
+    Check(m.recv(payload.data(), payload_size, 0, kPayload, nullptr), "MPI_Recv");
 
   TaskRunner* runner = cache.Get(job);
   const Batch batch{.job = &job,
@@ -199,7 +200,45 @@ void ServeTasks(const Job& job, RunnerCache& cache, std::span<const std::byte> h
   }
 }
 
+// A worker rank in echo mode: blocking receive and send, as osu_latency's loop.
+void Echo(std::span<const std::byte> start) {
+  const MpiModule& m = Mpi();
+  wire::Reader reader(start);
+  const std::uint64_t bytes = reader.U64();
+  reader.ExpectEnd();
+  if (bytes == 0 || bytes > wire::kMaxPayload) throw wire::ProtocolError("kRawStart of a bad size");
+  std::vector<std::byte> buffer(static_cast<std::size_t>(bytes));
+  for (;;) {
+    std::uint64_t got = 0;
+    Check(m.recv(buffer.data(), bytes, 0, kRawEcho, &got), "MPI_Recv");
+    if (got == 0) return;
+    Check(m.send(buffer.data(), got, 0, kRawEcho), "MPI_Send");
+  }
+}
+
 }  // namespace
+
+RawEcho::RawEcho(int rank, std::uint64_t bytes) : rank_(rank) {
+  if (g_session == nullptr || g_session->rank != 0 || rank < 1 || rank >= g_session->size) {
+    throw std::runtime_error("mpi: no worker rank " + std::to_string(rank) + " to echo");
+  }
+  if (g_session->ranks.at(static_cast<std::size_t>(rank)).lost) {
+    throw std::runtime_error(
+        "mpi: " + Describe(g_session->ranks.at(static_cast<std::size_t>(rank))) +
+        " was lost earlier in this run");
+  }
+  std::vector<std::byte> start;
+  wire::Writer(start).U64(bytes);
+  Check(Mpi().send(start.data(), start.size(), rank, kRawStart), "MPI_Send");
+}
+
+RawEcho::~RawEcho() { (void)Mpi().send(nullptr, 0, rank_, kRawEcho); }
+
+bool RawEcho::RoundTrip(std::span<const std::byte> out, std::span<std::byte> in) {
+  const MpiModule& m = Mpi();
+  return m.send(out.data(), out.size(), rank_, kRawEcho) == 0 &&
+         m.recv(in.data(), in.size(), rank_, kRawEcho, nullptr) == 0;
+}
 
 void Backoff::Wait() {
   const std::int64_t now = NowNs();
@@ -295,7 +334,7 @@ int WorkerLoop() {
       backoff.Reset();
       if (tag == kPayload) throw wire::ProtocolError("a payload without its kTasks");
       header.resize(static_cast<std::size_t>(bytes));
-      Check(m.recv(header.data(), bytes, 0, tag), "MPI_Recv");
+      Check(m.recv(header.data(), bytes, 0, tag, nullptr), "MPI_Recv");
       switch (tag) {
         case kClock: {
           std::vector<std::byte> now;
@@ -321,6 +360,10 @@ int WorkerLoop() {
         }
         case kTasks:
           ServeTasks(job, cache, header, payload);
+          break;
+        case kRawStart:
+          Echo(header);
+          backoff.Reset();
           break;
         case kStop:
           Check(m.finalize(), "MPI_Finalize");

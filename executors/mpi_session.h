@@ -11,7 +11,9 @@
 // messages of their own, so large bytes are never copied into a header.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,8 @@ enum Tag : int {
   kReply = 7,      // worker -> 0: one task's reply bytes
   kStop = 8,       // 0 -> worker: leave the worker loop and finalise
   kError = 9,      // worker -> 0: {str message}: the worker loop failed and the rank exits
+  kRawStart = 10,  // 0 -> worker: {u64 bytes}: echo kRawEcho messages until an empty one
+  kRawEcho = 11,   // both ways: the raw ping-pong's message (0 -> worker, empty: stop)
 };
 
 // True when this process was started by mpirun (Open MPI's OMPI_COMM_WORLD_SIZE) in a job of
@@ -76,6 +80,24 @@ int WorkerLoop();
 // without being seen to exit (a hung rank on another host), finalising would wait for it
 // forever, so the job is aborted instead (MPI_Abort: mpirun ends every rank) with `status`.
 void Finish(int status);
+
+// The floor under the mpi executor: a bare ping-pong of `bytes` between rank 0 and one worker
+// rank, blocking MPI_Send and MPI_Recv in a loop on both sides, as OSU's osu_latency (and
+// osu_bw's payloads) measure it. The worker rank echoes until the echo is destroyed.
+class RawEcho {
+ public:
+  // Puts rank `rank` into echo mode for messages of `bytes` (> 0). Throws std::runtime_error.
+  RawEcho(int rank, std::uint64_t bytes);
+  // Ends echo mode (an empty message); the rank returns to its worker loop.
+  ~RawEcho();
+  RawEcho(const RawEcho&) = delete;
+  RawEcho& operator=(const RawEcho&) = delete;
+  // Sends `out` and receives the echo into `in` (both `bytes` long); false on an MPI error.
+  bool RoundTrip(std::span<const std::byte> out, std::span<std::byte> in);
+
+ private:
+  int rank_;
+};
 
 // True when rank `r` runs on rank 0's host (its pid can be watched from here).
 [[nodiscard]] bool OnThisHost(const RankInfo& r);

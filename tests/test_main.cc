@@ -1,7 +1,11 @@
 // main() of every GoogleTest binary: registers the test workloads, then either serves as a
-// process-pool worker (the pool re-executes the test binary) or runs the tests.
+// process-pool worker (the pool re-executes the test binary), serves as an MPI worker rank
+// (under mpirun, ranks 1..N-1), or runs the tests.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "executors/mpi_session.h"
 #include "executors/worker_main.h"
 #include "tests/support.h"
 #include "workloads/modules.h"
@@ -11,6 +15,16 @@ int main(int argc, char** argv) {
   parbench::SetModuleDir(PARBENCH_TEST_MODULE_DIR);
   parbench::testing::RegisterTestWorkloads();
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
+  if (parbench::mpi::UnderMpirun()) {
+    try {
+      if (parbench::mpi::Start(R"({"host":"test"})").rank != 0) return parbench::mpi::WorkerLoop();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tests: %s\n", e.what());
+      return 1;
+    }
+  }
   ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  const int status = RUN_ALL_TESTS();
+  parbench::mpi::Finish(status);
+  return status;
 }

@@ -32,6 +32,7 @@ enum class Scope {
   kEveryExecutor,
   kStartsProcesses,  // executors whose workers are processes it starts (parent_mem)
   kHasTransport,     // executors with a transport axis, pipe or shared memory (processes)
+  kRemoteWorkers,    // executors whose workers may run on other hosts (mpi)
 };
 
 // A named parameter of a family and its values, as they appear in benchmark names
@@ -185,9 +186,12 @@ struct Reference {
   std::string_view family{};  // the family it belongs to
   std::string_view name{};
   std::string_view summary{};
-  Scope compare_to = Scope::kEveryExecutor;  // the executors it is a floor for
+  // The executors it is a floor for; it is registered only when one of them runs the family.
+  Scope compare_to = Scope::kEveryExecutor;
   std::string_view time_unit = "us";
-  std::function<std::unique_ptr<Probe>(Fixtures& fixtures)> probe{};
+  // Its axes (none: one point, `FAMILY/NAME`), e.g. transfer/raw_mpi/size:16MiB.
+  std::function<std::vector<Axis>(const Options& options, int cpus)> axes{};
+  std::function<std::unique_ptr<Probe>(const Point& point, Fixtures& fixtures)> probe{};
 };
 
 // Adds a row; throws std::logic_error for a duplicate family name or a flag another row owns.

@@ -58,7 +58,8 @@ struct MpiModule {
   // Whether a message from `source` (-1: any) with `tag` (-1: any) is waiting; its source, tag
   // and size in bytes.
   int (*iprobe)(int source, int tag, int* found, int* from, int* got_tag, std::uint64_t* bytes);
-  int (*recv)(void* data, std::uint64_t bytes, int source, int tag);
+  // Blocking receive of at most `bytes`; *received (if not null) says how many came.
+  int (*recv)(void* data, std::uint64_t bytes, int source, int tag, std::uint64_t* received);
   int (*send)(const void* data, std::uint64_t bytes, int dest, int tag);
   // Cancels (a receive) or abandons (a send) a request that will never complete, and frees it.
   void (*forget)(void** request);

@@ -199,7 +199,8 @@ TEST_F(ManifestTest, ARunRestrictedByExecutorsListsOnlyThose) {
     }
   }
   EXPECT_TRUE(AxisJson(FamilyJson("transfer"), "transport").at("executors").empty());
-  EXPECT_TRUE(FamilyJson("roundtrip").at("references").at(0).at("compare_to").empty());
+  // A floor with nothing of this run to compare with is left out (no process pool here).
+  EXPECT_TRUE(FamilyJson("roundtrip").at("references").empty());
 }
 
 }  // namespace

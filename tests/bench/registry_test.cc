@@ -86,13 +86,30 @@ std::size_t CountFromTable(const SuiteEnv& env) {
         const bool in_scope =
             axis.scope == Scope::kEveryExecutor ||
             (axis.scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
-            (axis.scope == Scope::kHasTransport && e->traits.transport_axis);
+            (axis.scope == Scope::kHasTransport && e->traits.transport_axis) ||
+            (axis.scope == Scope::kRemoteWorkers && e->traits.remote_workers);
         points *= in_scope ? axis.values.size() : 1;
       }
       total += points;
     }
     for (const Reference& ref : References()) {
-      if (ref.family == family.display_name()) ++total;
+      if (ref.family != family.display_name()) continue;
+      // Registered when an executor it is a floor for runs the family (raw_mpi: under mpirun).
+      const auto executors = ExecutorsFor(family, env.options());
+      if (std::none_of(executors.begin(), executors.end(), [&ref](const ExecutorInfo* e) {
+            return ref.compare_to == Scope::kEveryExecutor ||
+                   (ref.compare_to == Scope::kStartsProcesses && e->traits.starts_processes) ||
+                   (ref.compare_to == Scope::kHasTransport && e->traits.transport_axis) ||
+                   (ref.compare_to == Scope::kRemoteWorkers && e->traits.remote_workers);
+          })) {
+        continue;
+      }
+      std::size_t points = 1;
+      for (const Axis& axis :
+           ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{}) {
+        points *= axis.values.size();
+      }
+      total += points;
     }
   }
   return total;
