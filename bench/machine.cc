@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "executors/executor.h"  // NowNs
+#include "executors/mpi_session.h"
 
 namespace parbench {
 namespace {
@@ -177,6 +178,16 @@ CpuSample SampleCpu(const std::vector<int>& cpus) {
     const std::string dir = "/proc/" + std::to_string(pid);
     s.tree_ticks += ParsePidStatTicks(ReadFile(dir + "/stat"), /*with_children=*/false);
     s.involuntary_switches += ParseInvoluntarySwitches(ReadFile(dir + "/status"));
+  }
+  // Under mpirun, the worker ranks on this host are bench's too (they are not its children):
+  // their CPU time is the executor's, not interference.
+  if (const mpi::Session* session = mpi::Current(); session != nullptr && session->rank == 0) {
+    for (const mpi::RankInfo& r : session->ranks) {
+      if (r.rank == 0 || r.gone || !mpi::OnThisHost(r)) continue;
+      const std::string dir = "/proc/" + std::to_string(r.pid);
+      s.tree_ticks += ParsePidStatTicks(ReadFile(dir + "/stat"), /*with_children=*/false);
+      s.involuntary_switches += ParseInvoluntarySwitches(ReadFile(dir + "/status"));
+    }
   }
   return s;
 }

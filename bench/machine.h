@@ -40,7 +40,8 @@ struct CpuBudget {
 [[nodiscard]] CpuBudget ReadCpuBudget();
 
 // CPU time counters of one moment: the usable CPUs' busy and steal ticks (/proc/stat), and
-// bench's own process tree (itself, its threads, its live children, its reaped children).
+// bench's own process tree (itself, its threads, its live children, its reaped children, and
+// under mpirun the worker ranks on this host).
 struct CpuSample {
   std::int64_t wall_ns = 0;
   std::int64_t cpus_busy_ticks = 0;       // user+nice+system+irq+softirq over the usable CPUs

@@ -619,4 +619,77 @@ TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
 }
 
 }  // namespace
+// Without mpirun, bench has no mpi benchmark and never loads Open MPI (nor its own MPI module):
+// the dynamic loader's trace of a whole run mentions neither.
+TEST(SmokeTest, WithoutMpirunThereIsNoMpiBenchmarkAndMpiIsNeverLoaded) {
+  TempDir dir;
+  const Outcome list = RunProgram("env -u OMPI_COMM_WORLD_SIZE " PARBENCH_BENCH_EXE,
+                                  "--benchmark_list_tests", dir.path());
+  ASSERT_EQ(list.exit_status, 0) << list.err;
+  EXPECT_NE(list.out.find("roundtrip/raw_pipe"), std::string::npos);
+  EXPECT_EQ(list.out.find("/mpi"), std::string::npos);
+  EXPECT_EQ(list.out.find("raw_mpi"), std::string::npos);
+  const Outcome run =
+      RunProgram("env -u OMPI_COMM_WORLD_SIZE LD_DEBUG=files " PARBENCH_BENCH_EXE,
+                 "--benchmark_filter=^roundtrip/serial --benchmark_min_time=0.01", dir.path());
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_NE(run.err.find("libbenchmark"), std::string::npos) << "LD_DEBUG traced nothing";
+  EXPECT_EQ(run.err.find("libmpi"), std::string::npos);
+  EXPECT_EQ(run.err.find("libparbench_mpi"), std::string::npos);
+  // Asking for it by name says it cannot run here.
+  const Outcome asked = RunProgram("env -u OMPI_COMM_WORLD_SIZE " PARBENCH_BENCH_EXE,
+                                   "--executors=serial,mpi --benchmark_list_tests", dir.path());
+  EXPECT_EQ(asked.exit_status, 2);
+  EXPECT_NE(asked.err.find("--executors: 'mpi' is invalid"), std::string::npos) << asked.err;
+}
+
+// Under mpirun (3 ranks on this host): the mpi benchmarks and their raw references run, the
+// context names every rank with its machine, and the trace's worker lanes name host and rank.
+TEST(SmokeTest, UnderMpirunTheMpiBenchmarksRunAndEveryRankIsInTheContextAndTrace) {
+  const std::string mpirun = PARBENCH_MPIEXEC;
+  if (mpirun.empty()) GTEST_SKIP() << "mpirun not found (the mpi.* ctest entries say so too)";
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunProgram(
+      "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader "
+      "OMPI_MCA_oob_tcp_if_include=lo " +
+          mpirun + " --oversubscribe --bind-to none -n 3 " PARBENCH_BENCH_EXE,
+      "--benchmark_filter='^(roundtrip|transfer)/(mpi|raw_mpi)' --workers=1,2,4 "
+      "--transfer_sizes=4096 --transfer_tasks=2 --benchmark_min_time=0.01 "
+      "--benchmark_out=" +
+          run.string(),
+      dir.path());
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  const json result = ReadJson(run);
+  std::set<std::string> names;
+  for (const json& b : result.at("benchmarks")) {
+    names.insert(b.at("name").get<std::string>());
+    EXPECT_FALSE(b.contains("error_message")) << b.at("name") << ": " << b.at("error_message");
+  }
+  for (const char* name :
+       {"roundtrip/mpi/workers:1/real_time", "roundtrip/mpi/workers:2/real_time",
+        "roundtrip/raw_mpi/real_time", "transfer/mpi/workers:2/size:4KiB/real_time",
+        "transfer/raw_mpi/size:4KiB/real_time"}) {
+    EXPECT_TRUE(names.contains(name)) << name;
+  }
+  EXPECT_FALSE(names.contains("roundtrip/mpi/workers:4/real_time")) << "only 2 worker ranks";
+  const json mpi = json::parse(result.at("context").at("parbench_mpi").get<std::string>());
+  ASSERT_EQ(mpi.at("ranks").size(), 3U);
+  for (const json& r : mpi.at("ranks")) {
+    EXPECT_EQ(r.at("host"), 0) << "one host";
+    EXPECT_FALSE(r.at("machine").at("cpu_model").get<std::string>().empty());
+    EXPECT_GE(r.at("machine").at("usable_cpus").get<int>(), 1);
+  }
+  const json trace = ReadJson(dir.path() / "run.trace.json");
+  EXPECT_EQ(trace.at("otherData").at("hosts"), mpi.at("hosts"));
+  bool ranked_lane = false;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("name") == "thread_name" && e.at("args").at("name").get<std::string>().find(
+                                             " rank 2 (worker 1)") != std::string::npos) {
+      ranked_lane = true;
+    }
+  }
+  EXPECT_TRUE(ranked_lane) << "a lane named by host and rank";
+}
+
 }  // namespace parbench

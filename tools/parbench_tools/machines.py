@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .errors import ToolError
 from .gbench import Run
 from .speedup import format_seconds, speedup_tables
@@ -22,6 +24,7 @@ CONTEXT_ROWS = [
     ("flags", "parbench_cxx_flags"),
     ("build", "parbench_build_type"),
     ("revision", "parbench_git_revision"),
+    ("MPI ranks (every machine of the run)", "parbench_mpi"),
     ("noise probe efficiency", "parbench_noise_efficiency"),
     ("noise probe after the run", "parbench_noise_efficiency_end"),
     ("date", "date"),
@@ -39,10 +42,41 @@ def _caches(value) -> str:
     return ", ".join(parts) or "—"
 
 
+MPI_KEY = "parbench_mpi"
+
+
+def mpi_ranks(run: Run) -> list[dict]:
+    """Every rank of an MPI run (bench under mpirun), from the context: rank, host name, CPU
+    model, usable CPUs, clock offset; [] for a run without MPI or a malformed entry."""
+    text = run.context.get(MPI_KEY)
+    if not isinstance(text, str):
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    ranks = data.get("ranks") if isinstance(data, dict) else None
+    if not isinstance(ranks, list):
+        return []
+    return [r for r in ranks if isinstance(r, dict)]
+
+
+def _rank_line(r: dict) -> str:
+    machine = r.get("machine") if isinstance(r.get("machine"), dict) else {}
+    offset = r.get("clock_offset_ns", 0)
+    unc = r.get("clock_uncertainty_ns", 0)
+    return (f"r{r.get('rank')} {r.get('host_name', '?')}: {machine.get('cpu_model', '?')}, "
+            f"{machine.get('usable_cpus', '?')} usable CPUs, clock {r.get('clock', '?')} "
+            f"(offset {offset / 1e3:.1f} ± {unc / 1e3:.1f} µs)")
+
+
 def context_value(run: Run, key: str) -> str:
     value = run.context.get(key)
     if key == "caches":
         return _caches(value)
+    if key == MPI_KEY:
+        ranks = mpi_ranks(run)
+        return "<br>".join(_rank_line(r) for r in ranks) if ranks else "—"
     return "—" if value is None else str(value)
 
 

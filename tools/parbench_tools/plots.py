@@ -97,7 +97,7 @@ def _draw_lanes(ax, tl: Timeline, end_ms: float) -> None:
             fontsize=8, va="bottom")
     ax.set_ylim(-0.6, lanes - 0.4 + 0.5)
     ax.set_yticks(range(lanes))
-    ax.set_yticklabels([f"w{s}" for s in range(lanes)], fontsize=7)
+    ax.set_yticklabels([tl.lane_label(s) for s in range(lanes)], fontsize=7)
     ax.invert_yaxis()
     ax.set_ylabel(tl.name.executor, rotation=0, ha="right", va="center", fontsize=9)
     ax.set_xlim(0, end_ms * 1.12 if end_ms > 0 else 1)  # room for the wall label

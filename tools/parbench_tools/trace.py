@@ -18,6 +18,8 @@ class Task:
     start_ms: float
     dur_ms: float
     os_pid: int | None
+    host: int = 0  # index into Timeline.hosts (0: where bench ran)
+    rank: int | None = None  # the worker's MPI rank, if it has one
 
 
 @dataclass
@@ -28,6 +30,15 @@ class Timeline:
     workers: int
     wall_ms: float
     tasks: list[Task] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the trace's host table (otherData.hosts)
+
+    def lane_label(self, slot: int) -> str:
+        """"w0", or for a worker with a rank "w0 HOST r1": which machine and rank the lane is."""
+        ranked = next((t for t in self.tasks if t.slot == slot and t.rank is not None), None)
+        if ranked is None:
+            return f"w{slot}"
+        host = self.hosts[ranked.host] if ranked.host < len(self.hosts) else f"host {ranked.host}"
+        return f"w{slot} {host} r{ranked.rank}"
 
 
 class _Event:
@@ -82,6 +93,10 @@ def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
     if not isinstance(events, list):
         raise ToolError(path, "is not a Chrome trace (no 'traceEvents' list)")
     manifest = trace_manifest(path, data) or manifest
+    other = data.get("otherData") if isinstance(data, dict) else None
+    hosts = other.get("hosts", []) if isinstance(other, dict) else []
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ToolError(path, "has an otherData.hosts that is not a list of names")
     parsed = [_Event(path, e, i) for i, e in enumerate(events)]
     names: dict[int, str] = {}
     for ev in parsed:
@@ -100,13 +115,16 @@ def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
         ts, dur = ev.number("ts", None) / 1e3, ev.number("dur", 0) / 1e3
         tl = timelines.get(pid)
         if tl is None:
-            tl = timelines[pid] = Timeline(parse_name(names[pid], manifest), 1, 0.0)
+            tl = timelines[pid] = Timeline(parse_name(names[pid], manifest), 1, 0.0,
+                                           hosts=list(hosts))
         if ev.e.get("cat") == "iteration":
             tl.wall_ms = dur
             tl.workers = ev.integer(ev.args, "workers", tl.workers, 1)
         else:
+            rank = ev.integer(ev.args, "rank", -1, -1)
             tl.tasks.append(Task(ev.integer(ev.e, "tid", 0, 0), ev.integer(ev.args, "task", 0, 0),
-                                 ts, dur, ev.integer(ev.args, "os_pid", 0, 0) or None))
+                                 ts, dur, ev.integer(ev.args, "os_pid", 0, 0) or None,
+                                 ev.integer(ev.args, "host", 0, 0), rank if rank >= 0 else None))
     if not timelines:
         raise ToolError(path, "has no timeline events")
     return list(timelines.values())
