@@ -217,7 +217,7 @@ class Dispatch {
     bool any = false;
     for (Send& send : sends_) {
       int done = 0;
-      Check(Mpi().test(&send.request, &done), RankOf(send.rank), "MPI_Test");
+      Check(Mpi().test(&send.request, &done, nullptr, nullptr), RankOf(send.rank), "MPI_Test");
       any = any || done != 0;
     }
     if (any) std::erase_if(sends_, [](const Send& s) { return s.request == nullptr; });
@@ -297,7 +297,7 @@ class Dispatch {
     // The rank is sending it now; poll (and watch the rank) rather than block in MPI_Recv.
     for (;;) {
       int done = 0;
-      const int rc = Mpi().test(&request, &done);
+      const int rc = Mpi().test(&request, &done, nullptr, nullptr);
       if (rc != 0) {
         Mpi().forget(&request);
         Check(rc, rank, "MPI_Test");

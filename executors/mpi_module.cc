@@ -74,7 +74,9 @@ int Isend(const void* data, std::uint64_t bytes, int dest, int tag, void** reque
 int Irecv(void* data, std::uint64_t bytes, int source, int tag, void** request) {
   if (!Fits(bytes)) return MPI_ERR_COUNT;
   auto* r = new MPI_Request;
-  const int rc = MPI_Irecv(data, static_cast<int>(bytes), MPI_BYTE, source, tag, MPI_COMM_WORLD, r);
+  const int rc =
+      MPI_Irecv(data, static_cast<int>(bytes), MPI_BYTE, source < 0 ? MPI_ANY_SOURCE : source,
+                tag < 0 ? MPI_ANY_TAG : tag, MPI_COMM_WORLD, r);
   if (rc != MPI_SUCCESS) {
     delete r;
     return rc;
@@ -83,12 +85,19 @@ int Irecv(void* data, std::uint64_t bytes, int source, int tag, void** request) 
   return MPI_SUCCESS;
 }
 
-int Test(void** request, int* done) {
+int Test(void** request, int* done, int* tag, std::uint64_t* bytes) {
   auto* r = static_cast<MPI_Request*>(*request);
-  const int rc = MPI_Test(r, done, MPI_STATUS_IGNORE);
+  MPI_Status status;
+  const int rc = MPI_Test(r, done, &status);
   if (rc == MPI_SUCCESS && *done != 0) {
     delete r;
     *request = nullptr;
+    if (tag != nullptr) *tag = status.MPI_TAG;
+    if (bytes != nullptr) {
+      int count = 0;
+      MPI_Get_count(&status, MPI_BYTE, &count);
+      *bytes = static_cast<std::uint64_t>(count);
+    }
   }
   return rc;
 }

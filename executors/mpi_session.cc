@@ -36,6 +36,9 @@ constexpr std::int64_t kWorkerSpinNs = 300'000;
 constexpr std::int64_t kWorkerMaxSleepNs = 1'000'000;
 // How often an idle worker rank checks that rank 0 (on its host) is still there.
 constexpr std::int64_t kRankZeroCheckNs = 200'000'000;
+// The largest message a worker rank takes besides payloads: a task header, a job's
+// configuration (a URL, a directory), a clock ping.
+constexpr std::size_t kControlBytes = 1 << 20;
 
 std::string Why(int code) { return Mpi().error_string(code); }
 
@@ -308,33 +311,41 @@ int WorkerLoop() {
   RankInfo rank_zero{.rank = 0};
   Job job;
   RunnerCache cache;
-  std::vector<std::byte> header;
   std::vector<std::byte> payload;
+  // Every message but a payload or a raw echo arrives in this buffer, through a receive posted
+  // ahead (one matching step instead of a probe and a receive). A payload, or the echo loop's
+  // messages, always follow a message handled with no receive posted, so they never land here.
+  std::vector<std::byte> control(kControlBytes);
+  void* posted = nullptr;
   Backoff backoff(kWorkerSpinNs, kWorkerMaxSleepNs);
   std::int64_t last_check = NowNs();
   try {
     for (;;) {
-      int found = 0;
-      int from = 0;
+      if (posted == nullptr) {
+        Check(m.irecv(control.data(), control.size(), 0, -1, &posted), "MPI_Irecv");
+      }
+      int done = 0;
       int tag = 0;
       std::uint64_t bytes = 0;
-      Check(m.iprobe(0, -1, &found, &from, &tag, &bytes), "MPI_Iprobe");
-      if (found == 0) {
+      Check(m.test(&posted, &done, &tag, &bytes), "MPI_Test");
+      if (done == 0) {
         backoff.Wait();
         if (rank_zero.pid > 0 && NowNs() - last_check > kRankZeroCheckNs) {
           last_check = NowNs();
           if (rank_zero.host_name == host && HasExited(rank_zero)) {
             std::fprintf(stderr, "parbench mpi rank %d: rank 0 (pid %d) is gone; exiting\n", s.rank,
                          rank_zero.pid);
+            m.forget(&posted);
             return 1;
           }
         }
         continue;
       }
       backoff.Reset();
-      if (tag == kPayload) throw wire::ProtocolError("a payload without its kTasks");
-      header.resize(static_cast<std::size_t>(bytes));
-      Check(m.recv(header.data(), bytes, 0, tag, nullptr), "MPI_Recv");
+      if (tag == kPayload || tag == kRawEcho) {
+        throw wire::ProtocolError("a payload or echo without the message it follows");
+      }
+      const std::span<const std::byte> header(control.data(), static_cast<std::size_t>(bytes));
       switch (tag) {
         case kClock: {
           std::vector<std::byte> now;

@@ -52,9 +52,11 @@ struct MpiModule {
   std::string (*library_version)();
   std::string (*error_string)(int code);
   int (*isend)(const void* data, std::uint64_t bytes, int dest, int tag, void** request);
+  // `source` or `tag` -1: any.
   int (*irecv)(void* data, std::uint64_t bytes, int source, int tag, void** request);
-  // *done = 1 when the request finished (it is freed and *request set to nullptr).
-  int (*test)(void** request, int* done);
+  // *done = 1 when the request finished (it is freed and *request set to nullptr); for a
+  // receive, *tag and *bytes (when not null) say what arrived.
+  int (*test)(void** request, int* done, int* tag, std::uint64_t* bytes);
   // Whether a message from `source` (-1: any) with `tag` (-1: any) is waiting; its source, tag
   // and size in bytes.
   int (*iprobe)(int source, int tag, int* found, int* from, int* got_tag, std::uint64_t* bytes);
