@@ -274,19 +274,33 @@ std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
   return out;
 }
 
+// The worker counts `executor` runs `family` at: one for a single-worker executor; else the
+// family's own counts, or --workers when given, or the executor's own defaults, or --workers'
+// default; never above the executor's limit.
+std::vector<int> WorkerCounts(const Family& family, const ExecutorInfo& executor,
+                              const SuiteEnv& env) {
+  if (executor.traits.single_worker) return {1};
+  const Options& o = env.options();
+  std::vector<int> counts = o.Workers();
+  if (family.workers) {
+    counts = family.workers(o, env.cpus());
+  } else if (!o.WasSet("workers") && !executor.default_workers.empty()) {
+    counts = executor.default_workers;
+  }
+  std::erase_if(counts, [&](int w) { return w > executor.max_workers; });
+  return counts;
+}
+
 void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vector<Axis>& axes) {
   std::vector<Axis> general;
   for (const Axis& axis : axes) {
     if (axis.scope == Scope::kEveryExecutor) general.push_back(axis);
   }
   const std::string family_name(family.display_name());
-  const std::vector<int> worker_counts =
-      family.workers ? family.workers(env.options(), env.cpus()) : env.options().Workers();
   for (const Point& g : Cartesian(general)) {
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
+      const std::vector<int> counts = WorkerCounts(family, *executor, env);
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
-        const std::vector<int> counts =
-            executor->traits.single_worker ? std::vector<int>{1} : worker_counts;
         for (int workers : counts) {
           Target t{&family, point, executor, workers,
                    BenchmarkName(family_name, *executor, workers, point)};
