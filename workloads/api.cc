@@ -88,6 +88,15 @@ Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_
   return config;
 }
 
+Config& SetTaskUrl(Config& config, std::uint32_t task, const std::string& url) {
+  if (url.empty() || url.find_first_of(" \t\n;") != std::string::npos) {
+    throw WorkloadError("api: a task URL may not be empty or hold spaces or ';': '" + url + "'");
+  }
+  const std::string before = config.GetString("task_urls", "");
+  return config.Set("task_urls",
+                    before + (before.empty() ? "" : " ") + std::to_string(task) + " " + url);
+}
+
 constexpr Workload kWorkload = {
     .name = "api",
     .summary =
