@@ -255,7 +255,12 @@ class MultiRunner final : public AsyncTaskRunner {
       const int mask = ((e & EPOLLIN) != 0U ? CURL_CSELECT_IN : 0) |
                        ((e & EPOLLOUT) != 0U ? CURL_CSELECT_OUT : 0) |
                        ((e & (EPOLLERR | EPOLLHUP)) != 0U ? CURL_CSELECT_ERR : 0);
-      Act(events_[static_cast<std::size_t>(i)].data.fd, mask);
+      const curl_socket_t fd = events_[static_cast<std::size_t>(i)].data.fd;
+      if (WatchOf(fd).wanted) {
+        Act(fd, mask);
+      } else {
+        Unwatch(fd);
+      }
     }
     if (TimerDue()) Act(CURL_SOCKET_TIMEOUT, 0);  // timeouts, connection steps
     Collect(done);
@@ -280,21 +285,64 @@ class MultiRunner final : public AsyncTaskRunner {
     return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
 
-  // curl says which events of socket `s` it waits for (or that it is done with it).
+  // What epoll holds for one descriptor, and whether curl wants it now. A connection that goes
+  // back to curl's cache stays registered: curl hands the same socket back for the next task,
+  // usually with the same events, so a reused connection costs no epoll_ctl() at all. curl's
+  // close callback forgets the descriptor (closing it removes it from epoll).
+  struct Watch {
+    std::uint32_t events = 0;
+    bool registered = false;
+    bool wanted = false;
+  };
+
+  Watch& WatchOf(curl_socket_t s) {
+    const auto i = static_cast<std::size_t>(s);
+    if (i >= watches_.size()) watches_.resize(i + 1);
+    return watches_[i];
+  }
+
+  // curl says which events of socket `s` it waits for (or that it is done with it for now).
   static int OnSocket(CURL*, curl_socket_t s, int what, void* self_ptr, void*) {
     auto* self = static_cast<MultiRunner*>(self_ptr);
+    Watch& w = self->WatchOf(s);
     if (what == CURL_POLL_REMOVE) {
-      ::epoll_ctl(self->epoll_.get(), EPOLL_CTL_DEL, s, nullptr);  // may already be gone: harmless
+      w.wanted = false;  // left registered while idle (see Watch)
       return 0;
     }
-    epoll_event ev{};
-    ev.events =
+    const std::uint32_t events =
         ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
-    ev.data.fd = s;
-    if (::epoll_ctl(self->epoll_.get(), EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
-      ::epoll_ctl(self->epoll_.get(), EPOLL_CTL_ADD, s, &ev);
-    }
+    w.wanted = true;
+    if (w.registered && w.events == events) return 0;
+    self->Register(s, events, w);
     return 0;
+  }
+
+  // Makes epoll watch `events` of `s`.
+  void Register(curl_socket_t s, std::uint32_t events, Watch& w) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = s;
+    const int op = w.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_.get(), op, s, &ev) != 0) {
+      // Our record and the kernel's disagree (a descriptor closed behind curl's back, a new
+      // socket under an old number): the other operation fixes it.
+      ::epoll_ctl(epoll_.get(), op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev);
+    }
+    w.registered = true;
+    w.events = events;
+  }
+
+  // curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION): the number may come back as another.
+  static int OnClose(void* self_ptr, curl_socket_t s) {
+    static_cast<MultiRunner*>(self_ptr)->WatchOf(s) = {};
+    return ::close(s);
+  }
+
+  // An event on an idle cached connection (the server hung up): curl is not waiting for it,
+  // so stop watching until curl hands the socket back.
+  void Unwatch(curl_socket_t s) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, s, nullptr);
+    WatchOf(s).registered = false;
   }
 
   // curl's one timer: -1 none, 0 act at once, else act in `timeout_ms`.
@@ -328,6 +376,8 @@ class MultiRunner final : public AsyncTaskRunner {
     h->easy = NewEasy(url_, timeout_ms_, &h->received, h->error, buffer, ca_file_);
     h->url = &url_;
     curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h.get());
+    curl_easy_setopt(h->easy, CURLOPT_CLOSESOCKETFUNCTION, OnClose);
+    curl_easy_setopt(h->easy, CURLOPT_CLOSESOCKETDATA, this);
     handles_.push_back(std::move(h));
     // Keep one open connection per handle: a connection cache smaller than the tasks in
     // flight would close and reopen connections between tasks.
@@ -365,6 +415,7 @@ class MultiRunner final : public AsyncTaskRunner {
   CURLM* multi_ = nullptr;
   std::int64_t timer_at_ns_ = -1;  // when curl wants CURL_SOCKET_TIMEOUT (-1: never)
   std::array<epoll_event, 256> events_{};
+  std::vector<Watch> watches_;  // by descriptor number
   std::vector<std::unique_ptr<Handle>> handles_;
   std::vector<Handle*> idle_;       // handles not in flight
   std::vector<Completion> failed_;  // tasks that could not start, reported by the next Poll
