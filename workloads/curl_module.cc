@@ -234,33 +234,49 @@ class MultiRunner final : public AsyncTaskRunner {
     }
     h.active = true;
     ++in_flight_;
+    kick_ = true;
   }
 
+  // One epoll_wait() fetches every ready socket, but Poll() hands back the first transfers that
+  // finish and keeps the other events for the next call: the executor restarts those slots
+  // (their requests leave at the top of the next Poll()) before the rest of a burst is read,
+  // instead of after it. A burst of k answers otherwise delays every restart by k answers'
+  // work and keeps the slots in lockstep.
   std::vector<Completion> Poll(int timeout_ms) override {
     std::vector<Completion> done = std::move(failed_);
     failed_.clear();
     if (in_flight_ == 0) return done;
-    if (TimerDue()) Act(CURL_SOCKET_TIMEOUT, 0);  // new transfers start here (timer 0)
-    Collect(done);
-    int wait_ms = done.empty() ? timeout_ms : 0;
-    if (timer_at_ns_ >= 0) {
-      const std::int64_t left_ns = timer_at_ns_ - NowNs();
-      const std::int64_t timer_ms = std::max<std::int64_t>(0, (left_ns + 999'999) / 1'000'000);
-      wait_ms = static_cast<int>(std::min<std::int64_t>(wait_ms, timer_ms));
+    // New transfers start here: curl asks for that through its timer callback, but running
+    // its timers right after Start() does not depend on how it rounds that timeout.
+    if (kick_ || TimerDue()) {
+      kick_ = false;
+      Act(CURL_SOCKET_TIMEOUT, 0);
     }
-    const int n =
-        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), wait_ms);
-    for (int i = 0; i < n; ++i) {
-      const std::uint32_t e = events_[static_cast<std::size_t>(i)].events;
-      const int mask = ((e & EPOLLIN) != 0U ? CURL_CSELECT_IN : 0) |
-                       ((e & EPOLLOUT) != 0U ? CURL_CSELECT_OUT : 0) |
-                       ((e & (EPOLLERR | EPOLLHUP)) != 0U ? CURL_CSELECT_ERR : 0);
-      const curl_socket_t fd = events_[static_cast<std::size_t>(i)].data.fd;
-      if (WatchOf(fd).wanted) {
-        Act(fd, mask);
-      } else {
-        Unwatch(fd);
+    Collect(done);
+    if (!done.empty()) return done;
+    if (next_event_ == ready_events_) {
+      int wait_ms = timeout_ms;
+      if (timer_at_ns_ >= 0) {
+        const std::int64_t left_ns = timer_at_ns_ - NowNs();
+        const std::int64_t timer_ms = std::max<std::int64_t>(0, (left_ns + 999'999) / 1'000'000);
+        wait_ms = static_cast<int>(std::min<std::int64_t>(wait_ms, timer_ms));
       }
+      const int n =
+          ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), wait_ms);
+      ready_events_ = n > 0 ? static_cast<std::size_t>(n) : 0;
+      next_event_ = 0;
+    }
+    while (next_event_ < ready_events_ && done.empty()) {
+      const epoll_event& ev = events_[next_event_++];
+      const int mask = ((ev.events & EPOLLIN) != 0U ? CURL_CSELECT_IN : 0) |
+                       ((ev.events & EPOLLOUT) != 0U ? CURL_CSELECT_OUT : 0) |
+                       ((ev.events & (EPOLLERR | EPOLLHUP)) != 0U ? CURL_CSELECT_ERR : 0);
+      if (WatchOf(ev.data.fd).wanted) {
+        Act(ev.data.fd, mask);  // a socket curl closed meanwhile is ignored by curl
+      } else {
+        Unwatch(ev.data.fd);
+      }
+      Collect(done);
     }
     if (TimerDue()) Act(CURL_SOCKET_TIMEOUT, 0);  // timeouts, connection steps
     Collect(done);
@@ -414,7 +430,10 @@ class MultiRunner final : public AsyncTaskRunner {
   UniqueFd epoll_;  // closed after the multi handle (the destructor's body) is gone
   CURLM* multi_ = nullptr;
   std::int64_t timer_at_ns_ = -1;  // when curl wants CURL_SOCKET_TIMEOUT (-1: never)
+  bool kick_ = false;              // transfers were added since curl last ran its timers
   std::array<epoll_event, 256> events_{};
+  std::size_t ready_events_ = 0;  // events_ from the last epoll_wait()...
+  std::size_t next_event_ = 0;    // ...of which those before this one are handled
   std::vector<Watch> watches_;  // by descriptor number
   std::vector<std::unique_ptr<Handle>> handles_;
   std::vector<Handle*> idle_;       // handles not in flight
