@@ -14,7 +14,7 @@
 #include <iostream>
 #include <string>
 
-#include "common/fd_limit.h"
+#include "common/resources.h"
 #include "harness/api_server.h"
 
 namespace {
@@ -29,7 +29,7 @@ double Median(std::vector<double> values) {
 }  // namespace
 
 int main() {
-  (void)parbench::RaiseFileLimit();  // a thousand clients in flight: a thousand sockets
+  (void)parbench::resources::RaiseDescriptorLimit();  // a thousand clients in flight: a thousand sockets
   parbench::api::Server server;
   std::cout << "http://127.0.0.1:" << server.port() << std::endl;
   for (std::string line; std::getline(std::cin, line);) {

@@ -272,7 +272,7 @@ constexpr Workload kWorkload = {
     .name = "io",
     .summary =
         "writes --io_bytes of text to its own file in a private temp dir "
-        "(buffered, or durable with fdatasync)",
+        "(buffered, or durable with fdatasync); asynchronously through io_uring",
     .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
       return std::make_unique<Runner>(config);
     },
