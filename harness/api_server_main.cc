@@ -29,7 +29,8 @@ double Median(std::vector<double> values) {
 }  // namespace
 
 int main() {
-  (void)parbench::resources::RaiseDescriptorLimit();  // a thousand clients in flight: a thousand sockets
+  (void)parbench::resources::RaiseDescriptorLimit();  // a thousand clients in flight: a thousand
+                                                      // sockets
   parbench::api::Server server;
   std::cout << "http://127.0.0.1:" << server.port() << std::endl;
   for (std::string line; std::getline(std::cin, line);) {
@@ -39,8 +40,7 @@ int main() {
                 << ",\"connections\":" << server.connections()
                 << ",\"max_in_flight\":" << server.max_in_flight()
                 << ",\"delay_ms_median\":" << Median(delays) << ",\"answers\":" << delays.size()
-                << ",\"cpu_ms\":" << static_cast<double>(server.cpu_ns()) / 1e6 << "}"
-                << std::endl;
+                << ",\"cpu_ms\":" << static_cast<double>(server.cpu_ns()) / 1e6 << "}" << std::endl;
       server.ResetMaxInFlight();
     } else if (line == "reset") {
       (void)server.TakeAddedMs();

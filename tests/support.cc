@@ -285,7 +285,8 @@ void RegisterTestWorkloads() {
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<FaultRunner>(c);
                     }});
-  RegisterWorkload({"sleep", "test: sleeps", [](const Config& c) -> std::unique_ptr<TaskRunner> {
+  RegisterWorkload({"sleep", "test: sleeps",
+                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<SleepRunner>(c);
                     },
                     [](const Config& c) -> std::unique_ptr<AsyncTaskRunner> {

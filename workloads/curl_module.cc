@@ -434,7 +434,7 @@ class MultiRunner final : public AsyncTaskRunner {
   std::array<epoll_event, 256> events_{};
   std::size_t ready_events_ = 0;  // events_ from the last epoll_wait()...
   std::size_t next_event_ = 0;    // ...of which those before this one are handled
-  std::vector<Watch> watches_;  // by descriptor number
+  std::vector<Watch> watches_;    // by descriptor number
   std::vector<std::unique_ptr<Handle>> handles_;
   std::vector<Handle*> idle_;       // handles not in flight
   std::vector<Completion> failed_;  // tasks that could not start, reported by the next Poll

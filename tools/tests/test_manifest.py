@@ -157,19 +157,6 @@ def test_goals_find_the_raw_pipe_reference_through_the_manifest(cli, tmp_path, c
     assert "roundtrip/pipe_floor" in row
 
 
-@pytest.mark.parametrize("compare_to", ["processes", ["processes"]])
-def test_a_references_compare_to_is_a_name_or_the_list_bench_writes(cli, tmp_path, compare_to):
-    data = with_manifest(load_fixture("executors.json"))
-    manifest = manifest_of(data)
-    for fam in manifest["families"]:
-        for ref in fam["references"]:
-            ref["compare_to"] = compare_to
-    data["context"][MANIFEST_KEY] = json.dumps(manifest)
-    _, out, _ = cli("goals", write_json(tmp_path, "run.json", data))
-    row = next(line for line in out.splitlines() if "single-task round trip" in line)
-    assert "roundtrip/raw_pipe" in row
-
-
 def test_timelines_read_executor_names_with_the_runs_manifest(cli, tmp_path):
     run = rename_executor(load_fixture("run.json"), "threads", "pool")
     trace = load_fixture("run.trace.json")
