@@ -1,9 +1,10 @@
 // The executor interface and its open registry: an executor runs a batch of tasks on a set of
 // workers and says who ran what, when.
 //
-// Each implementation is one file pair that registers itself (name, traits, factory): serial
+// Each implementation is one file (pair) that registers itself (name, traits, factory): serial
 // (the calling thread), threads (a persistent pool of threads), processes (a persistent pool
-// of worker processes). Nothing else in the suite names them.
+// of worker processes), async (one thread, an event loop), and the peers tbb and openmp.
+// Nothing else in the suite names them.
 #pragma once
 
 #include <chrono>
@@ -133,6 +134,9 @@ struct ExecutorTraits {
   bool async = false;  // many tasks in flight on one thread (needs a workload's async form)
 };
 
+// The worker limit of an executor that does not set its own: threads or processes.
+inline constexpr int kDefaultMaxWorkers = 256;
+
 // One row of the executor registry: a name, what it is, and how to make one.
 struct ExecutorInfo {
   std::string_view name{};
@@ -144,13 +148,20 @@ struct ExecutorInfo {
   int order = 100;
   // Whether it can run in this process (nullptr: always); e.g. only under mpirun.
   bool (*available)() = nullptr;
-  // The most workers it can have in this process (nullptr: no limit); worker counts above it
-  // are left out of its benchmarks (mpi: the worker ranks mpirun started).
-  int (*max_workers)() = nullptr;
+  // The most workers it can have in this process, known only at run time (nullptr: max_workers);
+  // worker counts above it are left out of its benchmarks (mpi: the worker ranks mpirun
+  // started).
+  int (*max_workers_now)() = nullptr;
   // The families it joins when --executors is not given (empty: every family). The peers
   // (tbb, openmp) join a few, so the default suite stays short; --executors=LIST runs the
   // listed executors in every family.
   std::vector<std::string_view> default_families{};
+  // The most workers it takes (MakeExecutor refuses more; bench leaves larger counts out for
+  // it): a pool of more threads or processes is a fork bomb, not a benchmark.
+  int max_workers = kDefaultMaxWorkers;
+  // Its worker counts when --workers is not given (empty: --workers' default). An event
+  // loop's workers are tasks in flight, which reach far beyond the CPU count.
+  std::vector<int> default_workers{};
 };
 
 // Adds a row; throws std::logic_error for a duplicate name. Returns true, so an executor's
@@ -159,7 +170,7 @@ struct ExecutorInfo {
 bool RegisterExecutor(const ExecutorInfo& info);
 // Every registered executor, by order then name.
 [[nodiscard]] const std::vector<ExecutorInfo>& Executors();
-// The worker counts of `counts` that `info` can have (all of them without max_workers).
+// The worker counts of `counts` that `info` can have here (max_workers, max_workers_now).
 [[nodiscard]] std::vector<int> WorkerCountsFor(const ExecutorInfo& info, std::vector<int> counts);
 // The executor called `name`, or nullptr.
 [[nodiscard]] const ExecutorInfo* FindExecutor(std::string_view name);
@@ -171,8 +182,11 @@ bool RegisterExecutor(const ExecutorInfo& info);
 // The executor every speedup is taken against.
 inline constexpr std::string_view kBaselineExecutor = "serial";
 
-// Creates and starts the executor called `name` (ExecutorError for an unknown name or fewer
-// than one worker).
+// The largest max_workers of any registered executor (the upper limit of --workers).
+[[nodiscard]] int MaxWorkersOfAnyExecutor();
+
+// Creates and starts the executor called `name` (ExecutorError for an unknown name, fewer
+// than one worker, or more than its max_workers).
 [[nodiscard]] std::unique_ptr<Executor> MakeExecutor(std::string_view name,
                                                      const ExecutorOptions& options);
 

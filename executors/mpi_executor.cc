@@ -426,7 +426,7 @@ const bool kRegistered = RegisterExecutor({
     },
     .order = 60,
     .available = Available,
-    .max_workers = MpiWorkerRanks,
+    .max_workers_now = MpiWorkerRanks,
     // Not startup (the ranks are started by mpirun, once) nor granularity (its sweep of tiny
     // tasks is the process pool's story again); --executors=mpi runs it everywhere.
     .default_families = {"api", "cpu", "dot", "io", "overhead", "roundtrip", "transfer"},

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/resources.h"
 #include "executors/mpi_session.h"
 #include "executors/worker_main.h"
 #include "tests/support.h"
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   // Test binaries live in build/src/tests; the modules beside build/bench.
   parbench::SetModuleDir(PARBENCH_TEST_MODULE_DIR);
   parbench::testing::RegisterTestWorkloads();
+  (void)parbench::resources::RaiseDescriptorLimit();  // as bench does: a thousand in flight
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
   if (parbench::mpi::UnderMpirun()) {
     try {

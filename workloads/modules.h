@@ -3,8 +3,10 @@
 // libcurl (with its ~30 dependencies) and OpenBLAS cost 4.3 ms and 2.4 ms of dynamic loading
 // per process here. Every process-pool worker is this binary re-executed, so linking them into
 // it would make every worker pay that at start, whether it runs api or dot tasks or not. They
-// live instead in two small modules next to the binary, dlopen()ed the first time an api or dot
-// task (or the parent's machine context) needs them.
+// live instead in small modules next to the binary, dlopen()ed the first time an api or dot
+// task (or the parent's machine context) needs them. liburing (io's asynchronous form) is
+// small, but only an event loop running io uses it, so it is a module too: a process that
+// never does pays nothing for it.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +69,41 @@ struct MpiModule {
   void (*forget)(void** request);
 };
 
+// The result of one io_uring operation: its user_data and what the system call would have
+// returned (-errno on failure).
+struct RingCompletion {
+  std::uint64_t user_data = 0;
+  std::int64_t result = 0;
+};
+
+// One io_uring (from libparbench_uring.so): file operations are queued with a user_data,
+// submitted together by the next Wait(), and complete in any order. Paths and buffers must
+// stay valid until their operation completes. Used by one thread at a time.
+class Ring {
+ public:
+  virtual ~Ring() = default;
+  // Queue one operation. Throws WorkloadError when the ring cannot take it.
+  virtual void Open(const char* path, int flags, unsigned mode, std::uint64_t user_data) = 0;
+  virtual void Write(int fd, const void* data, unsigned bytes, std::uint64_t offset,
+                     std::uint64_t user_data) = 0;
+  virtual void Fsync(int fd, bool datasync, std::uint64_t user_data) = 0;
+  virtual void Close(int fd, std::uint64_t user_data) = 0;
+  virtual void Unlink(const char* path, std::uint64_t user_data) = 0;
+  // Submits what is queued and waits up to `timeout_ms` for completions, which it appends to
+  // `out`. Throws WorkloadError when the ring fails.
+  virtual void Wait(int timeout_ms, std::vector<RingCompletion>& out) = 0;
+  // Operations queued or in the kernel whose completion has not been returned.
+  [[nodiscard]] virtual std::size_t pending() const = 0;
+};
+
+// What libparbench_uring.so offers (extern "C" parbench_uring_module()).
+struct UringModule {
+  int abi;
+  // A ring of `entries` submission slots. Throws WorkloadError saying exactly why io_uring
+  // cannot be used here (blocked by seccomp, disabled by sysctl, an old kernel).
+  std::unique_ptr<Ring> (*make_ring)(unsigned entries);
+};
+
 // The modules, loaded on first call (thread-safe); only what needs one loads it, so a cpu-only
 // run works without them. Looked up beside the running binary, then in ../lib/parbench from it
 // (the installed layout), then in SetModuleDir()'s directory. Throw WorkloadError naming the
@@ -75,6 +112,7 @@ struct MpiModule {
 [[nodiscard]] const CurlModule& Curl();
 [[nodiscard]] const BlasModule& Blas();
 [[nodiscard]] const MpiModule& Mpi();
+[[nodiscard]] const UringModule& Uring();
 
 // Adds a directory to look in last, for binaries that live apart from their modules (the test
 // binaries). Call before any module is loaded, before threads start.
