@@ -381,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_compare)
 
     s = _parser(sub, "machines", "compare machines: context, times and speedups")
-    s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files")
+    s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files (one "
+                   "is enough for a run under mpirun: every rank's machine is in it)")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
     _trust_options(s)
     s.set_defaults(func=cmd_machines)
@@ -433,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "machines" and len(args.runs) < 2:
-        parser.error("machines needs at least two files")
+        # One run is enough when it ran under mpirun: its ranks' machines are the comparison.
+        if not machines_mod.mpi_ranks(load_run(args.runs[0])):
+            parser.error("machines needs at least two files (or one run of bench under mpirun)")
     try:
         return args.func(args)
     except ToolError as e:
