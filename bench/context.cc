@@ -56,6 +56,7 @@ std::string MpiContextJson(const mpi::Session& s) {
   return json({{"library", s.library},
                {"size", s.size},
                {"mca_defaults_set", s.settings},
+               {"start_ms", s.start_ms},
                {"hosts", s.hosts},
                {"ranks", ranks}})
       .dump();

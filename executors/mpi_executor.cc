@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "executors/frame.h"
@@ -409,6 +410,9 @@ std::vector<Result> MpiExecutor::Run(const Batch& batch) {
       message += fault.what;
       dispatch.Abandon(nullptr);
     }
+    // Now, not only in the benchmark's row: without --enable-recovery mpirun ends the whole job
+    // about a second after a rank exits, before the row is printed.
+    std::fprintf(stderr, "bench: %s\n", message.c_str());
     throw ExecutorError(message);
   }
   return dispatch.TakeResults();

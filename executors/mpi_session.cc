@@ -279,6 +279,7 @@ std::string Describe(const RankInfo& r) {
 }
 
 const Session& Start(const std::string& machine) {
+  const std::int64_t started = NowNs();
   auto* s = new Session;
   // Before MPI_Init, which reads them: copy-in/copy-out where cross-memory attach cannot work.
   if (!CrossMemoryAttachWorks()) DefaultMca("btl_vader_single_copy_mechanism", "none", s->settings);
@@ -298,6 +299,7 @@ const Session& Start(const std::string& machine) {
     w.Str(machine);
     Check(m.send(hello.data(), hello.size(), 0, kHello), "MPI_Send");
   }
+  s->start_ms = static_cast<double>(NowNs() - started) / 1e6;
   return *s;
 }
 

@@ -61,6 +61,7 @@ struct Session {
   std::vector<std::string> hosts{};  // distinct host names, rank 0's first
   std::vector<RankInfo> ranks{};     // by rank; ranks[0] is this process on rank 0
   std::string settings{};            // MCA defaults bench set before MPI_Init (for the context)
+  double start_ms = 0;               // loading the module, MPI_Init, greetings and clocks
 };
 
 // Loads the module and initialises MPI (setting defaults for what the user did not set: see
