@@ -153,9 +153,13 @@ class Dispatch {
       s.frames.clear();
     }
     const std::int64_t deadline = NowNs() + timeout_ns_;
-    while (!sends_.empty() && NowNs() < deadline) {
-      TestSends();
-      backoff_.Wait();
+    try {
+      while (!sends_.empty() && NowNs() < deadline) {
+        TestSends();
+        backoff_.Wait();
+      }
+    } catch (const RankFault&) {
+      // A second failure while cleaning up the first: the first one is reported.
     }
     for (Send& send : sends_) Mpi().forget(&send.request);
     sends_.clear();
