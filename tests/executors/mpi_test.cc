@@ -115,7 +115,7 @@ TEST(MpiFaultTest, AWorkerRankThatExitsMidTaskIsNamedWithHostAndTaskAndNothingHa
 TEST(MpiFaultTest, AWorkerRankThatHangsIsKilledAtTheTimeoutAndNamed) {
   if (!mpi::UnderMpirun()) GTEST_SKIP() << "needs mpirun";
   Watchdog watchdog(std::chrono::seconds(60));
-  auto executor = MakeExecutor("mpi", Options(1, std::chrono::milliseconds(500)));
+  auto executor = MakeExecutor("mpi", Options(1, std::chrono::milliseconds(2000)));
   const Job job = Fault("hang", 1, 30'000);
   try {
     (void)executor->Run({.job = &job, .tasks = 3, .payload = {}});
@@ -124,7 +124,7 @@ TEST(MpiFaultTest, AWorkerRankThatHangsIsKilledAtTheTimeoutAndNamed) {
     const mpi::RankInfo& rank = mpi::Current()->ranks.at(1);
     EXPECT_EQ(std::string(e.what()),
               "mpi: rank 1 (host " + rank.host_name + ", pid " + std::to_string(rank.pid) +
-                  ") ran longer than the task timeout of 500 ms and was killed while running "
+                  ") ran longer than the task timeout of 2000 ms and was killed while running "
                   "task 1");
   }
   EXPECT_TRUE(mpi::Current()->ranks.at(1).lost);
