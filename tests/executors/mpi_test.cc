@@ -2,13 +2,12 @@
 // loaded. Under mpirun (the mpi.* ctest entries, `mpirun -n 3 core_tests`): spans name host and
 // rank, and a worker rank that exits or hangs mid-task is named in the error, without a hang.
 // The conformance suite (executor_test.cc) covers the rest under mpirun.
-#include "executors/mpi_executor.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <set>
 
+#include "executors/mpi_executor.h"
 #include "executors/mpi_session.h"
 #include "tests/support.h"
 
