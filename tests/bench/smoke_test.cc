@@ -746,4 +746,66 @@ TEST(SmokeTest, UnderMpirunTheMpiBenchmarksRunAndEveryRankIsInTheContextAndTrace
   EXPECT_TRUE(ranked_lane) << "a lane named by host and rank";
 }
 
+// Ctrl-C of mpirun stops every rank, and rank 0's process-pool workers with them: nothing that
+// carries the job's environment is left.
+TEST(SmokeTest, SigintToMpirunStopsEveryRank) {
+  const std::string mpirun = PARBENCH_MPIEXEC;
+  if (mpirun.empty()) GTEST_SKIP() << "mpirun not found (the mpi.* ctest entries say so too)";
+  testing::Watchdog watchdog(std::chrono::seconds(120));
+  TempDir dir;
+  const std::string mark = "PARBENCH_MPI_SIGINT_" + std::to_string(::getpid());
+  std::vector<std::string> env = {mark + "=1", "OMPI_ALLOW_RUN_AS_ROOT=1",
+                                  "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl=self,vader",
+                                  "OMPI_MCA_oob_tcp_if_include=lo"};
+#if defined(__SANITIZE_ADDRESS__)
+  env.emplace_back("ASAN_OPTIONS=detect_leaks=0");  // see tests/CMakeLists.txt
+#endif
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  std::vector<std::string> args = {
+      mpirun, "--oversubscribe", "--bind-to", "none", "-n", "3", PARBENCH_BENCH_EXE,
+      // a process pool on rank 0 and long tasks on the ranks
+      "--benchmark_filter=^cpu/(processes|mpi)/workers:2/", "--executors=serial,processes,mpi",
+      "--workers=2", "--cpu_n=100000000000", "--tasks=4"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, (dir.path() / "stdout.txt").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir.path() / "stderr.txt").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  ASSERT_EQ(::posix_spawn(&pid, mpirun.c_str(), &actions, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // mpirun and three ranks; then rank 0 is into its first benchmark (the process pool's).
+  for (int i = 0; i < 600 && Marked(mark).size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(Marked(mark).size(), 4U) << Slurp(dir.path() / "stderr.txt");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<pid_t> children;  // what the job's processes started (rank 0's process pool)
+  for (pid_t p : Marked(mark)) {
+    for (pid_t child : testing::ChildrenOf(p)) children.push_back(child);
+  }
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::vector<pid_t> left = Marked(mark);
+  for (int i = 0; i < 100 && !left.empty(); ++i) {  // orphans are reaped by init a moment later
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    left = Marked(mark);
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " process(es) of the job left running";
+  for (pid_t child : children) {  // a zombie is reaped by init a moment later
+    for (int i = 0; i < 100 && !Gone(child); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(Gone(child)) << "child " << child << " survived";
+  }
+}
+
 }  // namespace parbench
