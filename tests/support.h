@@ -20,6 +20,7 @@ namespace parbench::testing {
 //            in POSIX shared memory `shm`; fails when they do not
 //   sleep    sleeps `ms` milliseconds
 //   blas_threads  value = openblas_get_num_threads() in the worker
+//   python_mapped  value 1 when libpython is mapped into the worker's process, else 0
 //   fault    task `task` misbehaves as `mode` says: segv, abort, exit (status 3), kill
 //            (SIGKILL), throw, hang (sleeps `ms`); every other task returns its index
 void RegisterTestWorkloads();
