@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -153,7 +154,9 @@ namespace {
 // name -> path of every --plugin; throws WorkloadError for a bad one or a name given twice.
 std::map<std::string, std::string> ByName(const Options& options) {
   std::map<std::string, std::string> out;
-  for (const std::string& path : SplitPaths(options.String("plugin"))) {
+  for (const std::string& given : SplitPaths(options.String("plugin"))) {
+    // Absolute: dlopen() would look a bare file name up in the library path, not here.
+    const std::string path = std::filesystem::absolute(given).lexically_normal().string();
     const std::string name = Load(path).name;
     if (const auto [it, fresh] = out.emplace(name, path); !fresh) {
       throw WorkloadError(path + ": a plugin named '" + name + "' is already loaded from " +
@@ -213,6 +216,13 @@ const bool kRegistered = RegisterFamily({
           return std::vector<Axis>{axis};
         },
     .prepare = PreparePlugin,
+    // As overhead reports it: an empty plugin task against bench's own empty task.
+    .counters =
+        [](const Point&, const Prepared&, const Measurement& m, Fixtures&) {
+          return Counters{
+              {"ns_per_task", static_cast<double>(m.wall_ns) / static_cast<double>(m.tasks)}};
+        },
+    .counter_specs = {{"ns_per_task", "ns", false}},
     .validate =
         [](const Options& o) {
           try {

@@ -88,7 +88,7 @@ void ValidateTask(const Options& options) {
   try {
     Python().check_function(options.String("py_path"), spec.module, spec.function);
   } catch (const WorkloadError& e) {
-    throw FlagError("--py_task=" + task + ": " + e.what());
+    throw FlagError(std::string("--py_task: ") + e.what());
   }
 }
 
