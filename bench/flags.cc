@@ -13,11 +13,9 @@
 namespace parbench {
 namespace {
 
-constexpr std::int64_t kMaxWorkers = 256;  // beyond this a pool is a fork bomb, not a benchmark
-
 // 1, 2, 4, 8 and the CPU count, sorted, without duplicates.
 std::string DefaultWorkers(int cpus) {
-  std::vector<int> counts = {1, 2, 4, 8, std::clamp(cpus, 1, static_cast<int>(kMaxWorkers))};
+  std::vector<int> counts = {1, 2, 4, 8, std::clamp(cpus, 1, kDefaultMaxWorkers)};
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
   std::string out;
@@ -82,12 +80,15 @@ void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out
 // The suite's own flags; the families' follow in AllFlags().
 std::vector<FlagSpec> SuiteFlags() {
   return {
+      // The limit is the largest any executor takes (an event loop's tasks in flight); a
+      // count above an executor's own limit is left out for that executor.
       {.name = "workers",
        .type = FlagType::kIntList,
        .lo = 1,
-       .hi = kMaxWorkers,
-       .help = "worker counts for every executor with workers",
-       .default_help = "1,2,4,8 and the CPU count",
+       .hi = MaxWorkersOfAnyExecutor(),
+       .help = "worker counts for every executor with workers (counts above an executor's "
+               "limit are left out for it)",
+       .default_help = "1,2,4,8 and the CPU count; an executor may have its own",
        .machine_default = DefaultWorkers},
       {.name = "executors",
        .type = FlagType::kString,
@@ -243,6 +244,15 @@ std::string FlagsHelp(int cpus) {
     std::string name(e.name);
     name.resize(std::max<std::size_t>(name.size() + 1, 12), ' ');
     out += "  " + name + std::string(e.summary) + "\n";
+    if (e.max_workers != kDefaultMaxWorkers || !e.default_workers.empty()) {
+      std::string counts;
+      for (int w : e.default_workers) {
+        if (!counts.empty()) counts += ',';
+        counts += std::to_string(w);
+      }
+      out += std::string(14, ' ') + "workers: up to " + std::to_string(e.max_workers) +
+             (counts.empty() ? "" : "; without --workers: " + counts) + "\n";
+    }
   }
   out += "\nFamilies (the first part of every benchmark name):\n";
   for (const Family& f : Families()) {

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,6 +161,11 @@ int ParsePidStatParent(std::string_view pid_stat) {
   return f.size() > 1 ? static_cast<int>(ToInt(f[1]).value_or(-1)) : -1;
 }
 
+std::int64_t ParseSchedstatNs(std::string_view schedstat) {
+  const auto f = Fields(schedstat);
+  return f.empty() ? -1 : ToInt(f[0]).value_or(-1);
+}
+
 std::int64_t ParseInvoluntarySwitches(std::string_view pid_status) {
   const std::size_t at = pid_status.find("nonvoluntary_ctxt_switches:");
   if (at == std::string_view::npos) return 0;
@@ -166,18 +173,62 @@ std::int64_t ParseInvoluntarySwitches(std::string_view pid_status) {
   return f.size() > 1 ? ToInt(f[1]).value_or(0) : 0;
 }
 
-CpuSample SampleCpu(const std::vector<int>& cpus) {
+namespace {
+
+// The CPU time of every thread of process `dir` (/proc/PID), in ns; -1 when unreadable.
+std::int64_t ProcessCpuNs(const std::string& dir) {
+  std::int64_t total = 0;
+  DIR* tasks = ::opendir((dir + "/task").c_str());
+  if (tasks == nullptr) return -1;
+  while (const dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    const std::int64_t ns =
+        ParseSchedstatNs(ReadFile(dir + "/task/" + entry->d_name + "/schedstat"));
+    if (ns < 0) {
+      total = -1;
+      break;
+    }
+    total += ns;
+  }
+  ::closedir(tasks);
+  return total;
+}
+
+std::int64_t TimevalNs(const timeval& tv) {
+  return std::int64_t{tv.tv_sec} * 1'000'000'000 + std::int64_t{tv.tv_usec} * 1'000;
+}
+
+}  // namespace
+
+CpuSample SampleCpu(const std::vector<int>& cpus, SelfClock self_clock) {
+  // Reading /proc for every process of the machine costs this process milliseconds: the
+  // clock is read where the caller says, so that neither end's reading lands in the window.
+  timespec self_cpu{};
+  bool precise =
+      self_clock != SelfClock::kFirst || ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self_cpu) == 0;
   CpuSample s;
   s.wall_ns = NowNs();
   ParseProcStat(ReadFile("/proc/stat"), cpus, s);
   s.tree_ticks = ParsePidStatTicks(ReadFile("/proc/self/stat"), /*with_children=*/true);
   s.involuntary_switches = ParseInvoluntarySwitches(ReadFile("/proc/self/status"));
+  rusage reaped{};
+  precise = precise && ::getrusage(RUSAGE_CHILDREN, &reaped) == 0;
+  std::int64_t cpu_ns = TimevalNs(reaped.ru_utime) + TimevalNs(reaped.ru_stime);
+  bool children_precise = true;
   // Live children (the process pool's workers): their own time, not yet in cutime.
   for (int pid : LiveChildren()) {
     const std::string dir = "/proc/" + std::to_string(pid);
     s.tree_ticks += ParsePidStatTicks(ReadFile(dir + "/stat"), /*with_children=*/false);
     s.involuntary_switches += ParseInvoluntarySwitches(ReadFile(dir + "/status"));
+    const std::int64_t child_ns = ProcessCpuNs(dir);
+    if (child_ns < 0) children_precise = false;  // e.g. a kernel without schedstat
+    cpu_ns += child_ns;
   }
+  if (self_clock == SelfClock::kLast) {
+    precise = precise && ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self_cpu) == 0;
+  }
+  cpu_ns += std::int64_t{self_cpu.tv_sec} * 1'000'000'000 + self_cpu.tv_nsec;
+  s.tree_cpu_ns = precise && children_precise ? cpu_ns : -1;
   return s;
 }
 
@@ -200,7 +251,9 @@ Interference Between(const CpuSample& before, const CpuSample& after, int usable
   const double hz = static_cast<double>(TicksPerSecond());
   const double wall_s = static_cast<double>(after.wall_ns - before.wall_ns) / 1e9;
   const double capacity_s = wall_s * std::max(1, usable);
-  out.tree_cpu_s = static_cast<double>(after.tree_ticks - before.tree_ticks) / hz;
+  out.tree_cpu_s = before.tree_cpu_ns >= 0 && after.tree_cpu_ns >= 0
+                       ? static_cast<double>(after.tree_cpu_ns - before.tree_cpu_ns) / 1e9
+                       : static_cast<double>(after.tree_ticks - before.tree_ticks) / hz;
   const double busy_s = static_cast<double>(after.cpus_busy_ticks - before.cpus_busy_ticks) / hz;
   const double steal_s = static_cast<double>(after.cpus_steal_ticks - before.cpus_steal_ticks) / hz;
   if (capacity_s > 0) {

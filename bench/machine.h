@@ -47,6 +47,10 @@ struct CpuSample {
   std::int64_t cpus_steal_ticks = 0;      // steal over the usable CPUs
   std::int64_t tree_ticks = 0;            // utime+stime of bench, its children alive and reaped
   std::int64_t involuntary_switches = 0;  // of bench's threads and its live children
+  // The tree's CPU time in ns (-1: not read): the process clock, reaped children's rusage and
+  // live children's per-thread schedstat. Ticks are 10 ms apart; a benchmark of a few hundred
+  // ms that uses a few ms of CPU needs this.
+  std::int64_t tree_cpu_ns = -1;
 };
 
 // Sums the `cpuN` lines of a /proc/stat text for the CPUs in `cpus` into busy and steal ticks.
@@ -55,20 +59,28 @@ void ParseProcStat(std::string_view proc_stat, const std::vector<int>& cpus, Cpu
 [[nodiscard]] std::int64_t ParsePidStatTicks(std::string_view pid_stat, bool with_children);
 // The parent pid from a /proc/PID/stat text (-1 when malformed).
 [[nodiscard]] int ParsePidStatParent(std::string_view pid_stat);
+// The time on CPU in ns (the first field) from a /proc/PID/task/TID/schedstat text (-1 when
+// malformed).
+[[nodiscard]] std::int64_t ParseSchedstatNs(std::string_view schedstat);
 // nonvoluntary_ctxt_switches from a /proc/PID/status text.
 [[nodiscard]] std::int64_t ParseInvoluntarySwitches(std::string_view pid_status);
 
 // The pids of this process's live children (the process pool's workers).
 [[nodiscard]] std::vector<int> LiveChildren();
 
+// When SampleCpu reads bench's own CPU clock: a window that starts with a sample taken with
+// kLast and ends with one taken with kFirst holds neither sample's own cost (milliseconds of
+// reading /proc on a busy machine).
+enum class SelfClock { kFirst, kLast };
 // Reads the counters now for the CPUs in `cpus`.
-[[nodiscard]] CpuSample SampleCpu(const std::vector<int>& cpus);
+[[nodiscard]] CpuSample SampleCpu(const std::vector<int>& cpus,
+                                  SelfClock self_clock = SelfClock::kFirst);
 
 // What happened between two samples, as fractions of the usable CPUs' time.
 struct Interference {
   double other_cpu_frac = 0;  // CPU time of processes outside bench's tree
   double steal_frac = 0;      // time the hypervisor gave to someone else
-  double tree_cpu_s = 0;      // CPU seconds of bench's whole tree
+  double tree_cpu_s = 0;      // CPU seconds of bench's whole tree (from tree_cpu_ns if read)
   double involuntary_switches = 0;
 };
 [[nodiscard]] Interference Between(const CpuSample& before, const CpuSample& after, int usable);

@@ -113,13 +113,13 @@ SuiteEnv& EnvOf(Fixtures& fixtures) { return static_cast<SuiteEnv&>(fixtures); }
 
 const bool kServerLoad = RegisterFamily({
     .name = "api_server",
-    .summary = "the loopback server's own load: 32 and 256 GETs in flight from one thread "
-               "(the delay it adds, requests held at once)",
+    .summary = "the loopback server's own load: 32, 256 and 1024 GETs in flight from one "
+               "thread (the delay it adds, requests held at once)",
     // Only with the suite's own server (--api_url empty).
     .axes =
         [](const Options& o, int) {
           if (!o.String("api_url").empty()) return std::vector<Axis>{{"clients", {}}};
-          return std::vector<Axis>{{"clients", {"32", "256"}},
+          return std::vector<Axis>{{"clients", {"32", "256", "1024"}},
                                    {"latency_ms", {std::to_string(o.Int("api_latency_ms"))}}};
         },
     .under = Under::kNoExecutor,

@@ -95,13 +95,21 @@ class CpuMeter {
     // Peaks per benchmark: start from what each process holds now.
     (void)resources::ResetPeakRss(::getpid());
     for (int pid : LiveChildren()) (void)resources::ResetPeakRss(pid);
-    before_ = SampleCpu(env.cpu_list());
+    harness_before_ = env.HarnessCpuNs();
+    before_ = SampleCpu(env.cpu_list(), SelfClock::kLast);
   }
   // Interference, steal and switches; with `iterations` > 0 also the tree's CPU per iteration
-  // and its CPU efficiency (CPU time / (wall time x usable CPUs)).
-  Counters Finish(std::int64_t iterations) const {
-    const CpuSample after = SampleCpu(env_.cpu_list());
+  // and its CPU efficiency (CPU time / (wall time x usable CPUs)). With `m`, also the tree's
+  // CPU time without the harness (and the harness's) into *m.
+  Counters Finish(std::int64_t iterations, Measurement* m = nullptr) const {
+    const CpuSample after = SampleCpu(env_.cpu_list(), SelfClock::kFirst);
+    const std::int64_t harness_after = env_.HarnessCpuNs();
     const Interference i = Between(before_, after, env_.cpus());
+    if (m != nullptr) {
+      m->harness_cpu_ns = harness_after - harness_before_;
+      m->cpu_ns = std::max<std::int64_t>(
+          0, static_cast<std::int64_t>(i.tree_cpu_s * 1e9) - m->harness_cpu_ns);
+    }
     Counters out = {{"interference_cpu_frac", i.other_cpu_frac}, {"steal_frac", i.steal_frac}};
     if (iterations > 0) {
       const auto n = static_cast<double>(iterations);
@@ -122,6 +130,7 @@ class CpuMeter {
  private:
   const SuiteEnv& env_;
   bool worker_processes_;
+  std::int64_t harness_before_ = 0;
   CpuSample before_;
 };
 
@@ -175,11 +184,11 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
     return;
   }
   const CpuMeter meter(env, t.executor->traits.starts_processes);
-  const auto m = TimedLoop(
+  auto m = TimedLoop(
       state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); }, drop_if_broken);
   if (!m) return;
   AddCounters(state, CommonCounters(*m));
-  AddCounters(state, meter.Finish(m->iterations));
+  AddCounters(state, meter.Finish(m->iterations, &*m));
   if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
 
@@ -276,19 +285,33 @@ std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
   return out;
 }
 
+// The worker counts `executor` runs `family` at: one for a single-worker executor; else the
+// family's own counts, or --workers when given, or the executor's own defaults, or --workers'
+// default; never above the executor's limit.
+std::vector<int> WorkerCounts(const Family& family, const ExecutorInfo& executor,
+                              const SuiteEnv& env) {
+  if (executor.traits.single_worker) return {1};
+  const Options& o = env.options();
+  std::vector<int> counts = o.Workers();
+  if (family.workers) {
+    counts = family.workers(o, env.cpus());
+  } else if (!o.WasSet("workers") && !executor.default_workers.empty()) {
+    counts = executor.default_workers;
+  }
+  std::erase_if(counts, [&](int w) { return w > executor.max_workers; });
+  return counts;
+}
+
 void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vector<Axis>& axes) {
   std::vector<Axis> general;
   for (const Axis& axis : axes) {
     if (axis.scope == Scope::kEveryExecutor) general.push_back(axis);
   }
   const std::string family_name(family.display_name());
-  const std::vector<int> worker_counts =
-      family.workers ? family.workers(env.options(), env.cpus()) : env.options().Workers();
   for (const Point& g : Cartesian(general)) {
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
+      const std::vector<int> counts = WorkerCounts(family, *executor, env);
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
-        const std::vector<int> counts =
-            executor->traits.single_worker ? std::vector<int>{1} : worker_counts;
         for (int workers : counts) {
           Target t{&family, point, executor, workers,
                    BenchmarkName(family_name, *executor, workers, point)};
@@ -348,6 +371,8 @@ std::string SuiteEnv::LoopbackHttpUrl(std::int64_t latency_ms, std::int64_t byte
 std::vector<double> SuiteEnv::TakeServerDelaysMs() {
   return api_server_ ? api_server_->TakeAddedMs() : std::vector<double>{};
 }
+
+std::int64_t SuiteEnv::HarnessCpuNs() const { return api_server_ ? api_server_->cpu_ns() : 0; }
 
 api::Server& SuiteEnv::ApiServer() {
   if (!api_server_) api_server_ = std::make_unique<api::Server>();

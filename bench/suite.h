@@ -66,6 +66,9 @@ class SuiteEnv final : public Fixtures {
 
   // The loopback server, started on first use.
   api::Server& ApiServer();
+  // CPU time the suite's own fixtures running inside bench (the loopback server's thread)
+  // have used so far, in ns: not part of what a benchmark measures.
+  [[nodiscard]] std::int64_t HarnessCpuNs() const;
   // The inputs of (family, point), built on first use and kept while that point is measured
   // (the previous point's are freed when another is prepared).
   const Prepared& Prepare(const Family& family, const Point& point);

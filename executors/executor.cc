@@ -78,7 +78,17 @@ std::unique_ptr<Executor> MakeExecutor(std::string_view name, const ExecutorOpti
   const ExecutorInfo* info = FindExecutor(name);
   if (info == nullptr) throw ExecutorError("unknown executor '" + std::string(name) + "'");
   if (options.workers < 1) throw ExecutorError("an executor needs at least one worker");
+  if (options.workers > info->max_workers) {
+    throw ExecutorError(std::string(name) + " takes at most " + std::to_string(info->max_workers) +
+                        " workers, not " + std::to_string(options.workers));
+  }
   return info->make(options);
+}
+
+int MaxWorkersOfAnyExecutor() {
+  int most = 1;
+  for (const ExecutorInfo& info : Registry()) most = std::max(most, info.max_workers);
+  return most;
 }
 
 Result RunOneTask(TaskRunner* runner, std::string_view build_error, const Batch& batch,

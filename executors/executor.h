@@ -1,9 +1,10 @@
 // The executor interface and its open registry: an executor runs a batch of tasks on a set of
 // workers and says who ran what, when.
 //
-// Each implementation is one file pair that registers itself (name, traits, factory): serial
+// Each implementation is one file (pair) that registers itself (name, traits, factory): serial
 // (the calling thread), threads (a persistent pool of threads), processes (a persistent pool
-// of worker processes). Nothing else in the suite names them.
+// of worker processes), async (one thread, an event loop), and the peers tbb and openmp.
+// Nothing else in the suite names them.
 #pragma once
 
 #include <chrono>
@@ -133,6 +134,9 @@ struct ExecutorTraits {
   bool async = false;  // many tasks in flight on one thread (needs a workload's async form)
 };
 
+// The worker limit of an executor that does not set its own: threads or processes.
+inline constexpr int kDefaultMaxWorkers = 256;
+
 // One row of the executor registry: a name, what it is, and how to make one.
 struct ExecutorInfo {
   std::string_view name{};
@@ -148,6 +152,12 @@ struct ExecutorInfo {
   // (tbb, openmp) join a few, so the default suite stays short; --executors=LIST runs the
   // listed executors in every family.
   std::vector<std::string_view> default_families{};
+  // The most workers it takes (MakeExecutor refuses more; bench leaves larger counts out for
+  // it): a pool of more threads or processes is a fork bomb, not a benchmark.
+  int max_workers = kDefaultMaxWorkers;
+  // Its worker counts when --workers is not given (empty: --workers' default). An event
+  // loop's workers are tasks in flight, which reach far beyond the CPU count.
+  std::vector<int> default_workers{};
 };
 
 // Adds a row; throws std::logic_error for a duplicate name. Returns true, so an executor's
@@ -166,8 +176,11 @@ bool RegisterExecutor(const ExecutorInfo& info);
 // The executor every speedup is taken against.
 inline constexpr std::string_view kBaselineExecutor = "serial";
 
-// Creates and starts the executor called `name` (ExecutorError for an unknown name or fewer
-// than one worker).
+// The largest max_workers of any registered executor (the upper limit of --workers).
+[[nodiscard]] int MaxWorkersOfAnyExecutor();
+
+// Creates and starts the executor called `name` (ExecutorError for an unknown name, fewer
+// than one worker, or more than its max_workers).
 [[nodiscard]] std::unique_ptr<Executor> MakeExecutor(std::string_view name,
                                                      const ExecutorOptions& options);
 

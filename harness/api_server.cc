@@ -145,6 +145,7 @@ struct Server::Impl {
   asio::io_context io{kThreads};
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
+  std::vector<pthread_t> thread_ids;  // for their CPU clocks
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
   std::atomic<std::int64_t> requests{0};
@@ -475,6 +476,7 @@ void Server::StartIoThread() {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), -20);
     impl_->io.run();
   });
+  impl_->thread_ids.push_back(impl_->threads.back().native_handle());
 }
 
 Server::~Server() {
@@ -512,6 +514,19 @@ void Server::ResetMaxInFlight() { impl_->max_in_flight.store(impl_->in_flight.lo
 std::int64_t Server::requests() const { return impl_->requests.load(); }
 std::int64_t Server::connections() const { return impl_->connections.load(); }
 std::int64_t Server::accept_errors() const { return impl_->accept_errors.load(); }
+
+std::int64_t Server::cpu_ns() const {
+  std::int64_t total = 0;
+  for (pthread_t id : impl_->thread_ids) {
+    clockid_t clock{};
+    timespec ts{};
+    // The thread runs until the destructor joins it, so its id is valid here.
+    if (::pthread_getcpuclockid(id, &clock) == 0 && ::clock_gettime(clock, &ts) == 0) {
+      total += std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+  }
+  return total;
+}
 
 std::vector<double> Server::TakeAddedMs() {
   std::lock_guard lock(impl_->added_mu);

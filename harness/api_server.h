@@ -47,6 +47,9 @@ class Server {
   // server keeps accepting after each; out of descriptors, it answers the waiting connection
   // 503 "api server: out of file descriptors (...)" on a descriptor it keeps in reserve.
   [[nodiscard]] std::int64_t accept_errors() const;
+  // CPU time the server's I/O threads have used since start, in ns (callers subtract it from
+  // their process's: the server is harness, not what is measured).
+  [[nodiscard]] std::int64_t cpu_ns() const;
   // For each request answered since the last call: how many milliseconds after its due time
   // (request read + requested latency) the server started answering it. This is the delay the
   // server itself adds; moving the body to the client is timed by the client.

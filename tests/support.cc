@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <queue>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -47,22 +48,72 @@ class BarrierRunner final : public TaskRunner {
   BarrierRunner& operator=(const BarrierRunner&) = delete;
 
   TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
-    counter_->fetch_add(1);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_);
-    while (counter_->load() < parties_) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        throw WorkloadError("barrier: only " + std::to_string(counter_->load()) + " of " +
-                            std::to_string(parties_) + " tasks arrived");
-      }
+    Arrive();
+    const auto deadline = std::chrono::steady_clock::now() + timeout();
+    while (!Open()) {
+      if (std::chrono::steady_clock::now() > deadline) throw WorkloadError(Shortfall());
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     return {.value = 1, .reply = {}};
+  }
+
+  // One more task has arrived.
+  void Arrive() { counter_->fetch_add(1); }
+  // Whether `parties` tasks have arrived.
+  [[nodiscard]] bool Open() const { return counter_->load() >= parties_; }
+  // What a task that waited in vain reports.
+  [[nodiscard]] std::string Shortfall() const {
+    return "barrier: only " + std::to_string(counter_->load()) + " of " + std::to_string(parties_) +
+           " tasks arrived";
+  }
+  [[nodiscard]] std::chrono::milliseconds timeout() const {
+    return std::chrono::milliseconds(timeout_);
   }
 
  private:
   std::uint32_t parties_;
   std::int64_t timeout_;
   std::atomic<std::uint32_t>* counter_ = nullptr;
+};
+
+// The barrier's asynchronous form: one thread holds every task in flight, so W tasks arrive
+// at once exactly when W are in flight. Start() arrives; Poll() completes every waiting task
+// once `parties` have arrived, or fails those past their deadline.
+class BarrierAsyncRunner final : public AsyncTaskRunner {
+ public:
+  explicit BarrierAsyncRunner(const Config& config) : barrier_(config) {}
+  void Start(std::uint32_t, std::span<const std::byte>, std::uint64_t tag) override {
+    barrier_.Arrive();
+    waiting_.push_back({tag, std::chrono::steady_clock::now() + barrier_.timeout()});
+  }
+  std::vector<Completion> Poll(int timeout_ms) override {
+    std::vector<Completion> done;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      const bool open = barrier_.Open();
+      const auto now = std::chrono::steady_clock::now();
+      std::erase_if(waiting_, [&](const Waiting& w) {
+        if (open) {
+          done.push_back({.tag = w.tag, .output = {.value = 1, .reply = {}}, .error = ""});
+          return true;
+        }
+        if (now <= w.deadline) return false;
+        done.push_back({.tag = w.tag, .output = {}, .error = barrier_.Shortfall()});
+        return true;
+      });
+      if (!done.empty() || waiting_.empty() || now >= until) return done;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+  [[nodiscard]] std::size_t in_flight() const override { return waiting_.size(); }
+
+ private:
+  struct Waiting {
+    std::uint64_t tag;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  BarrierRunner barrier_;
+  std::vector<Waiting> waiting_;
 };
 
 class SleepRunner final : public TaskRunner {
@@ -75,6 +126,71 @@ class SleepRunner final : public TaskRunner {
 
  private:
   std::int64_t ms_;
+};
+
+// The sleep's asynchronous form: each task is a deadline, and Poll() sleeps until the
+// earliest one (a timer, not a thread per task).
+class SleepAsyncRunner final : public AsyncTaskRunner {
+ public:
+  explicit SleepAsyncRunner(const Config& config) : ms_(config.GetInt("ms")) {}
+  void Start(std::uint32_t index, std::span<const std::byte>, std::uint64_t tag) override {
+    due_.push({std::chrono::steady_clock::now() + std::chrono::milliseconds(ms_), tag, index});
+  }
+  std::vector<Completion> Poll(int timeout_ms) override {
+    std::vector<Completion> done;
+    if (due_.empty()) return done;
+    std::this_thread::sleep_until(std::min(
+        due_.top().at, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms)));
+    while (!due_.empty() && due_.top().at <= std::chrono::steady_clock::now()) {
+      done.push_back(
+          {.tag = due_.top().tag, .output = {.value = due_.top().index, .reply = {}}, .error = ""});
+      due_.pop();
+    }
+    return done;
+  }
+  [[nodiscard]] std::size_t in_flight() const override { return due_.size(); }
+
+ private:
+  struct Due {
+    std::chrono::steady_clock::time_point at;
+    std::uint64_t tag;
+    std::uint32_t index;
+    bool operator>(const Due& other) const { return at > other.at; }
+  };
+  std::int64_t ms_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+};
+
+// The suite's transfer task (checksum and echo of the payload) behind an asynchronous form, so
+// that the conformance suite sends payloads through an event loop too. Each reply is a copy
+// that lives only until the next Poll(), as a real runner's buffers do.
+class EchoAsyncRunner final : public AsyncTaskRunner {
+ public:
+  explicit EchoAsyncRunner(const Config& config) : echo_(MakeRunner("transfer", config)) {}
+  void Start(std::uint32_t index, std::span<const std::byte> payload, std::uint64_t tag) override {
+    const TaskOutput out = echo_->Run(index, payload);
+    ready_.push_back({tag, out.value, std::vector<std::byte>(out.reply.begin(), out.reply.end())});
+  }
+  std::vector<Completion> Poll(int) override {
+    delivered_ = std::move(ready_);
+    ready_.clear();
+    std::vector<Completion> done;
+    for (const Ready& r : delivered_) {
+      done.push_back({.tag = r.tag, .output = {.value = r.value, .reply = r.reply}, .error = ""});
+    }
+    return done;
+  }
+  [[nodiscard]] std::size_t in_flight() const override { return ready_.size(); }
+
+ private:
+  struct Ready {
+    std::uint64_t tag;
+    std::uint64_t value;
+    std::vector<std::byte> reply;
+  };
+  std::unique_ptr<TaskRunner> echo_;
+  std::vector<Ready> ready_;
+  std::vector<Ready> delivered_;  // what the last Poll() handed out
 };
 
 class BlasThreadsRunner final : public TaskRunner {
@@ -170,6 +286,14 @@ void RegisterTestWorkloads() {
   RegisterWorkload({"barrier", "test: waits for N tasks at once",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<BarrierRunner>(c);
+                    },
+                    [](const Config& c) -> std::unique_ptr<AsyncTaskRunner> {
+                      return std::make_unique<BarrierAsyncRunner>(c);
+                    }});
+  RegisterWorkload({"echo", "test: the transfer task (checksum, echo) with an asynchronous form",
+                    [](const Config& c) { return MakeRunner("transfer", c); },
+                    [](const Config& c) -> std::unique_ptr<AsyncTaskRunner> {
+                      return std::make_unique<EchoAsyncRunner>(c);
                     }});
   RegisterWorkload({"blas_threads", "test: reports OpenBLAS's thread count in this worker",
                     [](const Config&) -> std::unique_ptr<TaskRunner> {
@@ -179,8 +303,12 @@ void RegisterTestWorkloads() {
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<FaultRunner>(c);
                     }});
-  RegisterWorkload({"sleep", "test: sleeps", [](const Config& c) -> std::unique_ptr<TaskRunner> {
+  RegisterWorkload({"sleep", "test: sleeps",
+                    [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<SleepRunner>(c);
+                    },
+                    [](const Config& c) -> std::unique_ptr<AsyncTaskRunner> {
+                      return std::make_unique<SleepAsyncRunner>(c);
                     }});
 }
 

@@ -19,6 +19,9 @@ namespace parbench::testing {
 //   barrier  each task waits (up to timeout_ms) until `parties` tasks have arrived at a counter
 //            in POSIX shared memory `shm`; fails when they do not
 //   sleep    sleeps `ms` milliseconds
+//   echo     the transfer task (payload checksum and echo)
+// barrier, sleep and echo have an asynchronous form too (many tasks in flight on one thread:
+// barrier and sleep wait on deadlines, not threads), so an event loop runs the same tests.
 //   blas_threads  value = openblas_get_num_threads() in the worker
 //   python_mapped  value 1 when libpython is mapped into the worker's process, else 0
 //   fault    task `task` misbehaves as `mode` says: segv, abort, exit (status 3), kill

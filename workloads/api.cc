@@ -52,6 +52,17 @@ Counters Report(const Point&, const Prepared& p, const Measurement& m, Fixtures&
   Counters out = {
       {"bytes_per_request",
        static_cast<double>(m.value_sum) / static_cast<double>(std::max<std::int64_t>(m.tasks, 1))}};
+  // What a request costs in CPU: an event loop's claim is less CPU, not only more overlap.
+  // The whole tree (every worker thread and process), without the loopback server's thread,
+  // which serves every executor alike and is reported on its own.
+  if (m.cpu_ns >= 0 && m.tasks > 0) {
+    const auto requests = static_cast<double>(m.tasks);
+    out.emplace_back("cpu_per_request_us", static_cast<double>(m.cpu_ns) / 1e3 / requests);
+    if (o.String("api_url").empty()) {
+      out.emplace_back("server_cpu_per_request_us",
+                       static_cast<double>(m.harness_cpu_ns) / 1e3 / requests);
+    }
+  }
   if (!o.String("api_url").empty()) return out;  // a real endpoint's latency is unknown: no ideal
   // How late the server started its answers during this benchmark: proof that it was not the
   // bottleneck at this worker count.
@@ -86,6 +97,15 @@ Config MakeConfig(const std::string& url, std::int64_t expect_bytes, std::int64_
       Config().Set("url", url).Set("expect_bytes", expect_bytes).Set("timeout_ms", timeout_ms);
   if (!ca_file.empty()) config.Set("ca", ca_file);
   return config;
+}
+
+Config& SetTaskUrl(Config& config, std::uint32_t task, const std::string& url) {
+  if (url.empty() || url.find_first_of(" \t\n;") != std::string::npos) {
+    throw WorkloadError("api: a task URL may not be empty or hold spaces or ';': '" + url + "'");
+  }
+  const std::string before = config.GetString("task_urls", "");
+  return config.Set("task_urls",
+                    before + (before.empty() ? "" : " ") + std::to_string(task) + " " + url);
 }
 
 constexpr Workload kWorkload = {
@@ -139,7 +159,9 @@ const bool kRegistered = RegisterFamily({
     .counters = Report,
     .counter_specs = {{"server_delay_ms_median", "ms", false},
                       {"ideal_fraction", "", true},
-                      {"bytes_per_request", "B", true}},
+                      {"bytes_per_request", "B", true},
+                      {"cpu_per_request_us", "us", false},
+                      {"server_cpu_per_request_us", "us", false}},
 });
 
 }  // namespace

@@ -24,6 +24,10 @@ void GlobalInit();
 [[nodiscard]] Config MakeConfig(const std::string& url, std::int64_t expect_bytes,
                                 std::int64_t timeout_ms, const std::string& ca_file = "");
 
+// Makes task `task` of the job GET `url` instead of the job's URL (a test puts a fault into
+// one in-flight slot this way). `url` may hold no spaces or ';'.
+Config& SetTaskUrl(Config& config, std::uint32_t task, const std::string& url);
+
 // The blocking form (one reused easy handle per worker) and the asynchronous form (a multi
 // handle: many GETs in flight on one thread).
 extern const Workload kWorkload;

@@ -85,6 +85,11 @@ struct Measurement {
   std::int64_t wall_ns = 0;     // summed wall time of the iterations
   std::int64_t busy_ns = 0;     // summed durations of every task
   std::uint64_t value_sum = 0;  // summed task values (a byte count, for api: bytes received)
+  // CPU time of bench's whole process tree (every thread, every worker process) while the
+  // iterations ran, without the suite's loopback server: it runs in bench's process but is
+  // harness, not the thing measured. -1 when not measured.
+  std::int64_t cpu_ns = -1;
+  std::int64_t harness_cpu_ns = 0;  // the loopback server's own CPU time in that span
   [[nodiscard]] double seconds() const { return static_cast<double>(wall_ns) / 1e9; }
 };
 

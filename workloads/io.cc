@@ -13,6 +13,7 @@
 
 #include "common/unique_fd.h"
 #include "workloads/family.h"
+#include "workloads/modules.h"
 
 namespace parbench::io {
 namespace {
@@ -62,6 +63,170 @@ class Runner final : public TaskRunner {
   std::shared_ptr<const std::vector<std::byte>> local_payload_;  // null: shipped with tasks
 };
 
+// The most tasks the asynchronous form keeps in flight without queueing in user space (the
+// async executor's limit): each task has at most one operation in the ring at a time.
+constexpr unsigned kRingEntries = 1024;
+// The most bytes one write operation carries (Linux writes at most 0x7ffff000 per call).
+constexpr std::size_t kMaxWriteBytes = std::size_t{1} << 30;
+
+// The asynchronous form: each task's steps (open, write, fdatasync, close, unlink) are
+// operations on one io_uring, so one thread keeps many tasks' steps in the kernel at once. A
+// machine without io_uring (a seccomp profile, a sysctl) fails the construction with the exact
+// reason: there is no fallback to threads.
+class UringRunner final : public AsyncTaskRunner {
+ public:
+  explicit UringRunner(const Config& config)
+      : durable_(config.GetInt("durable") != 0),
+        keep_(config.GetInt("keep", 0) != 0),
+        dir_(config.GetString("dir")),
+        ring_(Uring().make_ring(kRingEntries)) {
+    if (config.GetInt("local") != 0) local_payload_ = SharedText(config.GetInt("bytes"));
+  }
+  // Waits for the operations still in the kernel (they point into tasks and payloads), then
+  // closes and removes what the unfinished tasks left.
+  ~UringRunner() override {
+    std::vector<RingCompletion> completions;
+    for (int round = 0; ring_->pending() > 0 && round < 100; ++round) {
+      try {
+        ring_->Wait(100, completions);
+      } catch (const WorkloadError&) {
+        break;
+      }
+      for (const RingCompletion& c : completions) {
+        Task& t = *reinterpret_cast<Task*>(c.user_data);
+        if (t.step == Step::kOpen && c.result >= 0) t.fd = static_cast<int>(c.result);
+        if (t.step == Step::kClose) t.fd = -1;
+      }
+      completions.clear();
+    }
+    for (const auto& t : tasks_) {
+      if (!t->active) continue;
+      if (t->fd >= 0) ::close(t->fd);
+      if (!keep_) ::unlink(t->path.c_str());
+    }
+  }
+  UringRunner(const UringRunner&) = delete;
+  UringRunner& operator=(const UringRunner&) = delete;
+
+  void Start(std::uint32_t index, std::span<const std::byte> payload, std::uint64_t tag) override {
+    Task& t = IdleTask();
+    t.active = true;
+    t.tag = tag;
+    t.path = dir_ + "/" + FileName(index);
+    t.data = local_payload_ ? std::span<const std::byte>(*local_payload_) : payload;
+    t.written = 0;
+    t.fd = -1;
+    t.step = Step::kOpen;
+    ++in_flight_;
+    ring_->Open(t.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, UserData(t));
+  }
+
+  std::vector<Completion> Poll(int timeout_ms) override {
+    std::vector<Completion> done;
+    completions_.clear();
+    ring_->Wait(timeout_ms, completions_);
+    for (const RingCompletion& c : completions_) {
+      Advance(*reinterpret_cast<Task*>(c.user_data), c.result, done);
+    }
+    return done;
+  }
+
+  [[nodiscard]] std::size_t in_flight() const override { return in_flight_; }
+
+ private:
+  enum class Step : std::uint8_t { kOpen, kWrite, kSync, kClose, kUnlink };
+  struct Task {
+    bool active = false;
+    std::uint64_t tag = 0;
+    std::string path;
+    std::span<const std::byte> data;
+    std::size_t written = 0;
+    int fd = -1;
+    Step step = Step::kOpen;
+  };
+
+  static std::uint64_t UserData(Task& t) { return reinterpret_cast<std::uint64_t>(&t); }
+
+  Task& IdleTask() {
+    if (!idle_.empty()) {
+      Task* t = idle_.back();
+      idle_.pop_back();
+      return *t;
+    }
+    return *tasks_.emplace_back(std::make_unique<Task>());
+  }
+
+  // The next step of `t` after its current one returned `result`.
+  void Advance(Task& t, std::int64_t result, std::vector<Completion>& done) {
+    switch (t.step) {
+      case Step::kOpen:
+        if (result < 0) return Fail(t, "cannot create", result, done);
+        t.fd = static_cast<int>(result);
+        return WriteMore(t);
+      case Step::kWrite:
+        if (result < 0) return Fail(t, "cannot write", result, done);
+        if (result == 0) return Fail(t, "cannot write", -ENOSPC, done);  // no progress
+        t.written += static_cast<std::size_t>(result);
+        return WriteMore(t);
+      case Step::kSync:
+        if (result < 0) return Fail(t, "cannot fdatasync", result, done);
+        t.step = Step::kClose;
+        return ring_->Close(t.fd, UserData(t));
+      case Step::kClose:
+        t.fd = -1;
+        if (result < 0) return Fail(t, "cannot close", result, done);
+        if (keep_) return Finish(t, "", done);
+        t.step = Step::kUnlink;
+        return ring_->Unlink(t.path.c_str(), UserData(t));
+      case Step::kUnlink:  // as the blocking form, a file that cannot be removed is no failure
+        return Finish(t, "", done);
+    }
+  }
+
+  // Writes what is left of the payload, or moves on to fdatasync or close.
+  void WriteMore(Task& t) {
+    if (t.written < t.data.size()) {
+      t.step = Step::kWrite;
+      const std::size_t bytes = std::min(t.data.size() - t.written, kMaxWriteBytes);
+      return ring_->Write(t.fd, t.data.data() + t.written, static_cast<unsigned>(bytes), t.written,
+                          UserData(t));
+    }
+    t.step = durable_ ? Step::kSync : Step::kClose;
+    if (durable_) return ring_->Fsync(t.fd, /*datasync=*/true, UserData(t));
+    ring_->Close(t.fd, UserData(t));
+  }
+
+  // Ends `t` with the error of `result` (-errno), as the blocking form words it; the partial
+  // file is closed and removed at once (a rare path: plain system calls).
+  void Fail(Task& t, const std::string& what, std::int64_t result, std::vector<Completion>& done) {
+    std::string message =
+        "io: " + what + " " + t.path + ": " + std::strerror(static_cast<int>(-result));
+    if (t.fd >= 0) ::close(t.fd);
+    t.fd = -1;
+    ::unlink(t.path.c_str());
+    Finish(t, std::move(message), done);
+  }
+
+  void Finish(Task& t, std::string error, std::vector<Completion>& done) {
+    done.push_back({.tag = t.tag,
+                    .output = {.value = error.empty() ? t.written : 0, .reply = {}},
+                    .error = std::move(error)});
+    t.active = false;
+    idle_.push_back(&t);
+    --in_flight_;
+  }
+
+  bool durable_;
+  bool keep_;
+  std::string dir_;
+  std::shared_ptr<const std::vector<std::byte>> local_payload_;  // null: shipped with tasks
+  std::unique_ptr<Ring> ring_;
+  std::vector<std::unique_ptr<Task>> tasks_;  // stable addresses: the ring's user_data
+  std::vector<Task*> idle_;
+  std::vector<RingCompletion> completions_;
+  std::size_t in_flight_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::byte> MakeText(std::int64_t bytes) {
@@ -107,9 +272,12 @@ constexpr Workload kWorkload = {
     .name = "io",
     .summary =
         "writes --io_bytes of text to its own file in a private temp dir "
-        "(buffered, or durable with fdatasync)",
+        "(buffered, or durable with fdatasync); asynchronously through io_uring",
     .make_runner = [](const Config& config) -> std::unique_ptr<TaskRunner> {
       return std::make_unique<Runner>(config);
+    },
+    .make_async_runner = [](const Config& config) -> std::unique_ptr<AsyncTaskRunner> {
+      return std::make_unique<UringRunner>(config);
     },
 };
 

@@ -86,6 +86,12 @@ const CurlModule& Curl() {
   return module;
 }
 
+const UringModule& Uring() {
+  static const UringModule& module =
+      Load<UringModule>("libparbench_uring.so", "parbench_uring_module");
+  return module;
+}
+
 const BlasModule& Blas() {
   static const BlasModule& module = []() -> const BlasModule& {
     // Loaded, OpenBLAS starts a pool of (cores - 1) threads, and where one cannot start (the

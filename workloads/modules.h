@@ -4,8 +4,9 @@
 // per process here, and an embedded CPython interpreter ~15-30 ms to start. Every process-pool
 // worker is this binary re-executed, so linking them into it would make every worker pay that at
 // start, whether it runs api or dot tasks or not. They live instead in small modules next to the
-// binary, dlopen()ed the first time an api, dot or Python task (or the parent's machine context, or
-// a --py_task check) needs them.
+// binary, dlopen()ed the first time an api, dot or Python task (or the parent's machine context,
+// or a --py_task check) needs them. liburing (io's asynchronous form) is small, but only an event
+// loop running io uses it, so it is a module too: a process that never does pays nothing for it.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,41 @@ struct BlasModule {
   int (*threads)();
 };
 
+// The result of one io_uring operation: its user_data and what the system call would have
+// returned (-errno on failure).
+struct RingCompletion {
+  std::uint64_t user_data = 0;
+  std::int64_t result = 0;
+};
+
+// One io_uring (from libparbench_uring.so): file operations are queued with a user_data,
+// submitted together by the next Wait(), and complete in any order. Paths and buffers must
+// stay valid until their operation completes. Used by one thread at a time.
+class Ring {
+ public:
+  virtual ~Ring() = default;
+  // Queue one operation. Throws WorkloadError when the ring cannot take it.
+  virtual void Open(const char* path, int flags, unsigned mode, std::uint64_t user_data) = 0;
+  virtual void Write(int fd, const void* data, unsigned bytes, std::uint64_t offset,
+                     std::uint64_t user_data) = 0;
+  virtual void Fsync(int fd, bool datasync, std::uint64_t user_data) = 0;
+  virtual void Close(int fd, std::uint64_t user_data) = 0;
+  virtual void Unlink(const char* path, std::uint64_t user_data) = 0;
+  // Submits what is queued and waits up to `timeout_ms` for completions, which it appends to
+  // `out`. Throws WorkloadError when the ring fails.
+  virtual void Wait(int timeout_ms, std::vector<RingCompletion>& out) = 0;
+  // Operations queued or in the kernel whose completion has not been returned.
+  [[nodiscard]] virtual std::size_t pending() const = 0;
+};
+
+// What libparbench_uring.so offers (extern "C" parbench_uring_module()).
+struct UringModule {
+  int abi;
+  // A ring of `entries` submission slots. Throws WorkloadError saying exactly why io_uring
+  // cannot be used here (blocked by seccomp, disabled by sysctl, an old kernel).
+  std::unique_ptr<Ring> (*make_ring)(unsigned entries);
+};
+
 // What libparbench_python.so offers (extern "C" parbench_python_module()): embedded CPython.
 // Every function starts this process's interpreter on first use; tasks take the GIL with
 // PyGILState_Ensure() per task, so any thread may run them (see python_module.cc).
@@ -65,6 +101,7 @@ struct PythonModule {
 // tries again.
 [[nodiscard]] const CurlModule& Curl();
 [[nodiscard]] const BlasModule& Blas();
+[[nodiscard]] const UringModule& Uring();
 // Loaded RTLD_GLOBAL: CPython's own extension modules (lib-dynload/*.so) are not linked against
 // libpython and need its symbols in the global scope.
 [[nodiscard]] const PythonModule& Python();

@@ -37,4 +37,13 @@ std::unique_ptr<TaskRunner> MakeRunner(std::string_view workload, const Config& 
   return FindWorkload(workload).make_runner(config);
 }
 
+std::unique_ptr<AsyncTaskRunner> MakeAsyncRunner(std::string_view workload, const Config& config) {
+  const Workload& w = FindWorkload(workload);
+  if (w.make_async_runner == nullptr) {
+    throw WorkloadError("workload '" + std::string(workload) +
+                        "' has no asynchronous form: an event loop cannot run it");
+  }
+  return w.make_async_runner(config);
+}
+
 }  // namespace parbench

@@ -127,5 +127,9 @@ void RegisterWorkload(const Workload& workload);
 // Builds the runner for a (workload name, config) pair: the one call executors make.
 [[nodiscard]] std::unique_ptr<TaskRunner> MakeRunner(std::string_view workload,
                                                      const Config& config);
+// Builds the asynchronous runner for a (workload name, config) pair (an event loop's call);
+// throws WorkloadError when the workload has no asynchronous form or it cannot be built here.
+[[nodiscard]] std::unique_ptr<AsyncTaskRunner> MakeAsyncRunner(std::string_view workload,
+                                                               const Config& config);
 
 }  // namespace parbench

@@ -122,6 +122,30 @@ TEST(MachineTest, InterferenceIsOthersTimeOverTheUsableCapacity) {
   EXPECT_DOUBLE_EQ(Between(before, after, 2).other_cpu_frac, 0.0);
 }
 
+TEST(MachineTest, ThePreciseTreeCpuTimeWinsOverTicksWhenBothSamplesHaveIt) {
+  const auto hz = TicksPerSecond();
+  CpuSample before{.wall_ns = 0, .tree_ticks = 0, .tree_cpu_ns = 1'000'000};
+  CpuSample after{.wall_ns = 1'000'000'000, .tree_ticks = hz, .tree_cpu_ns = 4'000'000};
+  EXPECT_DOUBLE_EQ(Between(before, after, 2).tree_cpu_s, 0.003);
+  after.tree_cpu_ns = -1;  // not read: the ticks count
+  EXPECT_DOUBLE_EQ(Between(before, after, 2).tree_cpu_s, 1.0);
+}
+
+TEST(MachineTest, SchedstatGivesTheTimeOnCpuInNanoseconds) {
+  EXPECT_EQ(ParseSchedstatNs("311263 103764 2\n"), 311263);
+  EXPECT_EQ(ParseSchedstatNs(""), -1);
+  EXPECT_EQ(ParseSchedstatNs("x 1 2\n"), -1);
+}
+
+TEST(MachineTest, AProcessTreeSampleReadsThePreciseCpuTime) {
+  const CpuSample a = SampleCpu({0});
+  volatile std::uint64_t spin = 0;
+  for (int i = 0; i < 10'000'000; ++i) spin = spin + static_cast<std::uint64_t>(i);
+  const CpuSample b = SampleCpu({0});
+  ASSERT_GE(a.tree_cpu_ns, 0);
+  EXPECT_GT(b.tree_cpu_ns, a.tree_cpu_ns) << "the loop used CPU";
+}
+
 TEST(MachineTest, TheBudgetNeverExceedsTheAffinityMask) {
   const CpuBudget budget = ReadCpuBudget();
   EXPECT_GE(budget.usable, 1);

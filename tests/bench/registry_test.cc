@@ -126,7 +126,10 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
                            "roundtrip/processes/workers:1",
                            "roundtrip/raw_pipe",
                            "api_server/clients:32/latency_ms:20",
-                           "api_server/clients:256/latency_ms:20"}) {
+                           "api_server/clients:256/latency_ms:20",
+                           "api_server/clients:1024/latency_ms:20",
+                           "api/async/workers:4",
+                           "io/async/workers:4/mode:durable/payload:local"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
   for (const char* absent :
@@ -139,6 +142,39 @@ TEST(RegistryTest, EveryFamilyIsRegisteredUnderItsDocumentedNames) {
   std::set<std::string> unique(names.begin(), names.end());
   EXPECT_EQ(unique.size(), names.size()) << "no name registered twice";
   env.Release();
+}
+
+bool Has(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+TEST(RegistryTest, AnExecutorsOwnCountsApplyWithoutWorkersAndItsLimitAlways) {
+  {
+    SuiteEnv env(DefaultOptions(2), 2);  // --workers not given
+    const std::vector<std::string> names = RegisterSuite(env);
+    const std::vector<int>& async_counts = FindExecutor("async")->default_workers;
+    for (int w : async_counts) {
+      EXPECT_TRUE(Has(names, "api/async/workers:" + std::to_string(w))) << w;
+    }
+    EXPECT_TRUE(Has(names, "api/threads/workers:2"));
+    EXPECT_FALSE(Has(names, "api/threads/workers:" + std::to_string(async_counts.back())))
+        << "a pool keeps --workers' default";
+    for (const std::string& name : names) {
+      EXPECT_FALSE(name.starts_with("cpu/async/")) << "cpu has no asynchronous form: " << name;
+      EXPECT_FALSE(name.starts_with("transfer/async/")) << name;
+    }
+    env.Release();
+  }
+  {
+    SuiteEnv env(SmallOptions({2, 512}), 2);
+    const std::vector<std::string> names = RegisterSuite(env);
+    EXPECT_TRUE(Has(names, "api/async/workers:512"));
+    EXPECT_TRUE(Has(names, "api/threads/workers:2"));
+    EXPECT_FALSE(Has(names, "api/threads/workers:512")) << "above the pool's limit of 256";
+    EXPECT_FALSE(Has(names, "api/async/workers:1024")) << "--workers given: only its counts";
+    env.Release();
+  }
+  benchmark::ClearRegisteredBenchmarks();
 }
 
 TEST(RegistryTest, ExecutorsFlagSelectsTheExecutors) {

@@ -409,6 +409,54 @@ TEST(SmokeTest, AFullDiskFailsTheIoBenchmarkWithTheCauseAndLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(disk.path())) << "partial files and the temp dir are gone";
 }
 
+TEST(SmokeTest, ApiUnderTheEventLoopRunsAndEveryApiExecutorReportsCpuPerRequest) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench(
+      "--benchmark_filter='^api/(threads|async)/workers:(2|8)/' --tasks=16 "
+      "--workers=2,8 --api_latency_ms=5 --benchmark_min_time=0.01 "
+      "--benchmark_out_format=json --benchmark_out=" +
+          run.string(),
+      dir.path());
+  EXPECT_EQ(o.exit_status, 0) << o.err;
+  std::set<std::string> names;
+  const json result = ReadJson(run);
+  for (const json& b : result.at("benchmarks")) {
+    names.insert(b.at("name").get<std::string>());
+    EXPECT_FALSE(b.contains("error_message"))
+        << b.at("name") << ": " << b.value("error_message", "");
+    for (const char* counter :
+         {"cpu_per_request_us", "server_cpu_per_request_us", "ideal_fraction"}) {
+      EXPECT_TRUE(b.contains(counter)) << b.at("name") << " has no " << counter;
+    }
+  }
+  EXPECT_TRUE(names.contains("api/async/workers:8/real_time"));
+  EXPECT_TRUE(names.contains("api/threads/workers:8/real_time"));
+}
+
+// io under the event loop runs through io_uring or fails with the reason io_uring is refused:
+// never quietly on threads.
+TEST(SmokeTest, IoUnderTheEventLoopRunsOrSaysWhyNot) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench(
+      "--benchmark_filter=^io/async/workers:4/mode:durable/payload:local "
+      "--workers=4 --io_bytes=100000 --tasks=8 --benchmark_min_time=0.01 "
+      "--benchmark_out_format=json --benchmark_out=" +
+          run.string(),
+      dir.path());
+  const json b = ReadJson(run).at("benchmarks").at(0);
+  if (b.contains("error_message")) {
+    EXPECT_EQ(o.exit_status, 1);
+    EXPECT_NE(b.at("error_message").get<std::string>().find("io_uring is not available here"),
+              std::string::npos)
+        << b.at("error_message");
+  } else {
+    EXPECT_EQ(o.exit_status, 0) << o.err;
+    EXPECT_GT(b.at("bytes_per_second").get<double>(), 0);
+  }
+}
+
 TEST(SmokeTest, AnUnusableIoDirIsABadFlag) {
   TempDir dir;
   for (const char* bad : {"--io_dir=/nonexistent/parbench", "--io_dir=/proc/self"}) {

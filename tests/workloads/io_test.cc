@@ -2,8 +2,15 @@
 #include "workloads/io.h"
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -169,6 +176,111 @@ TEST(IoTest, AProcessWorkerHoldsOnePayloadAtATimeAcrossJobs) {
   const std::int64_t grew = resources::PeakRss(worker) - before;
   EXPECT_LT(grew, kBytes * 3 / 2) << "grew by " << grew / kMiB << " MiB for a 64 MiB payload";
 }
+
+}  // namespace
+}  // namespace parbench::io
+
+// The asynchronous form (io_uring). Where the kernel or a seccomp profile refuses io_uring,
+// building the runner fails with the reason; these tests then say so and skip.
+namespace parbench::io {
+namespace {
+
+struct Outcome {
+  std::uint64_t value;
+  std::string error;
+};
+
+// Runs tasks 0..tasks-1 on a fresh asynchronous runner to completion; outcomes by task. An
+// unavailable io_uring throws WorkloadError from the runner's construction.
+std::vector<Outcome> RunAsync(const Config& config, std::uint32_t tasks,
+                              std::span<const std::byte> payload) {
+  auto runner = MakeAsyncRunner("io", config);
+  for (std::uint32_t i = 0; i < tasks; ++i) runner->Start(i, payload, i);
+  std::vector<Outcome> out(tasks);
+  while (runner->in_flight() > 0) {
+    for (const Completion& c : runner->Poll(1000)) out.at(c.tag) = {c.output.value, c.error};
+  }
+  return out;
+}
+
+#define SKIP_WITHOUT_IO_URING(statement)                                             \
+  try {                                                                              \
+    statement;                                                                       \
+  } catch (const WorkloadError& e) {                                                 \
+    const std::string why = e.what();                                                \
+    ASSERT_NE(why.find("io_uring is not available here"), std::string::npos) << why; \
+    GTEST_SKIP() << why;                                                             \
+  }
+
+TEST(IoAsyncTest, EachTaskWritesThePayloadToItsOwnFileAndLeavesNoneBehind) {
+  TempDir dir(fs::temp_directory_path().string());
+  const auto payload = MakeText(300'000);
+  std::vector<Outcome> kept;
+  SKIP_WITHOUT_IO_URING(
+      kept = RunAsync(MakeConfig(dir.path(), true, 0, false).Set("keep", 1), 16, payload));
+  for (std::uint32_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(kept[i].error, "");
+    EXPECT_EQ(kept[i].value, payload.size());
+    EXPECT_EQ(ReadFile(fs::path(dir.path()) / FileName(i)), AsString(payload));
+  }
+  fs::remove_all(dir.path());
+  fs::create_directory(dir.path());
+  for (const Outcome& o : RunAsync(MakeConfig(dir.path(), false, 5000, true), 16, {})) {
+    EXPECT_EQ(o.error, "");
+    EXPECT_EQ(o.value, 5000U);
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path())) << "without keep each file is removed";
+}
+
+TEST(IoAsyncTest, AFullDiskFailsTheTaskNamingTheFileAndThePartialFileIsRemoved) {
+  testing::TmpfsMount disk(256 * 1024);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot make a small file system here: " << disk.error();
+  const auto payload = MakeText(1 << 20);  // 1 MiB into 256 KiB
+  std::vector<Outcome> out;
+  SKIP_WITHOUT_IO_URING(
+      out = RunAsync(MakeConfig(disk.path(), false, 0, false).Set("keep", 1), 1, payload));
+  EXPECT_NE(out[0].error.find("No space left on device"), std::string::npos) << out[0].error;
+  EXPECT_NE(out[0].error.find(FileName(0)), std::string::npos) << out[0].error;
+  EXPECT_TRUE(fs::is_empty(disk.path())) << "the partial file is removed";
+}
+
+#if defined(__NR_io_uring_setup)
+// In a child process whose seccomp filter answers io_uring_setup with EPERM, as Docker's
+// default profile does: building the runner must fail and say exactly that.
+void TryIoUringUnderSeccomp() {
+  const sock_filter filter[] = {
+      {static_cast<std::uint16_t>(BPF_LD | BPF_W | BPF_ABS), 0, 0,
+       static_cast<std::uint32_t>(offsetof(seccomp_data, nr))},
+      {static_cast<std::uint16_t>(BPF_JMP | BPF_JEQ | BPF_K), 0, 1,
+       static_cast<std::uint32_t>(__NR_io_uring_setup)},
+      {static_cast<std::uint16_t>(BPF_RET | BPF_K), 0, 0,
+       static_cast<std::uint32_t>(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))},
+      {static_cast<std::uint16_t>(BPF_RET | BPF_K), 0, 0, SECCOMP_RET_ALLOW},
+  };
+  sock_fprog program{.len = static_cast<unsigned short>(std::size(filter)),
+                     .filter = const_cast<sock_filter*>(filter)};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+    std::fprintf(stderr, "cannot install a seccomp filter\n");
+    std::_Exit(3);
+  }
+  try {
+    (void)MakeAsyncRunner("io", MakeConfig("/tmp", false, 10, true));
+    std::fprintf(stderr, "io_uring worked under the filter\n");
+    std::_Exit(4);
+  } catch (const WorkloadError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    std::_Exit(0);
+  }
+}
+
+TEST(IoAsyncDeathTest, WhereASeccompProfileBlocksIoUringTheRunnerSaysSo) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no threads of ours
+  EXPECT_EXIT(TryIoUringUnderSeccomp(), ::testing::ExitedWithCode(0),
+              "io_uring is not available here: io_uring_queue_init failed: Operation not "
+              "permitted \\(a seccomp profile blocks io_uring_setup");
+}
+#endif
 
 }  // namespace
 }  // namespace parbench::io

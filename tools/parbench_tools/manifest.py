@@ -50,11 +50,11 @@ class Counter:
 
 @dataclass(frozen=True)
 class Reference:
-    """A benchmark FAMILY/NAME that is a floor for the `compare_to` executor (raw_pipe)."""
+    """A benchmark FAMILY/NAME that is a floor for the `compare_to` executors (raw_pipe)."""
 
     name: str
     summary: str = ""
-    compare_to: tuple[str, ...] = ()  # the executors it is a floor for
+    compare_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,17 +195,21 @@ def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> F
     references = []
     for i, ref in enumerate(r.array(obj, "references", where, [])):
         ref = r.obj(ref, f"{where}.references[{i}]")
-        compare_to = ref.get("compare_to", [])
-        if isinstance(compare_to, str):  # one executor, or a list of them
-            compare_to = [compare_to]
-        if not isinstance(compare_to, list):
-            r.fail(f"{where}.references[{i}].compare_to", "must be a name or a list of names")
-        for executor in compare_to:
-            if executor not in executors:
-                r.fail(f"{where}.references[{i}].compare_to", f"names {executor!r}, which is "
-                                                              "not an executor")
+        # One executor's name, or (as bench writes it) the list of the run's executors the
+        # reference is a floor for.
+        compare_to = ref.get("compare_to")
+        names = [compare_to] if isinstance(compare_to, str) else compare_to
+        if compare_to is None:
+            names = []
+        elif not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            r.fail(f"{where}.references[{i}].compare_to", "must be an executor's name or a "
+                                                          "list of them")
+        for n in names:
+            if n not in executors:
+                r.fail(f"{where}.references[{i}].compare_to", f"names {n!r}, which is not "
+                                                              "an executor")
         references.append(Reference(r.name(ref, f"{where}.references[{i}]"),
-                                    r.text(ref, "summary", where, ""), tuple(compare_to)))
+                                    r.text(ref, "summary", where, ""), tuple(names)))
     return Family(
         name=name, summary=r.text(obj, "summary", where, ""),
         workload=r.text(obj, "workload", where, name),
