@@ -117,14 +117,3 @@ const PythonModule& Python() {
 bool PythonLoaded() { return g_python_loaded.load(); }
 
 }  // namespace parbench
-
-// Under AddressSanitizer, LeakSanitizer reports what a process still holds at exit that nothing
-// points to. The embedded interpreter is never finalised on purpose (see python_module.cc), so
-// at exit its objects (allocated inside libpython, whose frames carry no frame pointers) read as
-// leaks in every process that ran Python. Only allocations made inside libpython are exempt;
-// parbench's own leaks are still reported.
-#if defined(__SANITIZE_ADDRESS__)
-extern "C" [[gnu::visibility("default"), gnu::used]] const char* __lsan_default_suppressions() {
-  return "leak:libpython3.11.so\n";
-}
-#endif
