@@ -56,7 +56,7 @@ std::int64_t g_took_ns = 0;  // what the start cost, whenever it happened
 std::int64_t Start() {
   std::int64_t took = 0;
   std::call_once(g_once, [&took] {
-    const LeakExempt exempt;
+    [[maybe_unused]] const LeakExempt exempt;
     const std::int64_t t0 = MonotonicNs();
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
