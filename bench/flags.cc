@@ -186,11 +186,20 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
     if (eq == std::string_view::npos) {
       throw FlagError("--" + std::string(name) + " needs a value: --" + std::string(name) + "=...");
     }
-    const std::string_view value = arg.substr(eq + 1);
-    parsed.options.Set(name, ParseFlagValue(*spec, value), std::string(value));
+    std::string value(arg.substr(eq + 1));
+    if (spec->repeatable && parsed.options.WasSet(name)) {
+      if (value.empty()) throw FlagError("--" + std::string(name) + " is empty");
+      value = parsed.options.Text(name) + "," + value;
+    }
+    parsed.options.Set(name, ParseFlagValue(*spec, value), value);
   }
   *argc = kept;
   argv[kept] = nullptr;
+
+  // What only the flags together can tell (a --py_task's module imports, a --plugin is one).
+  for (const Family& family : Families()) {
+    if (family.validate) family.validate(parsed.options);
+  }
 
   if (!parsed.options.WasSet("timeline_out") && !parsed.benchmark_out.empty()) {
     const std::string trace = TraceNextTo(parsed.benchmark_out);

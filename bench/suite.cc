@@ -208,7 +208,9 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
   }
   const CpuMeter meter(env, /*worker_processes=*/false);  // reaped by the time it reads them
   const auto m = TimedLoop(state, env, prep, t.name, t.workers, start_run_stop, [] {});
-  if (m) AddCounters(state, meter.Finish(m->iterations));
+  if (!m) return;
+  AddCounters(state, meter.Finish(m->iterations));
+  if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
 
 // A probe benchmark: Iterate() timed, AfterIteration() with the timer paused when the probe

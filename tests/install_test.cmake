@@ -1,6 +1,6 @@
 # An installed bench works without the build tree: installs into a temporary prefix, moves the
-# prefix elsewhere, and runs the installed bench (cpu, api and dot: both modules loaded) and the
-# installed parbench-tools on its output.
+# prefix elsewhere, and runs the installed bench (cpu, api, dot and py_cpu: every module loaded)
+# and the installed parbench-tools on its output.
 # Usage: cmake -DBUILD_DIR=<build tree> -P install_test.cmake
 if(NOT BUILD_DIR)
   message(FATAL_ERROR "install_test.cmake: pass -DBUILD_DIR=<build tree>")
@@ -31,7 +31,8 @@ endfunction()
 
 run(out "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${work}/prefix")
 foreach(file bin/bench bin/parbench-tools lib/parbench/libparbench_curl.so
-        lib/parbench/libparbench_blas.so lib/parbench/tools/parbench_tools/cli.py)
+        lib/parbench/libparbench_blas.so lib/parbench/libparbench_python.so
+        include/parbench/plugin.h lib/parbench/tools/parbench_tools/cli.py)
   if(NOT EXISTS "${work}/prefix/${file}")
     fail("the install did not place ${file}:\n${out}")
   endif()
@@ -40,11 +41,13 @@ endforeach()
 file(RENAME "${work}/prefix" "${work}/moved")
 
 run(out "${work}/moved/bin/bench"
-    "--benchmark_filter=^(cpu/serial|cpu/threads/workers:2|api/serial|dot/serial/blas_threads:1)/"
-    --workers=2 --cpu_n=1000 --tasks=2 --dot_n=16 --api_latency_ms=0 --benchmark_min_time=0.01
+    "--benchmark_filter=^(cpu/serial|cpu/threads/workers:2|api/serial|dot/serial/blas_threads:1|py_cpu/serial|py_cpu/processes/workers:2)/"
+    --workers=2 --cpu_n=1000 --tasks=2 --dot_n=16 --api_latency_ms=0 --py_n=1000
+    --benchmark_min_time=0.01
     --benchmark_out_format=json "--benchmark_out=${work}/run.json")
-if(out MATCHES "ERROR OCCURRED" OR NOT out MATCHES "api/serial" OR NOT out MATCHES "dot/serial")
-  fail("the installed bench did not run cpu, api and dot cleanly:\n${out}")
+if(out MATCHES "ERROR OCCURRED" OR NOT out MATCHES "api/serial" OR NOT out MATCHES "dot/serial"
+   OR NOT out MATCHES "py_cpu/processes")
+  fail("the installed bench did not run cpu, api, dot and py_cpu cleanly:\n${out}")
 endif()
 if(out MATCHES "parbench_libcurl_version: unavailable" OR out MATCHES "openblas_config: unavailable")
   fail("the installed bench did not find its modules:\n${out}")

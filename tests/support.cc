@@ -264,7 +264,25 @@ Watchdog::~Watchdog() {
   state_->cv.notify_all();
 }
 
+// Value 1 when libpython is mapped into this worker process (so an interpreter could have
+// started), 0 when it is not: read from /proc/self/maps, not from parbench's own bookkeeping.
+class PythonMappedRunner final : public TaskRunner {
+ public:
+  TaskOutput Run(std::uint32_t, std::span<const std::byte>) override {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      if (line.find("libpython") != std::string::npos) return {.value = 1, .reply = {}};
+    }
+    return {.value = 0, .reply = {}};
+  }
+};
+
 void RegisterTestWorkloads() {
+  RegisterWorkload({"python_mapped", "test: 1 when libpython is mapped in this worker, else 0",
+                    [](const Config&) -> std::unique_ptr<TaskRunner> {
+                      return std::make_unique<PythonMappedRunner>();
+                    }});
   RegisterWorkload({"barrier", "test: waits for N tasks at once",
                     [](const Config& c) -> std::unique_ptr<TaskRunner> {
                       return std::make_unique<BarrierRunner>(c);

@@ -23,6 +23,7 @@ namespace parbench::testing {
 // barrier, sleep and echo have an asynchronous form too (many tasks in flight on one thread:
 // barrier and sleep wait on deadlines, not threads), so an event loop runs the same tests.
 //   blas_threads  value = openblas_get_num_threads() in the worker
+//   python_mapped  value 1 when libpython is mapped into the worker's process, else 0
 //   fault    task `task` misbehaves as `mode` says: segv, abort, exit (status 3), kill
 //            (SIGKILL), throw, hang (sleeps `ms`); every other task returns its index
 void RegisterTestWorkloads();

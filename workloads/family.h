@@ -179,6 +179,9 @@ struct Family {
   std::vector<CounterSpec> counter_specs{};
   // Under::kNoExecutor: makes the probe of one point.
   std::function<std::unique_ptr<Probe>(const Point& point, Fixtures& fixtures)> probe{};
+  // Checks the parsed flags together, before anything runs (optional): throws FlagError (one
+  // line) for what cannot work, e.g. a --py_task whose module does not import.
+  std::function<void(const Options& options)> validate{};
 
   // The name and summary with the workload's filled in.
   [[nodiscard]] std::string_view display_name() const;

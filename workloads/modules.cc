@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -33,13 +34,13 @@ std::vector<std::filesystem::path> Directories() {
 }
 
 template <typename Table>
-const Table& Load(const std::string& file, const char* symbol) {
+const Table& Load(const std::string& file, const char* symbol, int scope = RTLD_LOCAL) {
   const std::vector<std::filesystem::path> dirs = Directories();
   for (const auto& dir : dirs) {
     const std::string path = (dir / file).string();
     if (::access(path.c_str(), F_OK) != 0) continue;
     // Never closed: the module lives as long as the process.
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | scope);
     if (handle == nullptr) throw WorkloadError("cannot load " + path + ": " + ::dlerror());
     auto* entry = reinterpret_cast<const Table* (*)()>(::dlsym(handle, symbol));
     if (entry == nullptr) throw WorkloadError(path + ": no symbol " + symbol);
@@ -74,6 +75,8 @@ class ScopedDefaultEnv {
   bool set_ = false;
 };
 
+std::atomic<bool> g_python_loaded{false};
+
 }  // namespace
 
 void SetModuleDir(std::string dir) { ExtraDir() = std::move(dir); }
@@ -105,5 +108,17 @@ const MpiModule& Mpi() {
   static const MpiModule& module = Load<MpiModule>("libparbench_mpi.so", "parbench_mpi_module");
   return module;
 }
+
+const PythonModule& Python() {
+  static const PythonModule& module = []() -> const PythonModule& {
+    const PythonModule& loaded =
+        Load<PythonModule>("libparbench_python.so", "parbench_python_module", RTLD_GLOBAL);
+    g_python_loaded.store(true);
+    return loaded;
+  }();
+  return module;
+}
+
+bool PythonLoaded() { return g_python_loaded.load(); }
 
 }  // namespace parbench

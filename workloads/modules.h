@@ -1,12 +1,12 @@
 // Heavy libraries loaded on first use.
 //
 // libcurl (with its ~30 dependencies) and OpenBLAS cost 4.3 ms and 2.4 ms of dynamic loading
-// per process here. Every process-pool worker is this binary re-executed, so linking them into
-// it would make every worker pay that at start, whether it runs api or dot tasks or not. They
-// live instead in small modules next to the binary, dlopen()ed the first time an api or dot
-// task (or the parent's machine context) needs them. liburing (io's asynchronous form) is
-// small, but only an event loop running io uses it, so it is a module too: a process that
-// never does pays nothing for it.
+// per process here, and an embedded CPython interpreter ~15-30 ms to start. Every process-pool
+// worker is this binary re-executed, so linking them into it would make every worker pay that at
+// start, whether it runs api or dot tasks or not. They live instead in small modules next to the
+// binary, dlopen()ed the first time an api, dot or Python task (or the parent's machine context,
+// or a --py_task check) needs them. liburing (io's asynchronous form) is small, but only an event
+// loop running io uses it, so it is a module too: a process that never does pays nothing for it.
 #pragma once
 
 #include <cstdint>
@@ -104,6 +104,26 @@ struct UringModule {
   std::unique_ptr<Ring> (*make_ring)(unsigned entries);
 };
 
+// What libparbench_python.so offers (extern "C" parbench_python_module()): embedded CPython.
+// Every function starts this process's interpreter on first use; tasks take the GIL with
+// PyGILState_Ensure() per task, so any thread may run them (see python_module.cc).
+struct PythonModule {
+  int abi;
+  // Starts the interpreter if it is not running (thread-safe); returns the nanoseconds it took
+  // in this call (0 when it was already running). Throws WorkloadError when it cannot start.
+  std::int64_t (*start)();
+  // py_cpu: the article's cpu_heavy(n) loop (config: n).
+  std::unique_ptr<TaskRunner> (*make_loop_runner)(const Config& config);
+  // py: a user's FUNCTION(index, payload) (config: path, module, function).
+  std::unique_ptr<TaskRunner> (*make_call_runner)(const Config& config);
+  // startup's interpreter variant: each task returns the ns its process took to start Python.
+  std::unique_ptr<TaskRunner> (*make_startup_runner)(const Config& config);
+  // Imports `module` (with `path` first on sys.path, unless empty) and finds a callable
+  // `function`; throws WorkloadError with Python's exception type and message.
+  void (*check_function)(const std::string& path, const std::string& module,
+                         const std::string& function);
+};
+
 // The modules, loaded on first call (thread-safe); only what needs one loads it, so a cpu-only
 // run works without them. Looked up beside the running binary, then in ../lib/parbench from it
 // (the installed layout), then in SetModuleDir()'s directory. Throw WorkloadError naming the
@@ -113,6 +133,11 @@ struct UringModule {
 [[nodiscard]] const BlasModule& Blas();
 [[nodiscard]] const MpiModule& Mpi();
 [[nodiscard]] const UringModule& Uring();
+// Loaded RTLD_GLOBAL: CPython's own extension modules (lib-dynload/*.so) are not linked against
+// libpython and need its symbols in the global scope.
+[[nodiscard]] const PythonModule& Python();
+// True once this process has loaded the Python module (the interpreter may not be started).
+[[nodiscard]] bool PythonLoaded();
 
 // Adds a directory to look in last, for binaries that live apart from their modules (the test
 // binaries). Call before any module is loaded, before threads start.

@@ -46,6 +46,9 @@ struct FlagSpec {
   // When set, the default depends on the machine: it returns the default text for `cpus`
   // usable CPUs (the worker counts, $TMPDIR).
   std::string (*machine_default)(int cpus) = nullptr;
+  // kString: the flag may be given more than once; the values are joined with ',' (so a value
+  // must not hold one) and `check` sees the joined list.
+  bool repeatable = false;
 };
 
 // The parsed value of every flag, looked up by name. Built by ParseFlags (bench/flags.h).

@@ -100,10 +100,20 @@ Prepared PrepareTransfer(const Point& point, Fixtures& f) {
   return p;
 }
 
+// interpreter:python: every worker starts a Python interpreter (ProcessPoolExecutor's
+// price) and its task returns what that took, in whole microseconds written as ns.
+Prepared PythonStartup(Prepared plain) {
+  plain.job = {"py_startup", Config()};
+  plain.check = [](std::uint32_t, const TaskOutput& out) -> std::string {
+    if (out.value > 0 && out.value % 1000 == 0) return "";
+    return "returned " + std::to_string(out.value) + ", not an interpreter start-up time";
+  };
+  return plain;
+}
+
 // With parent_mem the parent first touches that much memory: a fork would copy its page
 // tables, vfork does not.
-Prepared PrepareStartup(const Point& point, Fixtures&) {
-  const std::string& parent_mem = point.Get("parent_mem");
+Prepared PrepareParentMem(const std::string& parent_mem) {
   if (parent_mem.empty()) return EmptyTasks(0);  // one task per worker, set by the body
   auto memory =
       std::make_shared<std::vector<char>>(static_cast<std::size_t>(ParseBytes(parent_mem)));
@@ -114,6 +124,12 @@ Prepared PrepareStartup(const Point& point, Fixtures&) {
   // the spawn.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   return EmptyTasks(0, std::move(memory));
+}
+
+Prepared PrepareStartup(const Point& point, Fixtures&) {
+  Prepared prepared = PrepareParentMem(point.Get("parent_mem"));
+  if (point.Get("interpreter") == "python") return PythonStartup(std::move(prepared));
+  return prepared;
 }
 
 const bool kOverheadFamily = RegisterFamily({
@@ -178,13 +194,23 @@ const bool kStartupFamily = RegisterFamily({
     .workload = &kOverhead,
     .name = "startup",
     .summary = "start a pool, run one empty task per worker, shut it down (parent_mem: with "
-               "1 GiB of parent memory touched first)",
+               "1 GiB of parent memory touched first; interpreter:python: each worker starts "
+               "a Python interpreter)",
     .axes =
         [](const Options&, int) {
-          return std::vector<Axis>{{"parent_mem", {"", "1GiB"}, Scope::kStartsProcesses}};
+          return std::vector<Axis>{{"parent_mem", {"", "1GiB"}, Scope::kStartsProcesses},
+                                   {"interpreter", {"", "python"}, Scope::kStartsProcesses}};
         },
     .body = Body::kStartup,
     .prepare = PrepareStartup,
+    .counters =
+        [](const Point& point, const Prepared&, const Measurement& m, Fixtures&) {
+          if (point.Get("interpreter") != "python" || m.tasks == 0) return Counters{};
+          // Measured inside each worker: Py_InitializeFromConfig, site and all.
+          return Counters{{"interpreter_start_ms",
+                           static_cast<double>(m.value_sum) / static_cast<double>(m.tasks) / 1e6}};
+        },
+    .counter_specs = {{"interpreter_start_ms", "ms", false}},
 });
 
 }  // namespace

@@ -83,7 +83,7 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";
   const Outcome o = RunBench(
-      "--benchmark_filter=cpu --executors=serial,threads,processes "
+      "--benchmark_filter=^cpu --executors=serial,threads,processes "
       "--cpu_n=1000 --tasks=4 --workers=1,2 "
       "--benchmark_min_time=0.01 --benchmark_out_format=json "
       "--benchmark_out=" +
@@ -664,6 +664,87 @@ TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
   EXPECT_EQ(o.exit_status, 0);
   EXPECT_NE(o.out.find("--workers"), std::string::npos);
   EXPECT_NE(o.out.find("benchmark_filter"), std::string::npos);
+}
+
+// Your own work: a Python function and a native plugin, under every kind of executor, named as
+// the README says.
+TEST(SmokeTest, APythonFunctionAndAPluginRunUnderEveryExecutor) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o =
+      RunBench(std::string("--benchmark_filter='^(py|plugin)/' ") +
+                   "--executors=serial,threads,processes --workers=2 --tasks=4 "
+                   "--py_task=parbench_test_tasks:work --py_payload_bytes=16 "
+                   "--py_path=" PARBENCH_TEST_PY_DIR " --plugin=" PARBENCH_EXAMPLE_PLUGIN
+                   " --benchmark_min_time=0.01 --benchmark_out_format=json "
+                   "--benchmark_out=" +
+                   run.string(),
+               dir.path());
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  std::set<std::string> names;
+  const json result = ReadJson(run);  // kept: a range-for would outlive a temporary
+  for (const json& b : result.at("benchmarks")) {
+    EXPECT_FALSE(b.value("error_occurred", false)) << b.dump();
+    names.insert(b.at("run_name").get<std::string>());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"plugin/processes/workers:2/name:example/real_time",
+                                          "plugin/serial/name:example/real_time",
+                                          "plugin/threads/workers:2/name:example/real_time",
+                                          "py/processes/workers:2/real_time", "py/serial/real_time",
+                                          "py/threads/workers:2/real_time"}));
+}
+
+// A module that does not import, a missing function, a plugin of another ABI version or a
+// library that is no plugin: one line, status 2, before anything runs.
+TEST(SmokeTest, ABadPythonTaskOrPluginFailsWithOneLineAndStatusTwo) {
+  TempDir dir;
+  const std::string py = " --py_path=" PARBENCH_TEST_PY_DIR;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--py_task=parbench_no_such_module:f" + py, "ModuleNotFoundError: No module named"},
+      {"--py_task=parbench_broken_module:f" + py, "RuntimeError: this module refuses to import"},
+      {"--py_task=parbench_test_tasks:missing" + py, "AttributeError"},
+      {"--py_task=no_colon" + py, "is not MODULE:FUNCTION"},
+      {"--py_path=" PARBENCH_TEST_PY_DIR, "need --py_task"},
+      {"--plugin=" PARBENCH_WRONG_ABI_PLUGIN, "has plugin ABI version 99"},
+      {"--plugin=" PARBENCH_NOT_A_PLUGIN, "is not a parbench plugin: it exports no"},
+      {"--plugin=" PARBENCH_SOURCE_DIR "/README.md", "is not a parbench plugin: cannot load it"},
+  };
+  for (const auto& [args, says] : cases) {
+    const Outcome o = RunBench(args, dir.path());
+    EXPECT_EQ(o.exit_status, 2) << args;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << ": " << o.err;
+    EXPECT_NE(o.err.find(says), std::string::npos) << args << ": " << o.err;
+    EXPECT_TRUE(o.out.empty()) << args << ": nothing may run";
+  }
+}
+
+// A task that raises, or returns what is not an int, bytes or None, ends its benchmark with
+// the exception's type and message; bench exits 1 and leaves no worker behind.
+TEST(SmokeTest, ARaisingPythonTaskFailsItsBenchmarksAndBenchExitsOne) {
+  TempDir dir;
+  for (const auto& [function, says] : std::vector<std::pair<std::string, std::string>>{
+           {"boom", "task 1: parbench_test_tasks:boom raised: ValueError: boom on task 1"},
+           {"wrong_type", "returned float; it must return an int, bytes or None"}}) {
+    const fs::path run = dir.path() / "run.json";
+    const Outcome o = RunBench(
+        "--benchmark_filter=^py/ --executors=serial,threads,processes "
+        "--workers=2 --tasks=3 --py_path=" PARBENCH_TEST_PY_DIR " --py_task=parbench_test_tasks:" +
+            function +
+            " --benchmark_min_time=0.01 --benchmark_out_format=json "
+            "--benchmark_out=" +
+            run.string(),
+        dir.path());
+    EXPECT_EQ(o.exit_status, 1) << function << ": " << o.err;
+    int failed = 0;
+    const json result = ReadJson(run);  // kept: a range-for would outlive a temporary
+    for (const json& b : result.at("benchmarks")) {
+      ASSERT_TRUE(b.value("error_occurred", false)) << b.dump();
+      EXPECT_NE(b.at("error_message").get<std::string>().find(says), std::string::npos) << b.dump();
+      ++failed;
+    }
+    EXPECT_EQ(failed, 3) << function;
+  }
+  EXPECT_TRUE(testing::ChildPids().empty());
 }
 
 }  // namespace

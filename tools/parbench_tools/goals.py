@@ -19,6 +19,14 @@ STARTUP_TOLERANCE = 0.10
 API_GOAL = 0.90
 API_MAX_WORKERS = 32
 API_GOAL_LATENCY_MS = 10
+# The article's finding, reproduced (issue 11): a pure-Python loop gains nothing from threads
+# (the GIL) and scales with processes.
+PY_PROCESSES_EFFICIENCY = 0.90
+PY_THREADS_MAX_SPEEDUP = 1.1
+# A plugin's empty task against bench's own, through the same executor in the same run.
+PLUGIN_TOLERANCE = 0.10
+# Python's own start-up here (python3 -c pass) is 14-18 ms; a worker's interpreter stays below.
+INTERPRETER_START_MS = 18.0
 
 
 @dataclass
@@ -180,6 +188,77 @@ def _api(run: Run) -> Goal | None:
                 ", ".join(parts), met, tuple(b.name.full for b in benches))
 
 
+def _python(run: Run) -> list[Goal]:
+    n = cores(run)
+    serial = _get(run, "py_cpu/serial")
+    if n is None or serial is None:
+        return []
+    goals = []
+    for executor in ("threads", "processes"):
+        b = _get(run, f"py_cpu/{executor}/workers:{n}")
+        if b is None:
+            continue
+        sources = (serial.name.full, b.name.full)
+        problem = _failed(serial, b)
+        if executor == "threads":
+            quantity = f"pure-Python loop, {n} threads (the GIL)"
+            goal = f"speedup ≤ {PY_THREADS_MAX_SPEEDUP:.1f}×"
+        else:
+            quantity = f"pure-Python loop, {n} processes"
+            goal = f"efficiency ≥ {PY_PROCESSES_EFFICIENCY:.2f}"
+        if problem:
+            goals.append(Goal(quantity, b.name.full, goal, problem, False, sources))
+            continue
+        speedup = serial.median / b.median
+        if executor == "threads":
+            goals.append(Goal(quantity, b.name.full, goal, f"{speedup:.2f}×",
+                              speedup <= PY_THREADS_MAX_SPEEDUP, sources))
+        else:
+            eff = speedup / n
+            goals.append(Goal(quantity, b.name.full, goal, f"{eff:.3f}",
+                              eff >= PY_PROCESSES_EFFICIENCY, sources))
+    return goals
+
+
+def _plugin(run: Run) -> list[Goal]:
+    goals = []
+    for executor in ("serial", "threads", "processes"):
+        suffix = "" if executor == "serial" else "/workers:2"
+        plugin = _get(run, f"plugin/{executor}{suffix}/name:example")
+        builtin = _get(run, f"overhead/{executor}{suffix}")
+        if plugin is None or builtin is None:
+            continue
+        quantity = f"example plugin's empty task vs overhead, {executor}"
+        goal = f"within {PLUGIN_TOLERANCE:.0%} of overhead"
+        sources = (plugin.name.full, builtin.name.full)
+        problem = _failed(plugin, builtin)
+        a, b = plugin.counter("ns_per_task"), builtin.counter("ns_per_task")
+        if problem or a is None or b is None:
+            goals.append(Goal(quantity, plugin.name.full, goal,
+                              problem or "no ns_per_task counter", False, sources))
+            continue
+        ratio = a / b
+        goals.append(Goal(quantity, plugin.name.full, goal,
+                          f"{a:.0f} vs {b:.0f} ns per task: {ratio:.2f}×",
+                          ratio <= 1 + PLUGIN_TOLERANCE, sources))
+    return goals
+
+
+def _interpreter(run: Run) -> Goal | None:
+    benches = [b for b in run.benchmarks.values()
+               if b.name.workload == "startup" and b.name.executor == "processes"
+               and b.counter("interpreter_start_ms") is not None
+               and "parent_mem:1GiB" not in b.name.full]
+    if not benches:
+        return None
+    b = min(benches, key=lambda x: x.name.workers)
+    ms = b.counter("interpreter_start_ms")
+    problem = _failed(b)
+    return Goal("Python interpreter start-up per process worker", b.name.full,
+                f"≤ {INTERPRETER_START_MS:.0f} ms", problem or f"{ms:.1f} ms",
+                problem is None and ms <= INTERPRETER_START_MS, (b.name.full,))
+
+
 def evaluate(run: Run, max_interference: float = MAX_INTERFERENCE) -> list[Goal]:
     """Every goal this run has the benchmarks for, in the README's order; each notes which of
     its benchmarks ran with interference above `max_interference`."""
@@ -191,6 +270,9 @@ def evaluate(run: Run, max_interference: float = MAX_INTERFERENCE) -> list[Goal]
         _transfer(run),
         *_cpu(run),
         _api(run),
+        *_python(run),
+        *_plugin(run),
+        _interpreter(run),
     ]
     found = [g for g in goals if g is not None]
     for g in found:

@@ -110,3 +110,71 @@ def test_the_committed_reference_meets_or_misses_as_its_readme_says(cli):
         readme = f.read()
     for row in _rows(out):
         assert row in readme, f"README's executor table differs from the run: {row}"
+
+
+def _python_variant(tmp_path, change):
+    data = planted(load_fixture("python.json"))
+    for entry in data["benchmarks"]:
+        change(entry)
+    path = tmp_path / "python_variant.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def _set_time(prefix, seconds):
+    """A change that gives every entry of `prefix` the real time `seconds`, in its unit."""
+    scale = {"ns": 1e9, "us": 1e6, "ms": 1e3, "s": 1.0}
+
+    def change(entry):
+        if entry.get("run_name", entry["name"]).startswith(prefix):
+            entry["real_time"] = seconds * scale[entry.get("time_unit", "ns")]
+    return change
+
+
+def test_a_python_run_gets_the_gil_plugin_and_interpreter_goals(cli, tmp_path):
+    status, out, err = cli("goals", quiet_fixture(tmp_path, "python.json"))
+    quantities = [r.split(" | ")[0].lstrip("| ") for r in _rows(out)]
+    assert quantities == [
+        "thread pool dispatch, streamed empty tasks",
+        "process pool dispatch, streamed empty tasks",
+        "pure-Python loop, 2 threads (the GIL)",
+        "pure-Python loop, 2 processes",
+        "example plugin's empty task vs overhead, serial",
+        "example plugin's empty task vs overhead, threads",
+        "example plugin's empty task vs overhead, processes",
+        "Python interpreter start-up per process worker",
+    ]
+    missed = [r for r in _rows(out) if r.endswith("| **missed** |")]
+    assert status == (1 if missed else 0)
+
+
+def test_threads_that_scale_a_python_loop_miss_the_gil_goal(cli, tmp_path):
+    def change(entry):
+        _set_time("py_cpu/serial/", 1.0)(entry)
+        _set_time("py_cpu/threads/workers:2/", 0.5)(entry)
+        _set_time("py_cpu/processes/workers:2/", 0.52)(entry)
+    status, out, err = cli("goals", _python_variant(tmp_path, change))
+    rows = {r.split(" | ")[0].lstrip("| "): r for r in _rows(out)}
+    assert "2.00×" in rows["pure-Python loop, 2 threads (the GIL)"]
+    assert rows["pure-Python loop, 2 threads (the GIL)"].endswith("| **missed** |")
+    assert "0.962" in rows["pure-Python loop, 2 processes"]
+    assert rows["pure-Python loop, 2 processes"].endswith("| met |")
+    assert status == 1 and "missed: pure-Python loop, 2 threads" in err
+
+
+def test_a_slow_plugin_and_a_slow_interpreter_are_missed(cli, tmp_path):
+    def change(entry):
+        name = entry.get("run_name", entry["name"])
+        if name.startswith("plugin/threads/workers:2/name:example/"):
+            entry["ns_per_task"] = 200.0
+        if name.startswith("overhead/threads/workers:2/"):
+            entry["ns_per_task"] = 100.0
+        if "interpreter_start_ms" in entry:
+            entry["interpreter_start_ms"] = 40.0
+    status, out, err = cli("goals", _python_variant(tmp_path, change))
+    rows = {r.split(" | ")[0].lstrip("| "): r for r in _rows(out)}
+    plugin = rows["example plugin's empty task vs overhead, threads"]
+    assert "200 vs 100 ns per task: 2.00×" in plugin and plugin.endswith("| **missed** |")
+    interpreter = rows["Python interpreter start-up per process worker"]
+    assert "40.0 ms" in interpreter and interpreter.endswith("| **missed** |")
+    assert status == 1
