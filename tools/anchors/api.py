@@ -29,25 +29,19 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # anchor_common, beside it
+from anchor_common import (ArgParser, TaskError, UsageError, check_writable,  # noqa: E402
+                           git_revision, run_main)
+
 EXECUTORS = ("py_serial", "py_threads", "py_asyncio")
 DEFAULT_EXECUTORS = ("py_threads", "py_asyncio")
 BASELINE = "py_serial"
-EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SERVER = os.path.normpath(os.path.join(HERE, "..", "..", "build", "api_server"))
-
-
-class UsageError(Exception):
-    """Bad input: one line on stderr, exit 2."""
-
-
-class TaskError(Exception):
-    """A request failed or answered wrongly: one line on stderr, exit 1."""
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -283,18 +277,6 @@ def manifest(executors: list[str]) -> dict:
     }
 
 
-def git_revision(directory: str) -> str:
-    """The checkout's short revision, '-dirty' when it has changes; 'unknown' without git."""
-    try:
-        rev = subprocess.run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev.strip() + ("-dirty" if dirty.strip() else "")
-
-
 def context(args, verified: int) -> dict:
     try:
         import aiohttp
@@ -331,11 +313,6 @@ def context(args, verified: int) -> dict:
 
 # --- the command ----------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        raise UsageError(message)
-
-
 def parse_list(flag: str, text: str, low: int) -> list[int]:
     out = []
     for part in text.split(","):
@@ -351,8 +328,8 @@ def parse_list(flag: str, text: str, low: int) -> list[int]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="api.py", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgParser(prog="api.py", description=__doc__.split("\n\n")[0],
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="the Google Benchmark JSON file to write")
     p.add_argument("--workers", default="32,256",
                    help="requests in flight (threads; connections), comma separated "
@@ -385,28 +362,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise UsageError(f"--timeout-s must be > 0, not {args.timeout_s}")
     check_writable(args.out)
     return args
-
-
-def check_writable(path: str) -> None:
-    """UsageError unless `path` can be written (checked before anything is measured)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f"--out {path}: is a directory")
-    if not os.path.isdir(directory):
-        raise UsageError(f"--out {path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and
-                                             not os.access(path, os.W_OK)):
-        raise UsageError(f"--out {path}: not writable")
-
-
-def write_json(path: str, data: dict) -> None:
-    """Written whole or not at all (a temporary file renamed)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".anchors-", suffix=".json",
-                                     delete=False, encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(f.name, path)
 
 
 def raise_file_limit() -> None:
@@ -456,23 +411,7 @@ def run(args, out=sys.stdout) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        document = run(args)
-        try:
-            write_json(args.out, document)
-        except OSError as e:
-            raise UsageError(f"--out {args.out}: {e.strerror or e}") from None
-    except UsageError as e:
-        print(f"api.py: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except TaskError as e:
-        print(f"api.py: error: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("api.py: interrupted; server stopped, nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+    return run_main("api.py", argv, parse_args, run, "server stopped, nothing written")
 
 
 if __name__ == "__main__":

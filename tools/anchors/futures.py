@@ -26,12 +26,14 @@ import platform
 import signal
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from time import perf_counter_ns
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # anchor_common, beside it
+from anchor_common import (ArgParser, TaskError, UsageError, check_writable,  # noqa: E402
+                           git_revision, run_main)
 
 # bench's sweep, in its order and spelling (the `task` axis values of its granularity family).
 DURATIONS = ("100ns", "300ns", "1us", "3us", "10us", "30us", "100us", "300us", "1ms", "3ms",
@@ -43,15 +45,6 @@ BASELINE = "py_serial"
 START_METHODS = ("forkserver", "spawn")
 CALIBRATION_TRIAL_S = 0.02
 CALIBRATION_TRIALS = 5
-EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
-
-
-class UsageError(Exception):
-    """Bad input: one line on stderr, exit 2."""
-
-
-class TaskError(Exception):
-    """A task returned a wrong result (or a pool broke): one line on stderr, exit 1."""
 
 
 # --- the tasks (module level: the process pool pickles them by name) ------------------------
@@ -326,18 +319,6 @@ def manifest() -> dict:
     }
 
 
-def git_revision(directory: str) -> str:
-    """The checkout's short revision, '-dirty' when it has changes; 'unknown' without git."""
-    try:
-        rev = subprocess.run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev.strip() + ("-dirty" if dirty.strip() else "")
-
-
 def context(args, steps_per_ns: float, verified: int) -> dict:
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -403,14 +384,9 @@ def efficiency_table(cases: list[Case], benchmarks: list[dict]) -> str:
 
 # --- the command ----------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        raise UsageError(message)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="futures.py", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgParser(prog="futures.py", description=__doc__.split("\n\n")[0],
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="the Google Benchmark JSON file to write")
     p.add_argument("--durations", default=",".join(DURATIONS),
                    help="task durations to run, of bench's sweep (default: all of "
@@ -445,32 +421,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise UsageError(f"--work-ms must be > 0, not {args.work_ms}")
     check_writable(args.out)
     return args
-
-
-def check_writable(path: str) -> None:
-    """UsageError unless `path` can be written (checked before anything is measured)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f"--out {path}: is a directory")
-    if not os.path.isdir(directory):
-        raise UsageError(f"--out {path}: directory {directory} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".anchors-"):
-            pass
-    except OSError as e:
-        raise UsageError(f"--out {path}: cannot write there ({e.strerror})") from None
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"--out {path}: not writable")
-
-
-def write_json(path: str, data: dict) -> None:
-    """Written whole or not at all (a temporary file renamed)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".anchors-", suffix=".json",
-                                     delete=False, encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(f.name, path)
 
 
 def run(args, out=sys.stdout) -> dict:
@@ -511,23 +461,7 @@ def run(args, out=sys.stdout) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        document = run(args)
-        try:
-            write_json(args.out, document)
-        except OSError as e:
-            raise UsageError(f"--out {args.out}: {e.strerror or e}") from None
-    except UsageError as e:
-        print(f"futures.py: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except TaskError as e:
-        print(f"futures.py: error: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("futures.py: interrupted; pools shut down, nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+    return run_main("futures.py", argv, parse_args, run, "pools shut down, nothing written")
 
 
 if __name__ == "__main__":
