@@ -72,6 +72,8 @@ std::string MachineJson(const CpuBudget& budget) {
       .dump();
 }
 
+std::string_view BuildRevision() { return PARBENCH_GIT_REVISION; }
+
 void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   using benchmark::AddCustomContext;
   AddCustomContext("parbench_cpu_model", CpuModel());
@@ -90,6 +92,7 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
   AddCustomContext("parbench_sanitizers", PARBENCH_SANITIZE_VALUE);
   AddCustomContext("parbench_git_revision", PARBENCH_GIT_REVISION);
+  AddCustomContext("parbench_revision_source", PARBENCH_REVISION_SOURCE);
   AddCustomContext("parbench_openblas_config", dot::BlasConfig());
   AddCustomContext("parbench_openblas_core", dot::BlasCore());
   AddCustomContext("parbench_openblas_threads", std::to_string(dot::BlasThreads()));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "bench/machine.h"
 #include "bench/suite.h"
@@ -12,6 +13,10 @@ namespace parbench {
 // flag (set or default) as parbench_<flag>, and the run's manifest (parbench_manifest) to
 // Google Benchmark's context. Loads the curl and BLAS modules for their versions.
 void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
+
+// The revision bench was built from ("unknown" when the build could not tell: no .git, not a
+// git archive, no PARBENCH_REVISION; see cmake/git_revision.cmake).
+[[nodiscard]] std::string_view BuildRevision();
 
 // This process's machine as JSON text: host name, CPU model, cores, usable CPUs (what every
 // MPI rank tells rank 0 about its machine).

@@ -76,6 +76,12 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
   if (flags.help) std::fputs(parbench::FlagsHelp(cores).c_str(), stdout);
   benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (parbench::BuildRevision() == "unknown") {
+    std::fprintf(stderr,
+                 "bench: warning: this bench was built without a known revision (no .git, not a "
+                 "git archive, no PARBENCH_REVISION at build time): its results cannot be placed "
+                 "in a history\n");
+  }
 
   // Soft descriptor limit up to the hard one: each api worker and the server's side of its
   // connection take one (workers inherit the limit). What was done goes in the context.

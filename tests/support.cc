@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <queue>
@@ -520,6 +522,53 @@ std::string SelfExe() {
   char buffer[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
   return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+bool ReachableByOthers(const std::filesystem::path& path) {
+  std::filesystem::path at = "/";
+  for (const auto& part : std::filesystem::absolute(path).lexically_normal().relative_path()) {
+    at /= part;
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) return false;
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) return false;
+  }
+  return true;
+}
+
+std::vector<std::filesystem::path> BenchAndModules(const std::filesystem::path& bench) {
+  std::vector<std::filesystem::path> out = {bench};
+  for (const auto& entry : std::filesystem::directory_iterator(bench.parent_path())) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("lib") && entry.path().extension() == ".so") out.push_back(entry.path());
+  }
+  return out;
+}
+
+StagedCopy::StagedCopy(const std::vector<std::filesystem::path>& files) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::temp_directory_path(ec);
+  if (ec || !ReachableByOthers(parent)) parent = "/tmp";
+  if (!ReachableByOthers(parent)) {
+    error_ = "neither $TMPDIR nor /tmp can be reached by other users";
+    return;
+  }
+  std::string templ = (parent / "parbench-staged-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) {
+    error_ = "cannot create a directory in " + parent.string() + ": " + std::strerror(errno);
+    return;
+  }
+  dir_ = templ;
+  std::filesystem::permissions(dir_, std::filesystem::perms(0755), ec);
+  for (const auto& file : files) {
+    if (ec) break;
+    std::filesystem::copy_file(file, dir_ / file.filename(), ec);
+  }
+  if (ec) error_ = "cannot stage a copy in " + dir_.string() + ": " + ec.message();
+}
+
+StagedCopy::~StagedCopy() {
+  std::error_code ignored;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
 }  // namespace parbench::testing

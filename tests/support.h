@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -145,5 +146,36 @@ struct LimitedUser {
 // that `spare` more threads or processes can start, as that user's count stands now. Returns ""
 // or why it could not.
 [[nodiscard]] std::string BecomeLimitedUser(int spare);
+
+// Whether `path` can be reached by any user: every directory from / down to it (itself
+// included, when it is one) may be searched by others. A build tree under root's mode-700 home
+// cannot be, so a test that runs bench as nobody stages a copy (see StagedCopy).
+[[nodiscard]] bool ReachableByOthers(const std::filesystem::path& path);
+
+// Copies of `files` in a fresh directory that every user can reach and read (mode 755, under
+// the system's temp directory or /tmp), for a test's child that runs as another user; removed
+// with its contents on destruction. A program keeps its modules beside it (bench finds them
+// there). ok() is false, with error() saying why, where no such place exists.
+class StagedCopy {
+ public:
+  explicit StagedCopy(const std::vector<std::filesystem::path>& files);
+  ~StagedCopy();
+  StagedCopy(const StagedCopy&) = delete;
+  StagedCopy& operator=(const StagedCopy&) = delete;
+
+  [[nodiscard]] bool ok() const { return error_.empty(); }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+  // The copy of the file whose name is `name`.
+  [[nodiscard]] std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::string error_;
+};
+
+// bench and every module beside it (lib*.so), staged by StagedCopy.
+[[nodiscard]] std::vector<std::filesystem::path> BenchAndModules(
+    const std::filesystem::path& bench);
 
 }  // namespace parbench::testing

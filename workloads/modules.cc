@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -36,9 +38,19 @@ std::vector<std::filesystem::path> Directories() {
 template <typename Table>
 const Table& Load(const std::string& file, const char* symbol, int scope = RTLD_LOCAL) {
   const std::vector<std::filesystem::path> dirs = Directories();
+  std::string denied;  // a place where the module may be but this user cannot look
   for (const auto& dir : dirs) {
     const std::string path = (dir / file).string();
-    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (::access(path.c_str(), F_OK) != 0) {
+      // ENOENT: not there. EACCES: a directory on the way is closed to this user (a build tree
+      // under a mode-700 home, reached as another user): say so, not "not found".
+      if (errno == EACCES && denied.empty()) denied = path;
+      continue;
+    }
+    if (::access(path.c_str(), R_OK) != 0) {
+      throw WorkloadError("cannot load " + path + ": " + std::strerror(errno) + " (user " +
+                          std::to_string(::geteuid()) + " may not read it)");
+    }
     // Never closed: the module lives as long as the process.
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | scope);
     if (handle == nullptr) throw WorkloadError("cannot load " + path + ": " + ::dlerror());
@@ -50,6 +62,11 @@ const Table& Load(const std::string& file, const char* symbol, int scope = RTLD_
                           std::to_string(kModuleAbi));
     }
     return *table;
+  }
+  if (!denied.empty()) {
+    throw WorkloadError("cannot load " + file + ": permission denied reaching " + denied +
+                        " (user " + std::to_string(::geteuid()) +
+                        " may not search a directory on its path)");
   }
   std::string looked;
   for (const auto& dir : dirs) looked += (looked.empty() ? "" : ", ") + dir.string();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <tuple>
 
@@ -300,8 +302,13 @@ Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& di
   const testing::LimitedUser user = testing::LimitedUserForThisProcess();
   // The child counts once it is that user (or once forked, as this user).
   const auto limit = static_cast<rlim_t>(testing::TaskCountOf(user.uid) + 1 + spare);
+  // Another user may not reach the build tree (root's home is mode 700): run a staged copy.
+  const testing::StagedCopy staged(testing::BenchAndModules(PARBENCH_BENCH_EXE));
+  if (!staged.ok()) return {.exit_status = -2, .out = "", .err = staged.error()};
+  const std::string exe = staged.Path("bench");
+  const std::string cwd = staged.dir().string();
   // Everything the child needs is built before fork(): after it, only system calls.
-  std::vector<std::string> all = {PARBENCH_BENCH_EXE};
+  std::vector<std::string> all = {exe};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
@@ -329,8 +336,14 @@ Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& di
          ::setresuid(user.uid, user.uid, user.uid) != 0)) {
       ::_exit(125);
     }
-    if (::setrlimit(RLIMIT_NPROC, &nproc) != 0) ::_exit(125);
-    ::execve(PARBENCH_BENCH_EXE, argv.data(), envp.data());
+    if (::setrlimit(RLIMIT_NPROC, &nproc) != 0 || ::chdir(cwd.c_str()) != 0) ::_exit(125);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    // Why exec failed, on the stderr the test reads (strerrordesc_np: a static string, no
+    // allocation after fork).
+    const char* why = ::strerrordesc_np(errno);
+    const std::string_view head = "execve(bench) failed: ";
+    (void)!::write(2, head.data(), head.size());
+    (void)!::write(2, why, std::strlen(why));
     ::_exit(127);
   }
   int status = 0;
@@ -368,6 +381,7 @@ TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsO
          "--workers=2", "--cpu_n=1000", "--tasks=2", "--api_latency_ms=0",
          "--benchmark_min_time=0.01"},
         dir.path(), spare, mark);
+    if (o.exit_status == -2) GTEST_SKIP() << "cannot stage bench for another user: " << o.err;
     EXPECT_EQ(o.exit_status, 1) << "spare " << spare << ": " << o.err << o.out;
     EXPECT_EQ(o.err.find("terminate"), std::string::npos) << o.err;
     const bool handler_started = o.err.find(

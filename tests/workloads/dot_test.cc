@@ -7,9 +7,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <utility>
 
+#include "common/temp_dir.h"
 #include "executors/executor.h"
 #include "tests/support.h"
+#include "workloads/modules.h"
 
 namespace parbench {
 namespace {
@@ -65,6 +70,9 @@ TEST(DotTest, BlasThreadsThatCannotStartAreAnErrorNotAHang) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        // Loaded first, as this user: `nobody` may not reach the build tree (root's home is
+        // mode 700), and the test is about threads, not files.
+        (void)Blas();
         if (const std::string why = testing::BecomeLimitedUser(0); !why.empty()) {
           std::fprintf(stderr, "setup failed: %s\n", why.c_str());
           std::_Exit(2);
@@ -83,6 +91,42 @@ TEST(DotTest, BlasThreadsThatCannotStartAreAnErrorNotAHang) {
       ::testing::ExitedWithCode(0),
       "OpenBLAS cannot start [0-9]+ thread\\(s\\) for [0-9]+ BLAS threads: Resource temporarily "
       "unavailable");
+}
+
+// A module bench cannot load as this user is "permission denied", never "not found": a build
+// tree under root's mode-700 home, reached as nobody, once read "it is not in ...".
+TEST(ModulesTest, AModuleThisUserMayNotReachOrReadIsSaidSoNotNotFound) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another user";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir closed("/tmp");  // mode 700, root's
+  testing::StagedCopy open({});
+  ASSERT_TRUE(open.ok()) << open.error();
+  const std::string unreadable = open.Path("libparbench_blas.so");
+  { std::ofstream(unreadable) << "not a module"; }
+  std::filesystem::permissions(unreadable, std::filesystem::perms(0600));
+  for (const auto& [dir, expected] :
+       {std::pair{closed.path(), "permission denied reaching .*libparbench_blas.so"},
+        std::pair{open.dir().string(),
+                  "libparbench_blas.so: Permission denied \\(user [0-9]+ may "
+                  "not read it\\)"}}) {
+    EXPECT_EXIT(
+        {
+          SetModuleDir(dir);
+          if (const std::string why = testing::BecomeLimitedUser(8); !why.empty()) {
+            std::fprintf(stderr, "setup failed: %s\n", why.c_str());
+            std::_Exit(2);
+          }
+          try {
+            (void)Blas();
+            std::_Exit(1);
+          } catch (const WorkloadError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            std::_Exit(0);
+          }
+        },
+        ::testing::ExitedWithCode(0), expected)
+        << dir;
+  }
 }
 
 }  // namespace
