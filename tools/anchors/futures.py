@@ -15,21 +15,28 @@ driven in the article's shape, `list(ex.map(f, args))`. Standard library only.
 
 from __future__ import annotations
 
-import argparse
-import concurrent.futures
-import datetime
-import json
-import math
-import multiprocessing
-import os
-import platform
 import signal
-import socket
-import statistics
-import sys
-import time
-from dataclasses import dataclass
-from time import perf_counter_ns
+
+if __name__ == "__main__":
+    # A Ctrl-C before run() starts (during the imports, a heavy second) ends the script
+    # quietly by the signal; nothing has started that would need shutting down.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+import argparse  # noqa: E402
+import concurrent.futures  # noqa: E402
+import contextlib  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from time import perf_counter_ns  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # anchor_common, beside it
 from anchor_common import (ArgParser, TaskError, UsageError, check_writable,  # noqa: E402
@@ -66,8 +73,50 @@ def empty(i: int) -> int:
 
 def ignore_sigint() -> None:
     """Process workers' initializer: Ctrl-C (sent to the whole foreground group) is the
-    parent's to handle; it shuts the pool down cleanly."""
+    parent's to handle; it shuts the pool down cleanly. A worker starts with SIGINT blocked
+    (see spawning_workers): one that arrived before this ran is pending, and is dropped here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class DeferredSigint:
+    """Ctrl-C as a request honoured at safe points (between iterations), not as an exception
+    raised at any bytecode: an asynchronous KeyboardInterrupt can land inside threading's own
+    locks (Semaphore.acquire in ThreadPoolExecutor.submit) and leave one held, and the pool's
+    shutdown() then waits forever. A second Ctrl-C raises at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        """Raises KeyboardInterrupt here, a safe point, once Ctrl-C was pressed."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self._old)
+
+
+@contextlib.contextmanager
+def spawning_workers(pool):
+    """Around a call that may start process workers: SIGINT blocked in this thread, so a
+    worker (and the forkserver) inherits the mask and a Ctrl-C that lands between its start
+    and its initializer cannot kill it half-started (which can leave the pool's shutdown
+    waiting forever). This process still gets the signal once the mask is restored."""
+    if not isinstance(pool, concurrent.futures.ProcessPoolExecutor):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -204,10 +253,12 @@ def run_once(pool, fn, args: list) -> list:
     """One iteration: a plain loop for py_serial, the article's list(ex.map(f, args)) else."""
     if pool is None:
         return [fn(a) for a in args]
-    return list(pool.map(fn, args))
+    with spawning_workers(pool):  # map() submits every task (and starts workers) at once
+        results = pool.map(fn, args)
+    return list(results)
 
 
-def measure(case: Case, pool, min_time: float) -> dict:
+def measure(case: Case, pool, min_time: float, sigint: DeferredSigint | None = None) -> dict:
     """Whole iterations until min_time (s) of timed work, as Google Benchmark does; results
     are checked between iterations, outside the timed region. Times in seconds."""
     fn, args = (spin, [case.steps] * case.tasks) if case.steps else (empty, range(case.tasks))
@@ -218,6 +269,8 @@ def measure(case: Case, pool, min_time: float) -> dict:
         results = run_once(pool, fn, args)
         t1, c1 = time.perf_counter(), time.process_time()
         real, cpu, iterations = real + (t1 - t0), cpu + (c1 - c0), iterations + 1
+        if sigint is not None:
+            sigint.check()
         if case.steps:
             span += check_spin(results, case.steps)
         else:
@@ -228,9 +281,9 @@ def measure(case: Case, pool, min_time: float) -> dict:
             "span_ns": span / (iterations * case.tasks), "verified": iterations * case.tasks}
 
 
-def warm_up(case: Case, pool) -> None:
+def warm_up(case: Case, pool, sigint: DeferredSigint | None = None) -> None:
     """One untimed, checked iteration."""
-    measure(case, pool, 0.0)
+    measure(case, pool, 0.0, sigint)
 
 
 def counters(case: Case, m: dict, steps_per_ns: float) -> dict:
@@ -426,26 +479,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args, out=sys.stdout) -> dict:
     """Calibrates, measures every case (pools created and warmed first, shut down after) and
     returns the Google Benchmark document."""
-    steps_per_ns = calibrate()
-    print(f"calibrated: {steps_per_ns:.4g} loop steps per ns "
-          f"({1 / steps_per_ns:.1f} ns per step)", file=out, flush=True)
-    cases = make_cases(args.durations, args.workers, args.work_ms * 1e6, args.min_tasks,
-                       args.overhead_tasks, steps_per_ns)
+    sigint = DeferredSigint()
     pools: dict = {}
     benchmarks, verified = [], 0
     try:
+        steps_per_ns = calibrate()
+        print(f"calibrated: {steps_per_ns:.4g} loop steps per ns "
+              f"({1 / steps_per_ns:.1f} ns per step)", file=out, flush=True)
+        cases = make_cases(args.durations, args.workers, args.work_ms * 1e6, args.min_tasks,
+                           args.overhead_tasks, steps_per_ns)
         for c in cases:  # create and warm every pool before any timing
+            sigint.check()
             if (c.executor, c.workers) not in pools:
                 pools[(c.executor, c.workers)] = make_pool(c.executor, c.workers,
                                                            args.start_method)
-                warm_up(c, pools[(c.executor, c.workers)])
+                warm_up(c, pools[(c.executor, c.workers)], sigint)
         for group in groups(cases):
             for c in group:
-                warm_up(c, pools[(c.executor, c.workers)])
+                warm_up(c, pools[(c.executor, c.workers)], sigint)
             reps = {c: [] for c in group}
             for _ in range(args.repetitions):  # interleaved: load drift hits every executor
                 for c in group:
-                    reps[c].append(measure(c, pools[(c.executor, c.workers)], args.min_time))
+                    reps[c].append(measure(c, pools[(c.executor, c.workers)], args.min_time,
+                                           sigint))
             for c in group:
                 verified += sum(m["verified"] for m in reps[c])
                 benchmarks += entries(c, cases.index(c), reps[c], steps_per_ns)
@@ -456,6 +512,7 @@ def run(args, out=sys.stdout) -> dict:
         raise TaskError(f"a pool broke: {e}") from None
     finally:
         shut_down(pools)
+        sigint.restore()
     print(efficiency_table(cases, benchmarks), file=out, end="", flush=True)
     return {"context": context(args, steps_per_ns, verified), "benchmarks": benchmarks}
 

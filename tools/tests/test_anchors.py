@@ -234,6 +234,7 @@ def test_ctrl_c_shuts_pools_down_and_exits_130(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()  # reaped and its pipes closed: nothing leaks into later tests
     assert proc.returncode == 130, stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert wait_none_left(marker) == []
