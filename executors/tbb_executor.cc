@@ -3,8 +3,13 @@
 // threads the rest) runs the batch with parallel_for over single tasks (grain 1,
 // simple_partitioner): dynamic scheduling, as executor.map with chunksize=1.
 //
+// A hand-off batch (Batch::handoff) goes to a second arena of W slots none of which is kept for
+// the caller: the caller enqueues the parallel_for there (task_arena::enqueue) and waits for it
+// (spin, then park: park::Signal, as the suite's own pool waits), so every task runs on one of
+// TBB's worker threads.
+//
 // TBB's worker threads belong to its global pool, not to the executor: the destructor ends the
-// arena, and TBB parks or ends its threads itself. A task past the timeout is not detected
+// arenas, and TBB parks or ends its threads itself. A task past the timeout is not detected
 // (TBB cannot abandon a running task).
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -12,9 +17,11 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <optional>
 #include <vector>
 
 #include "executors/executor.h"
+#include "executors/park.h"
 
 namespace parbench {
 namespace {
@@ -37,7 +44,7 @@ class TbbExecutor final : public Executor {
 
   std::vector<Result> Run(const Batch& batch) override {
     std::vector<Result> results(batch.tasks);
-    arena_.execute([&] {
+    const auto all_tasks = [&] {
       oneapi::tbb::parallel_for(
           oneapi::tbb::blocked_range<std::uint32_t>(0, batch.tasks, 1),
           [&](const oneapi::tbb::blocked_range<std::uint32_t>& range) {
@@ -49,7 +56,21 @@ class TbbExecutor final : public Executor {
             }
           },
           oneapi::tbb::simple_partitioner());
+    };
+    if (!batch.handoff) {
+      arena_.execute(all_tasks);
+      return results;
+    }
+    if (!handoff_arena_) {  // W slots, none kept for a caller thread
+      handoff_arena_.emplace(static_cast<int>(caches_.size()), 0);
+      handoff_arena_->initialize();
+    }
+    done_.Reset();
+    handoff_arena_->enqueue([&] {
+      all_tasks();
+      done_.Post();
     });
+    done_.Wait();
     return results;
   }
   [[nodiscard]] int workers() const override { return static_cast<int>(caches_.size()); }
@@ -57,12 +78,15 @@ class TbbExecutor final : public Executor {
 
  private:
   oneapi::tbb::task_arena arena_;
-  std::vector<RunnerCache> caches_;  // by arena slot
+  std::optional<oneapi::tbb::task_arena> handoff_arena_;  // made by the first hand-off batch
+  park::Signal done_;                                     // the hand-off's completion
+  std::vector<RunnerCache> caches_;                       // by arena slot
 };
 
 const bool kRegistered = RegisterExecutor({
     .name = "tbb",
-    .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing)",
+    .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing); "
+               "hand-off: task_arena::enqueue into an arena of W worker slots",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<TbbExecutor>(options);
