@@ -17,6 +17,7 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -48,7 +49,10 @@ class TbbExecutor final : public Executor {
       oneapi::tbb::parallel_for(
           oneapi::tbb::blocked_range<std::uint32_t>(0, batch.tasks, 1),
           [&](const oneapi::tbb::blocked_range<std::uint32_t>& range) {
-            const int slot = oneapi::tbb::this_task_arena::current_thread_index();
+            // An arena has at least two slots: a hand-off arena of one worker may seat it in
+            // slot 1. At most W threads run at once, so clamping keeps one thread per slot.
+            const int slot = std::min(oneapi::tbb::this_task_arena::current_thread_index(),
+                                      static_cast<int>(caches_.size()) - 1);
             RunnerCache& cache = caches_[static_cast<std::size_t>(slot)];  // one thread per slot
             TaskRunner* runner = cache.Get(*batch.job);
             for (std::uint32_t i = range.begin(); i != range.end(); ++i) {
