@@ -77,8 +77,7 @@ class OpenMpExecutor final : public Executor {
 
 const bool kRegistered = RegisterExecutor({
     .name = "openmp",
-    .summary = "GCC OpenMP: a parallel region of W threads, schedule(dynamic, 1); hand-off: a "
-               "region of W workers beside the waiting caller",
+    .summary = "GCC OpenMP: a parallel region of W threads, schedule(dynamic, 1)",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(options);

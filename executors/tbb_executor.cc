@@ -89,8 +89,7 @@ class TbbExecutor final : public Executor {
 
 const bool kRegistered = RegisterExecutor({
     .name = "tbb",
-    .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing); "
-               "hand-off: task_arena::enqueue into an arena of W worker slots",
+    .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing)",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<TbbExecutor>(options);

@@ -367,8 +367,8 @@ namespace {
 
 const bool kRegistered = RegisterExecutor({
     .name = "threads",
-    .summary = "a persistent pool of threads (the caller takes part), per-worker ranges with "
-               "stealing, spin-then-park; payloads by reference",
+    // Kept as the README's flag block prints it (docs/executors-threads.md says the rest).
+    .summary = "a persistent pool of threads, futex-woken; payloads by reference",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<ThreadPool>(options);

@@ -188,8 +188,7 @@ const bool kTransferFamily = RegisterFamily({
 const bool kRoundtripFamily = RegisterFamily({
     .workload = &kOverhead,
     .name = "roundtrip",
-    .summary = "one empty task per iteration: the latency of a single dispatch and reply "
-               "(kind:inline: the caller may run it; kind:handoff: a worker must)",
+    .summary = "one empty task per iteration: the latency of a single dispatch and reply",
     .axes =
         [](const Options&, int) {
           return std::vector<Axis>{{"kind", {"inline", "handoff"}, Scope::kThreadWorkers}};
