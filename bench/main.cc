@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/resources.h"
 #include "executors/mpi_session.h"
+#include "executors/park.h"
 #include "executors/worker_main.h"
 
 namespace {
@@ -126,9 +127,12 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
 int main(int argc, char** argv) {
   // The process pool re-executes this binary as its workers.
   if (parbench::IsWorkerInvocation(argc, argv)) return parbench::WorkerMain(argc, argv);
+  // The partner of the roundtrip/raw_shm floor.
+  if (parbench::IsShmEchoInvocation(argc, argv)) return parbench::ShmEchoMain(argc, argv);
   // The CPUs this run may use (affinity mask, cgroup quota): default worker counts, the noise
-  // probe and efficiencies follow them, not the machine's core count.
+  // probe, efficiencies and the thread pool's spin throttle follow them, not the core count.
   const parbench::CpuBudget budget = parbench::ReadCpuBudget();
+  parbench::park::SetUsableCpus(budget.usable);
   // Under mpirun every rank runs this binary: rank 0 runs the suite, the others serve it. MPI
   // is started (and its module loaded) only then.
   if (parbench::mpi::UnderMpirun()) {

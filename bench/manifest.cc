@@ -22,7 +22,9 @@ json ScopeNames(Scope scope, const std::vector<const ExecutorInfo*>& executors) 
     const bool in = scope == Scope::kEveryExecutor ||
                     (scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
                     (scope == Scope::kHasTransport && e->traits.transport_axis) ||
-                    (scope == Scope::kRemoteWorkers && e->traits.remote_workers);
+                    (scope == Scope::kRemoteWorkers && e->traits.remote_workers) ||
+                    (scope == Scope::kThreadWorkers && e->traits.shares_memory &&
+                     !e->traits.single_worker && !e->traits.async);
     if (in) names.push_back(e->name);
   }
   return names;
@@ -56,9 +58,17 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
         })) {
       continue;  // not in this run (raw_mpi without mpirun)
     }
-    references.push_back({{"name", ref.name},
-                          {"summary", ref.summary},
-                          {"compare_to", ScopeNames(ref.compare_to, run_executors)}});
+    json entry = {{"name", ref.name},
+                  {"summary", ref.summary},
+                  {"compare_to", ScopeNames(ref.compare_to, run_executors)}};
+    if (ref.axes) {  // startup/raw_spawn/workers:W, transfer/raw_mpi/size:S
+      json ref_axes = json::array();
+      for (const Axis& axis : ref.axes(env.options(), env.cpus())) {
+        ref_axes.push_back({{"name", axis.name}, {"values", axis.values}});
+      }
+      entry["axes"] = ref_axes;
+    }
+    references.push_back(entry);
   }
   json executor_names = json::array();
   for (const ExecutorInfo* e : executors) executor_names.push_back(e->name);

@@ -1,6 +1,8 @@
 // The rows of the family table that measure the suite's own fixtures rather than a workload
 // under an executor: the loopback server's load (family api_server), the raw pipe ping-pong
-// under the process pool's round trip (reference roundtrip/raw_pipe), and the raw MPI
+// under the process pool's round trip (reference roundtrip/raw_pipe), the spinning
+// shared-memory ping-pong under every hand-off (roundtrip/raw_shm), plain process spawns under
+// a pool's start-up (startup/raw_spawn/workers:W), and the raw MPI
 // ping-pong and send/receive under the mpi executor's round trip and transfers
 // (roundtrip/raw_mpi, transfer/raw_mpi/size:S).
 #include <algorithm>
@@ -113,6 +115,28 @@ class RawPipe final : public Probe {
   std::uint64_t message_ = 0;
 };
 
+// The fastest hand-off two processes can do: 8 bytes through a shared page, both sides spinning.
+class RawShm final : public Probe {
+ public:
+  std::string Iterate() override {
+    return pingpong_.Ping(++message_) ? "" : "roundtrip/raw_shm: the echo did not come back";
+  }
+
+ private:
+  ShmPingPong pingpong_;
+  std::uint64_t message_ = 0;
+};
+
+// What the machine charges for W processes of this binary: spawned, run to exit, waited for.
+class RawSpawn final : public Probe {
+ public:
+  explicit RawSpawn(int processes) : processes_(processes) {}
+  std::string Iterate() override { return SpawnAndReap(processes_); }
+
+ private:
+  int processes_;
+};
+
 // The floor under the mpi executor, as OSU's osu_latency measures it: `bytes` from rank 0 to
 // rank 1 and back, blocking MPI_Send and MPI_Recv on both sides, no header, no dispatch. Each
 // echo is checked (the timer paused) when the message is large; an 8-byte ping carries its
@@ -196,6 +220,37 @@ const bool kRawPipe = RegisterReference({
     .compare_to = Scope::kStartsProcesses,
     .probe = [](const Point&, Fixtures&) -> std::unique_ptr<Probe> {
       return std::make_unique<RawPipe>();
+    },
+});
+
+const bool kRawShm = RegisterReference({
+    .family = "roundtrip",
+    .name = "raw_shm",
+    .summary = "8 bytes to a child process and back through a shared page, both sides spinning: "
+               "the fastest hand-off between two CPUs, the floor under every kind:handoff round "
+               "trip",
+    .compare_to = Scope::kEveryExecutor,
+    .probe = [](const Point&, Fixtures&) -> std::unique_ptr<Probe> {
+      return std::make_unique<RawShm>();
+    },
+});
+
+const bool kRawSpawn = RegisterReference({
+    .family = "startup",
+    .name = "raw_spawn",
+    .summary = "W processes of bench itself started with posix_spawn (vfork + exec) as workers "
+               "that find end of file at once and exit 0, then waited for: the floor under a "
+               "process pool's start-up",
+    .compare_to = Scope::kStartsProcesses,
+    .time_unit = "ms",
+    .axes =
+        [](const Options& o, int) {
+          Axis workers{"workers", {}};
+          for (int w : o.Workers()) workers.values.push_back(std::to_string(w));
+          return std::vector<Axis>{workers};
+        },
+    .probe = [](const Point& point, Fixtures&) -> std::unique_ptr<Probe> {
+      return std::make_unique<RawSpawn>(static_cast<int>(point.Int("workers")));
     },
 });
 

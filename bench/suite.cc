@@ -174,7 +174,8 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
     Skip(state, env, e.what());
     return;
   }
-  const Batch batch{.job = &prep.job, .tasks = prep.tasks, .payload = prep.payload};
+  const Batch batch{
+      .job = &prep.job, .tasks = prep.tasks, .payload = prep.payload, .handoff = prep.handoff};
   const auto drop_if_broken = [&] {
     if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
   };
@@ -267,6 +268,8 @@ bool InScope(Scope scope, const ExecutorTraits& traits) {
       return traits.transport_axis;
     case Scope::kRemoteWorkers:
       return traits.remote_workers;
+    case Scope::kThreadWorkers:
+      return traits.shares_memory && !traits.single_worker && !traits.async;
   }
   return false;
 }

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <stdexcept>
 
 #include "executors/executor.h"
 
@@ -82,6 +83,9 @@ void AsyncExecutor::Break(const std::string& why) {
 
 std::vector<Result> AsyncExecutor::Run(const Batch& batch) {
   if (broken_) throw ExecutorError("async: the executor is broken");
+  if (batch.handoff) {
+    throw std::invalid_argument("async runs every task on the calling thread: no hand-off");
+  }
   std::vector<Result> results(batch.tasks);
   AsyncTaskRunner* runner = RunnerFor(*batch.job);
   if (runner == nullptr) {  // every task reports why the runner could not be built

@@ -53,6 +53,10 @@ struct Batch {
   const Job* job = nullptr;
   std::uint32_t tasks = 0;
   std::span<const std::byte> payload{};
+  // Hand-off: no task may run on the calling thread; the caller hands every task to a worker
+  // and waits (a round trip's `handoff` kind). Otherwise the caller may run tasks itself, as
+  // tbb's and openmp's callers do (`inline`). See the contract on Executor.
+  bool handoff = false;
 };
 
 // The outcome of one task. `error` is empty on success.
@@ -104,6 +108,10 @@ struct ExecutorOptions {
 //   tasks are seen to be short; see its header). Which worker runs which task is not fixed.
 // - Thread safety: one Run() at a time, from any one thread; not reentrant. workers(),
 //   name() and broken() may be called from that thread between runs.
+// - Who runs the tasks: with batch.handoff, never the calling thread (threads, tbb and openmp
+//   hand them to their workers; processes and mpi always do). serial and async, which run
+//   every task on the calling thread, refuse such a batch (std::invalid_argument; they are
+//   not broken by it). Without it the caller may take part (threads, tbb and openmp do).
 // - A task that throws is not a failure of the executor: its message is Result::error and the
 //   other tasks still run. A failure of the executor itself (a worker died, a task ran past
 //   the timeout, the protocol broke) throws ExecutorError; the executor is then broken() for

@@ -1,8 +1,13 @@
 #include "executors/serial_executor.h"
 
+#include <stdexcept>
+
 namespace parbench {
 
 std::vector<Result> SerialExecutor::Run(const Batch& batch) {
+  if (batch.handoff) {
+    throw std::invalid_argument("serial runs every task on the calling thread: no hand-off");
+  }
   TaskRunner* runner = cache_.Get(*batch.job);
   std::vector<Result> results;
   results.reserve(batch.tasks);

@@ -3,8 +3,13 @@
 // threads the rest) runs the batch with parallel_for over single tasks (grain 1,
 // simple_partitioner): dynamic scheduling, as executor.map with chunksize=1.
 //
+// A hand-off batch (Batch::handoff) goes to a second arena of W slots none of which is kept for
+// the caller: the caller enqueues the parallel_for there (task_arena::enqueue) and waits for it
+// (spin, then park: park::Signal, as the suite's own pool waits), so every task runs on one of
+// TBB's worker threads.
+//
 // TBB's worker threads belong to its global pool, not to the executor: the destructor ends the
-// arena, and TBB parks or ends its threads itself. A task past the timeout is not detected
+// arenas, and TBB parks or ends its threads itself. A task past the timeout is not detected
 // (TBB cannot abandon a running task).
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -12,9 +17,12 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "executors/executor.h"
+#include "executors/park.h"
 
 namespace parbench {
 namespace {
@@ -37,11 +45,14 @@ class TbbExecutor final : public Executor {
 
   std::vector<Result> Run(const Batch& batch) override {
     std::vector<Result> results(batch.tasks);
-    arena_.execute([&] {
+    const auto all_tasks = [&] {
       oneapi::tbb::parallel_for(
           oneapi::tbb::blocked_range<std::uint32_t>(0, batch.tasks, 1),
           [&](const oneapi::tbb::blocked_range<std::uint32_t>& range) {
-            const int slot = oneapi::tbb::this_task_arena::current_thread_index();
+            // An arena has at least two slots: a hand-off arena of one worker may seat it in
+            // slot 1. At most W threads run at once, so clamping keeps one thread per slot.
+            const int slot = std::min(oneapi::tbb::this_task_arena::current_thread_index(),
+                                      static_cast<int>(caches_.size()) - 1);
             RunnerCache& cache = caches_[static_cast<std::size_t>(slot)];  // one thread per slot
             TaskRunner* runner = cache.Get(*batch.job);
             for (std::uint32_t i = range.begin(); i != range.end(); ++i) {
@@ -49,7 +60,21 @@ class TbbExecutor final : public Executor {
             }
           },
           oneapi::tbb::simple_partitioner());
+    };
+    if (!batch.handoff) {
+      arena_.execute(all_tasks);
+      return results;
+    }
+    if (!handoff_arena_) {  // W slots, none kept for a caller thread
+      handoff_arena_.emplace(static_cast<int>(caches_.size()), 0);
+      handoff_arena_->initialize();
+    }
+    done_.Reset();
+    handoff_arena_->enqueue([&] {
+      all_tasks();
+      done_.Post();
     });
+    done_.Wait();
     return results;
   }
   [[nodiscard]] int workers() const override { return static_cast<int>(caches_.size()); }
@@ -57,7 +82,9 @@ class TbbExecutor final : public Executor {
 
  private:
   oneapi::tbb::task_arena arena_;
-  std::vector<RunnerCache> caches_;  // by arena slot
+  std::optional<oneapi::tbb::task_arena> handoff_arena_;  // made by the first hand-off batch
+  park::Signal done_;                                     // the hand-off's completion
+  std::vector<RunnerCache> caches_;                       // by arena slot
 };
 
 const bool kRegistered = RegisterExecutor({

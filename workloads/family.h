@@ -33,6 +33,8 @@ enum class Scope {
   kStartsProcesses,  // executors whose workers are processes it starts (parent_mem)
   kHasTransport,     // executors with a transport axis, pipe or shared memory (processes)
   kRemoteWorkers,    // executors whose workers may run on other hosts (mpi)
+  kThreadWorkers,    // workers are threads beside the caller, which may run tasks too (threads,
+                     // tbb, openmp): round trip kind inline | handoff
 };
 
 // A named parameter of a family and its values, as they appear in benchmark names
@@ -76,6 +78,8 @@ struct Prepared {
   std::function<std::string(std::uint32_t task, const TaskOutput& output)> check{};
   // Anything the point keeps alive while it runs (startup's 1 GiB of parent memory).
   std::shared_ptr<void> hold = nullptr;
+  // No task may run on the calling thread (Batch::handoff): roundtrip's kind:handoff.
+  bool handoff = false;
 };
 
 // The totals of a benchmark's timed iterations.

@@ -182,12 +182,24 @@ const bool kTransferFamily = RegisterFamily({
     .counter_specs = {{"bytes_per_second", "B/s", true}},
 });
 
+// kind:inline lets the caller run the task itself (what tbb's and openmp's callers do);
+// kind:handoff makes it go to a worker while the caller waits. Only executors whose workers are
+// threads beside the caller have the choice: processes and mpi always hand off, serial never.
 const bool kRoundtripFamily = RegisterFamily({
     .workload = &kOverhead,
     .name = "roundtrip",
     .summary = "one empty task per iteration: the latency of a single dispatch and reply",
+    .axes =
+        [](const Options&, int) {
+          return std::vector<Axis>{{"kind", {"inline", "handoff"}, Scope::kThreadWorkers}};
+        },
     .time_unit = "us",
-    .prepare = [](const Point&, Fixtures&) { return EmptyTasks(1); },
+    .prepare =
+        [](const Point& point, Fixtures&) {
+          Prepared prepared = EmptyTasks(1);
+          prepared.handoff = point.Get("kind") == "handoff";
+          return prepared;
+        },
 });
 
 const bool kStartupFamily = RegisterFamily({

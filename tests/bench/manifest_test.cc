@@ -169,10 +169,20 @@ TEST_F(ManifestTest, DocumentedAxesCountersAndTheRawPipeReference) {
   EXPECT_TRUE(has(parent_mem.at("executors"), "processes"));
   EXPECT_FALSE(has(parent_mem.at("executors"), "threads"));
 
-  // roundtrip/raw_pipe: a floor for the executors that start processes.
+  const json& kind = AxisJson(FamilyJson("roundtrip"), "kind");
+  EXPECT_EQ(kind.at("values"), json::array({"inline", "handoff"}));
+  EXPECT_TRUE(has(kind.at("executors"), "threads"));
+  EXPECT_FALSE(has(kind.at("executors"), "serial"));
+  EXPECT_FALSE(has(kind.at("executors"), "processes"));
+
+  // roundtrip/raw_pipe: a floor for the executors that start processes; roundtrip/raw_shm, the
+  // fastest hand-off, for every executor.
   const json& refs = FamilyJson("roundtrip").at("references");
-  ASSERT_EQ(refs.size(), 1U);
+  ASSERT_EQ(refs.size(), 2U);
   EXPECT_EQ(refs.at(0).at("name"), "raw_pipe");
+  EXPECT_EQ(refs.at(1).at("name"), "raw_shm");
+  EXPECT_TRUE(has(refs.at(1).at("compare_to"), "threads"));
+  EXPECT_TRUE(has(refs.at(1).at("compare_to"), "processes"));
   EXPECT_FALSE(refs.at(0).at("summary").get<std::string>().empty());
   json starts_processes = json::array();
   for (const json& e : manifest_.at("executors")) {
@@ -199,8 +209,12 @@ TEST_F(ManifestTest, ARunRestrictedByExecutorsListsOnlyThose) {
     }
   }
   EXPECT_TRUE(AxisJson(FamilyJson("transfer"), "transport").at("executors").empty());
-  // A floor with nothing of this run to compare with is left out (no process pool here).
-  EXPECT_TRUE(FamilyJson("roundtrip").at("references").empty());
+  // A floor with nothing of this run to compare with is left out (no process pool here): only
+  // the hand-off floor, which holds for threads too, stays.
+  const json& refs = FamilyJson("roundtrip").at("references");
+  ASSERT_EQ(refs.size(), 1U);
+  EXPECT_EQ(refs.at(0).at("name"), "raw_shm");
+  EXPECT_EQ(FamilyJson("startup").at("references").size(), 0U);
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // The conformance suite: behaviour every registered executor shares, at 1, 2, 4 and 8 workers
 // (an executor registered later is tested here without a line of its own): every task exactly
-// once, results in task order, W distinct workers really running, well-formed spans, errors
-// reported.
+// once, results in task order, W distinct workers really running, a hand-off batch never on the
+// calling thread, well-formed spans, errors reported.
 #include "executors/executor.h"
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "tests/support.h"
 #include "workloads/transfer.h"
@@ -100,6 +103,34 @@ TEST_P(ExecutorTest, WDistinctWorkersRunAtOnce) {
     for (const Result& r : results) pids.insert(r.span.pid);
     EXPECT_EQ(static_cast<int>(pids.size()), w) << "each process worker is its own process";
   }
+}
+
+// Batch::handoff: no task on the calling thread, still W workers at once; an executor whose
+// only thread is the caller's refuses the batch.
+TEST_P(ExecutorTest, AHandoffBatchNeverRunsATaskOnTheCallingThread) {
+  auto executor = Make();
+  const int w = Workers();
+  SharedCounter counter;
+  const Job job = BarrierJob(counter, w);
+  const Batch batch{
+      .job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}, .handoff = true};
+  if (Traits().single_worker || Traits().async) {
+    EXPECT_THROW((void)executor->Run(batch), std::invalid_argument);
+    EXPECT_FALSE(executor->broken());
+    return;
+  }
+  const auto caller = static_cast<std::int32_t>(::syscall(SYS_gettid));
+  std::set<std::pair<int, int>> os_workers;
+  std::set<int> slots;
+  for (const Result& r : executor->Run(batch)) {
+    ASSERT_EQ(r.error, "");
+    EXPECT_FALSE(r.span.pid == ::getpid() && r.span.tid == caller)
+        << "task " << r.span.task << " ran on the calling thread";
+    os_workers.insert({r.span.pid, r.span.tid});
+    slots.insert(r.span.slot);
+  }
+  EXPECT_EQ(static_cast<int>(os_workers.size()), w);
+  EXPECT_EQ(static_cast<int>(slots.size()), w);
 }
 
 TEST_P(ExecutorTest, SpansAreWellFormedInsideTheIterationAndNeverOverlapOnASlot) {

@@ -98,7 +98,9 @@ TEST(FaultTest, AHungThreadTaskIsReportedAndSaysTheThreadCannotBeKilled) {
     ThreadPool pool(Options(2, std::chrono::milliseconds(300)));
     const Job job = Fault("hang", 1, 3000);  // returns after 3 s, long after the report
     try {
-      (void)pool.Run({.job = &job, .tasks = 4, .payload = {}});
+      // Hand-off: a worker runs the hung task (one the caller ran would be found out only once
+      // it returned).
+      (void)pool.Run({.job = &job, .tasks = 4, .payload = {}, .handoff = true});
       ADD_FAILURE() << "Run() did not throw";
     } catch (const ExecutorError& e) {
       what = e.what();

@@ -1,5 +1,7 @@
-// ThreadPool: name, own threads, reuse across batches, a joining destructor, a timed-out task,
-// a thread that cannot start.
+// ThreadPool: name, own threads, the caller taking part (inline) or not (handoff), every task
+// once at 1, 2, 4, 8 workers, batches smaller than W, reuse across batches, a caller-run task
+// that throws or overruns, wake-ups racing with shutdown, an idle pool's CPU after the linger,
+// a joining destructor, a timed-out task, a thread that cannot start.
 #include "executors/thread_pool.h"
 
 #include <dirent.h>
@@ -7,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "executors/park.h"
 #include "tests/support.h"
 #include "workloads/transfer.h"
 
@@ -67,6 +71,7 @@ Job BarrierJob(const SharedCounter& counter, int parties) {
 //   exit_probe  value = task index; a runner counts its own destruction (after a pause, so a
 //               destructor that does not wait for its workers would see a smaller count)
 //   gate        task `task` blocks until OpenGate(), recording its thread id; others return
+std::atomic<int> g_runners_built{0};
 std::atomic<int> g_runners_destroyed{0};
 std::mutex g_gate_mu;
 std::condition_variable g_gate_cv;
@@ -76,6 +81,7 @@ std::atomic<int> g_gated_done{0};
 
 class ExitProbeRunner final : public TaskRunner {
  public:
+  ExitProbeRunner() { g_runners_built.fetch_add(1); }
   ~ExitProbeRunner() override {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     g_runners_destroyed.fetch_add(1);
@@ -163,31 +169,185 @@ TEST(ThreadPoolTest, NameAndWorkerCount) {
   EXPECT_EQ(MakeExecutor("threads", Options(2))->name(), "threads");
 }
 
-TEST(ThreadPoolTest, ABatchRunsOnTheWThreadsThePoolStartedNeverOnTheCaller) {
+// The W threads the pool started (those of this process that were not there `before`).
+std::set<int> StartedSince(const std::set<int>& before) {
+  std::set<int> started;
+  for (int tid : ThreadIds()) {
+    if (!before.contains(tid)) started.insert(tid);
+  }
+  return started;
+}
+
+// The threads `results` ran on; fails the test for an error or a foreign process.
+std::set<int> RanOn(const std::vector<Result>& results) {
+  std::set<int> ran_on;
+  for (const Result& r : results) {
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.span.pid, ::getpid()) << "threads run in the caller's process";
+    ran_on.insert(r.span.tid);
+  }
+  return ran_on;
+}
+
+TEST(ThreadPoolTest, AHandoffBatchRunsOnTheWThreadsThePoolStartedNeverOnTheCaller) {
   Watchdog watchdog(std::chrono::seconds(120));
   for (int w : {1, 2, 4, 8}) {
     const std::set<int> before = ThreadIds();
     ThreadPool pool(Options(w));
     // The factory returns with every worker started.
-    std::set<int> started;
-    for (int tid : ThreadIds()) {
-      if (!before.contains(tid)) started.insert(tid);
-    }
+    const std::set<int> started = StartedSince(before);
     EXPECT_EQ(static_cast<int>(started.size()), w) << "workers " << w;
-
     SharedCounter counter;
     const Job job = BarrierJob(counter, w);  // the first W tasks need W threads at once
-    const auto results =
-        pool.Run({.job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}});
-    std::set<int> ran_on;
-    for (const Result& r : results) {
-      ASSERT_EQ(r.error, "");
-      EXPECT_EQ(r.span.pid, ::getpid()) << "threads run in the caller's process";
-      EXPECT_NE(r.span.tid, CallerTid()) << "task " << r.span.task << " ran on the caller";
-      ran_on.insert(r.span.tid);
-    }
+    const auto results = pool.Run(
+        {.job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}, .handoff = true});
+    const std::set<int> ran_on = RanOn(results);
+    EXPECT_FALSE(ran_on.contains(CallerTid())) << "a hand-off task ran on the caller";
     EXPECT_EQ(ran_on, started) << "workers " << w;
   }
+}
+
+TEST(ThreadPoolTest, AnInlineBatchRunsOnTheCallerAndWMinusOneWorkers) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  for (int w : {1, 2, 4, 8}) {
+    const std::set<int> before = ThreadIds();
+    ThreadPool pool(Options(w));
+    const std::set<int> started = StartedSince(before);
+    SharedCounter counter;
+    const Job job = BarrierJob(counter, w);  // W parties: the caller and W-1 workers at once
+    const std::set<int> ran_on =
+        RanOn(pool.Run({.job = &job, .tasks = static_cast<std::uint32_t>(3 * w), .payload = {}}));
+    EXPECT_TRUE(ran_on.contains(CallerTid())) << "the caller took no part, workers " << w;
+    EXPECT_EQ(static_cast<int>(ran_on.size()), w) << "W runners at most, workers " << w;
+    for (int tid : ran_on) {
+      EXPECT_TRUE(tid == CallerTid() || started.contains(tid)) << "a foreign thread ran a task";
+    }
+  }
+}
+
+TEST(ThreadPoolTest, EveryTaskRunsExactlyOnceAtOneTwoFourAndEightWorkersInBothKinds) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  const Job job{"overhead", Config()};
+  for (int w : {1, 2, 4, 8}) {
+    ThreadPool pool(Options(w));
+    for (bool handoff : {false, true}) {
+      for (std::uint32_t tasks : {1U, 7U, 1000U, 100'003U}) {
+        const auto results =
+            pool.Run({.job = &job, .tasks = tasks, .payload = {}, .handoff = handoff});
+        ASSERT_EQ(results.size(), tasks);
+        std::vector<int> seen(tasks, 0);
+        for (std::uint32_t i = 0; i < tasks; ++i) {
+          ASSERT_EQ(results[i].error, "");
+          ASSERT_EQ(results[i].span.task, i) << "results out of task order";
+          ASSERT_EQ(results[i].value, i) << "workers " << w << " task " << i << " never ran";
+          ASSERT_GE(results[i].span.slot, 0);
+          ASSERT_LT(results[i].span.slot, w) << "a slot beyond W";
+          if (handoff) {
+            ASSERT_NE(results[i].span.tid, CallerTid());
+          }
+          ++seen[i];
+        }
+        EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<long>(tasks));
+      }
+    }
+  }
+}
+
+TEST(ThreadPoolTest, ABatchSmallerThanWRunsItsTasksAtOnceAndEndsWithoutTheIdleWorkers) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  ThreadPool pool(Options(8));
+  for (bool handoff : {false, true}) {
+    for (std::uint32_t tasks : {1U, 2U, 3U, 5U}) {
+      SharedCounter counter;
+      // Each task waits for all of the batch's tasks: they must run at once, on distinct threads.
+      const Job job = BarrierJob(counter, static_cast<int>(tasks));
+      const auto results =
+          pool.Run({.job = &job, .tasks = tasks, .payload = {}, .handoff = handoff});
+      EXPECT_EQ(RanOn(results).size(), tasks) << "tasks " << tasks << " handoff " << handoff;
+      EXPECT_EQ(counter.value(), tasks);
+    }
+  }
+  EXPECT_FALSE(pool.broken());
+}
+
+TEST(ThreadPoolTest, ACallerRunTaskThatThrowsIsItsResultsErrorAndTheOthersRun) {
+  ThreadPool pool(Options(1));  // one worker: an inline batch runs on the caller alone
+  const Job job{"fault", Config().Set("mode", "throw").Set("task", 2)};
+  const auto results = pool.Run({.job = &job, .tasks = 5, .payload = {}});
+  ASSERT_EQ(results.size(), 5U);
+  for (const Result& r : results) {
+    EXPECT_EQ(r.span.tid, CallerTid()) << "task " << r.span.task;
+    if (r.span.task == 2) {
+      EXPECT_NE(r.error.find("thrown on purpose by task 2"), std::string::npos) << r.error;
+    } else {
+      EXPECT_EQ(r.error, "");
+      EXPECT_EQ(r.value, r.span.task);
+    }
+  }
+  EXPECT_FALSE(pool.broken());
+  const Job overhead{"overhead", Config()};
+  EXPECT_EQ(pool.Run({.job = &overhead, .tasks = 3, .payload = {}}).size(), 3U);
+}
+
+TEST(ThreadPoolTest, ACallerRunTaskPastTheTimeoutBreaksThePoolOnceItReturns) {
+  ThreadPool pool(Options(1, std::chrono::milliseconds(50)));
+  const Job job{"sleep", Config().Set("ms", 200)};
+  try {
+    (void)pool.Run({.job = &job, .tasks = 1, .payload = {}});
+    ADD_FAILURE() << "Run() did not throw";
+  } catch (const ExecutorError& e) {
+    EXPECT_NE(std::string(e.what()).find("task 0 on the calling thread ran longer than the task "
+                                         "timeout of 50 ms"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(pool.broken());
+}
+
+TEST(ThreadPoolTest, WakeUpsRacingWithShutdownNeitherHangNorLoseATask) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  const Job job{"overhead", Config()};
+  for (int round = 0; round < 300; ++round) {
+    const int w = 1 + round % 8;
+    ThreadPool pool(Options(w));
+    // Workers are waking, spinning or going to sleep when the destructor stops them.
+    const auto tasks = static_cast<std::uint32_t>(round % 5);
+    const auto results =
+        pool.Run({.job = &job, .tasks = tasks, .payload = {}, .handoff = round % 2 == 0});
+    ASSERT_EQ(results.size(), tasks) << "round " << round;
+    for (std::uint32_t i = 0; i < tasks; ++i) ASSERT_EQ(results[i].value, i);
+    if (round % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(round % 97));
+  }
+}
+
+// CPU time of the threads `tids` of this process, in ns (/proc/self/task/TID/schedstat).
+std::int64_t CpuNs(const std::set<int>& tids) {
+  std::int64_t sum = 0;
+  for (int tid : tids) {
+    std::FILE* f =
+        std::fopen(("/proc/self/task/" + std::to_string(tid) + "/schedstat").c_str(), "r");
+    if (f == nullptr) continue;
+    long long ns = 0;
+    if (std::fscanf(f, "%lld", &ns) == 1) sum += ns;
+    std::fclose(f);
+  }
+  return sum;
+}
+
+TEST(ThreadPoolTest, AnIdlePoolUsesNoCpuAfterTheLinger) {
+  const std::set<int> before = ThreadIds();
+  ThreadPool pool(Options(8));
+  const std::set<int> workers = StartedSince(before);
+  ASSERT_EQ(workers.size(), 8U);
+  const Job job{"overhead", Config()};
+  // Every worker woken, then left idle: past the linger each must sleep in the kernel.
+  (void)pool.Run({.job = &job, .tasks = 64, .payload = {}, .handoff = true});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100) + park::kLinger);
+  const std::int64_t start = CpuNs(workers);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const std::int64_t used = CpuNs(workers) - start;
+  // A generous bound for "nothing": a spinning worker would use about a second.
+  EXPECT_LT(used, 1'000'000) << "8 idle workers used " << used << " ns of CPU in 1 s";
 }
 
 TEST(ThreadPoolTest, ThePayloadIsSharedByReference) {
@@ -233,22 +393,22 @@ TEST(ThreadPoolTest, TheDestructorJoinsEveryWorker) {
   constexpr int kWorkers = 4;
   const std::set<int> before = ThreadIds();
   std::set<int> started;
+  g_runners_built.store(0);
   g_runners_destroyed.store(0);
   {
     ThreadPool pool(Options(kWorkers));
-    for (int tid : ThreadIds()) {
-      if (!before.contains(tid)) started.insert(tid);
-    }
+    started = StartedSince(before);
     ASSERT_EQ(static_cast<int>(started.size()), kWorkers);
     const Job job{"exit_probe", Config()};
-    // Every worker builds a runner (a worker builds it even when no task is left for it).
-    const auto results = pool.Run({.job = &job, .tasks = 16, .payload = {}});
+    // A worker builds a runner when it gets a task (the caller has its own).
+    const auto results = pool.Run({.job = &job, .tasks = 16, .payload = {}, .handoff = true});
     for (const Result& r : results) EXPECT_EQ(r.error, "");
+    EXPECT_GE(g_runners_built.load(), 1);
     EXPECT_EQ(g_runners_destroyed.load(), 0);
   }
   // Joined: each worker's last act, destroying its runner, happened before the destructor
   // returned.
-  EXPECT_EQ(g_runners_destroyed.load(), kWorkers);
+  EXPECT_EQ(g_runners_destroyed.load(), g_runners_built.load());
   EXPECT_TRUE(AllGone(started));
 }
 
@@ -260,7 +420,8 @@ TEST(ThreadPoolTest, ATaskPastTheTimeoutBreaksThePoolNamingTheTaskAndItsThreadIs
     ThreadPool pool(Options(2, std::chrono::milliseconds(200)));
     const Job job{"gate", Config().Set("task", 1)};
     try {
-      (void)pool.Run({.job = &job, .tasks = 3, .payload = {}});
+      // Hand-off: a worker runs the stuck task, so the waiting caller can report it.
+      (void)pool.Run({.job = &job, .tasks = 3, .payload = {}, .handoff = true});
       ADD_FAILURE() << "Run() did not throw";
     } catch (const ExecutorError& e) {
       what = e.what();
@@ -293,7 +454,8 @@ TEST(ThreadPoolTest, ATimedOutBatchRunsNoFurtherTasks) {
   {
     ThreadPool pool(Options(2, std::chrono::milliseconds(100)));
     const Job job{"slow_count", Config()};
-    EXPECT_THROW((void)pool.Run({.job = &job, .tasks = kTasks, .payload = {}}), ExecutorError);
+    EXPECT_THROW((void)pool.Run({.job = &job, .tasks = kTasks, .payload = {}, .handoff = true}),
+                 ExecutorError);
   }
   at_destruction = g_counted.load();
   EXPECT_LT(at_destruction, kTasks - 1) << "the destructor ran the rest of the batch";
