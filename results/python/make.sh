@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs quoted in the README's "Measuring your own work" and py_cpu in "What it found":
+# The runs quoted in docs/your-own-work.md and in docs/findings.md (py_cpu beside cpu):
 # the article's loop beside cpu, a user's function (examples/python/user_tasks.py), the example
 # plugin beside overhead, and the interpreter's start-up in a process worker.
 # Usage: results/python/make.sh [BUILD_DIR]   (from the repository root)

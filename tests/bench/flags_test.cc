@@ -105,18 +105,18 @@ TEST(FlagsTest, HelpIsNoticedAndPassedOn) {
   }
 }
 
-// The README's flag list is the binary's own help, so the two cannot drift apart.
-TEST(FlagsTest, TheReadmeListsTheFlagsAsHelpPrintsThem) {
-  std::ifstream in(std::string(PARBENCH_SOURCE_DIR) + "/README.md");
-  ASSERT_TRUE(in) << "README.md not found";
-  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// docs/flags.md's help block is the binary's own help, so the two cannot drift apart.
+TEST(FlagsTest, TheFlagsPageListsTheFlagsAsHelpPrintsThem) {
+  std::ifstream in(std::string(PARBENCH_SOURCE_DIR) + "/docs/flags.md");
+  ASSERT_TRUE(in) << "docs/flags.md not found";
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string help = FlagsHelp(2);
   std::string listed = help.substr(0, help.find("\nGoogle Benchmark flags:"));
   while (!listed.empty() && listed.back() == '\n') listed.pop_back();
   // Machine-dependent defaults as printed on a 2-CPU machine with TMPDIR unset.
   if (std::getenv("TMPDIR") != nullptr) GTEST_SKIP() << "TMPDIR changes the io_dir default";
-  EXPECT_NE(readme.find("```\n" + listed + "\n```"), std::string::npos)
-      << "update README.md's flag block from ./build/bench --help:\n"
+  EXPECT_NE(page.find("```\n" + listed + "\n```"), std::string::npos)
+      << "update docs/flags.md's help block from ./build/bench --help:\n"
       << listed;
 }
 

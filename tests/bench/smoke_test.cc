@@ -681,7 +681,7 @@ TEST(SmokeTest, HelpListsSuiteAndGoogleBenchmarkFlags) {
 }
 
 // Your own work: a Python function and a native plugin, under every kind of executor, named as
-// the README says.
+// docs/your-own-work.md says.
 TEST(SmokeTest, APythonFunctionAndAPluginRunUnderEveryExecutor) {
   TempDir dir;
   const fs::path run = dir.path() / "run.json";

@@ -1,5 +1,5 @@
-"""The executors' own speed against the goals parbench sets itself (README, "How fast are the
-executors"): dispatch, round trip, start-up, transfer, cpu scaling and api overlap, each read
+"""The executors' own speed against the goals parbench sets itself (docs/executor-speed.md):
+dispatch, round trip, start-up, transfer, cpu scaling and api overlap, each read
 from the benchmarks of one run. Goals whose benchmarks the run does not hold are left out.
 The goals are the suite's own, about its own executors, so they name them; the raw-pipe floor
 of the round trip is found through the manifest's references when the run has a manifest."""
@@ -260,7 +260,7 @@ def _interpreter(run: Run) -> Goal | None:
 
 
 def evaluate(run: Run, max_interference: float = MAX_INTERFERENCE) -> list[Goal]:
-    """Every goal this run has the benchmarks for, in the README's order; each notes which of
+    """Every goal this run has the benchmarks for, in the docs' order; each notes which of
     its benchmarks ran with interference above `max_interference`."""
     goals: list[Goal | None] = [
         _dispatch(run, "threads", 1000.0),
