@@ -223,7 +223,8 @@ class Runner final : public TaskRunner {
 // The handles are spread over several multi handles of at most kHandlesPerMulti each. To start
 // a transfer, libcurl (7.88) walks the whole connection list of its multi handle, checking each
 // connection (in use or not) before it finds an idle one: with every handle in one multi handle,
-// that walk grew with the tasks in flight (58 connections per request on average at 256).
+// that walk grew with the tasks in flight (116 connections checked per request on average at
+// 256; 7.9 with multi handles of 16).
 class MultiRunner final : public AsyncTaskRunner {
  public:
   explicit MultiRunner(const Config& config)
