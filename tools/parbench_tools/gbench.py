@@ -12,6 +12,7 @@ and only its time-type part (``/real_time``, ``/manual_time``, ``/process_time``
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import statistics
@@ -188,14 +189,19 @@ def is_finite_number(value: Any) -> bool:
 
 
 def load_json(path: str) -> Any:
-    """Reads a JSON file; every failure is a ToolError naming the file. NaN and Infinity are
-    read (Google Benchmark writes them for counters, e.g. a rate over no time, and for the cv of
-    a zero mean); where a time must be a number, the reader below refuses them."""
+    """Reads a JSON file, gzip-compressed when its name ends in .gz (as committed traces are);
+    every failure is a ToolError naming the file. NaN and Infinity are read (Google Benchmark
+    writes them for counters, e.g. a rate over no time, and for the cv of a zero mean); where a
+    time must be a number, the reader below refuses them."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise ToolError(path, f"cannot read: {e.strerror or e}") from None
+        if path.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                text = f.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, EOFError) as e:  # gzip's damaged-file errors are OSError or EOFError
+        raise ToolError(path, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
     except UnicodeDecodeError:
         raise ToolError(path, "is not text (not UTF-8)") from None
     if not text.strip():

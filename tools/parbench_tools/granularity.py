@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from .gbench import Benchmark, Run, cores
-from .speedup import baseline_of, efficiency_cpus, format_seconds
+from .speedup import NOMINAL_COUNTER, baseline_of, efficiency_cpus, format_seconds
 from .trust import MARK, MAX_INTERFERENCE, disturbed
 
-NOMINAL_COUNTER = "task_ns_nominal"  # a family that reports it sweeps task durations
 MEASURED_COUNTER = "task_ns"  # the mean duration the workers measured for one task
 LEVEL = 0.5  # METG(50%)
 
