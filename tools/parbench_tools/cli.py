@@ -68,6 +68,31 @@ def _confidence(text: str) -> float:
     return value
 
 
+def _verdicts_markdown(run: Run, tables) -> str:
+    """The profile line and one verdict per table, above the tables."""
+    from .profile import profile_line
+    from .verdict import verdicts
+    found = verdicts(run, tables)
+    head = f"{profile_line(run)}\n\n" if profile_line(run) else ""
+    if not found:
+        return head
+    return head + "**Verdicts:**\n\n" + "".join(f"- {v}\n" for v in found) + "\n"
+
+
+def _width(text: str | None) -> int:
+    """--width, else the terminal's (80 when it cannot tell); at least 40."""
+    if text is None:
+        import shutil
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ToolError("--width", f"'{text}' is not a whole number of columns") from None
+    if value < 40:
+        raise ToolError("--width", f"must be at least 40 columns, not {value}")
+    return value
+
+
 def _trust_options(s, confidence: bool = False) -> None:
     s.add_argument("--max-interference", default=str(trust.MAX_INTERFERENCE), metavar="FRAC",
                    help="flag (⚠) a benchmark whose interference_cpu_frac + steal_frac, the "
@@ -88,8 +113,14 @@ def cmd_speedup(args) -> int:
         raise ToolError(args.run, f"has no benchmarks of an executor ({names}) to compare with "
                                   f"its {run.manifest.baseline} baseline")
     if args.format == "markdown":
-        text = _with_noise_warnings(speedup_mod.to_markdown(tables, confidence, limit), [run],
+        text = _with_noise_warnings(_verdicts_markdown(run, tables) +
+                                    speedup_mod.to_markdown(tables, confidence, limit), [run],
                                     limit)
+    elif args.format == "text":
+        from .textformat import to_text
+        warnings = [w for w in trust.noise_warnings(run) + [trust.disturbed_warning(run, limit)]
+                    if w]
+        text = to_text(run, tables, warnings, _width(args.width), confidence)
     elif args.format == "json":
         text = json.dumps(speedup_mod.to_rows(tables), indent=1) + "\n"
     else:
@@ -320,9 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = _parser(sub, "speedup", "speedup tables per family (Markdown, CSV or JSON)")
+    s = _parser(sub, "speedup", "speedup tables and a verdict per family (Markdown, text, CSV "
+                                "or JSON)")
     s.add_argument("run", help="Google Benchmark JSON file")
-    s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    s.add_argument("--format", choices=("markdown", "text", "csv", "json"), default="markdown",
+                   help="text: for a terminal, verdicts first, tables that fit --width")
+    s.add_argument("--width", metavar="COLUMNS",
+                   help="text: the width to fit (default: the terminal's)")
     s.add_argument("--out", help="write here instead of standard output")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_speedup)

@@ -157,7 +157,7 @@ def build_report(run: Run, timelines: list[Timeline] | None,
             if not any(cells):
                 continue  # this run has no such executor for the group
             parts.append(f"<tr><th>{e(executor)}</th>" +
-                         "".join(_td(cell_text(c)) for c in cells) + "</tr>")
+                         "".join(_td(cell_text(c, confidence, t.cost)) for c in cells) + "</tr>")
         parts.append("</table>")
         for c in t.cells:
             if c.error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .gbench import Benchmark, Run, cores, group_label
-from .manifest import Cost
+from .manifest import COST_FALLBACK, Cost
 from .stats import CONFIDENCE, Interval, best_median_interval, best_ratio_interval, ratio_level
 from .stats import repetitions_needed as ci_repetitions_needed
 from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
@@ -159,7 +159,9 @@ def speedup_tables(run: Run, max_interference: float = MAX_INTERFERENCE,
                 if table.baseline_ci is None:
                     table.baseline_note = _interval_note(base, len(base.samples))
         family = manifest.family(group[0])
-        table.cost = family.cost if family is not None else None
+        # parbench runs from before the manifest: the suite's cost families by name.
+        table.cost = family.cost if family is not None else (
+            None if manifest.declared else COST_FALLBACK.get(group[0]))
         table.sweep = any(NOMINAL_COUNTER in b.counters for b in benches)
         if table.cost is not None:
             _add_costs(run, table, benches, base)
@@ -196,7 +198,7 @@ def cost_value(run: Run, cost: Cost, b: Benchmark) -> tuple[float, bool] | None:
     if value is None:
         return None
     meta = run.manifest.counter(cost.counter, b.name.workload)
-    unit = meta.unit if meta is not None else ""
+    unit = meta.unit if meta is not None else cost.unit
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}.get(unit)
     if scale is not None:
         return value * scale, False
@@ -280,14 +282,24 @@ def speedup_text(cell: Cell, confidence: float = CONFIDENCE, interval: bool = Tr
     return text
 
 
-def _cost_cell(cell: Cell, mark: str, time: str, notes: list[str]) -> str:
-    """A cost family's cell: '85.3 ns per task, 27× serial (84.9 µs [..] per iteration)'."""
-    ratio = f", {cell.floor_ratio:.3g}× {cell.floor}" if cell.floor_ratio is not None else ""
+def ratio_text(ratio: float) -> str:
+    """'27×', '0.66×', '2,560×'."""
+    return f"{ratio:,.0f}×" if ratio >= 1000 else f"{ratio:.3g}×"
+
+
+def _cost_cell(cell: Cell, cost: Cost, mark: str, time: str, notes: list[str]) -> str:
+    """A cost family's cell: '85.3 ns per task, 27× serial's cost (84.9 µs [..] per
+    iteration)'; a cost read from the time per iteration shows that time once."""
+    ratio = (f", {ratio_text(cell.floor_ratio)} {cell.floor}'s cost"
+             if cell.floor_ratio is not None else "")
+    if not cost.counter:
+        return mark + f"{time} {cost.per}{ratio}" + (f" ({', '.join(notes)})" if notes else "")
     return mark + f"{cell.cost_text}{ratio} ({time} per iteration" + \
         "".join(f", {n}" for n in notes) + ")"
 
 
-def cell_text(cell: Cell | None, confidence: float = CONFIDENCE) -> str:
+def cell_text(cell: Cell | None, confidence: float = CONFIDENCE,
+              cost: Cost | None = None) -> str:
     """A table cell: speedup with its interval, efficiency, median time with its interval and
     cv, or why an interval is missing; a cost family's cost and its ratio to the floor instead
     of a speedup; ⚠ and the interference when flagged; or **error**."""
@@ -306,8 +318,8 @@ def cell_text(cell: Cell | None, confidence: float = CONFIDENCE) -> str:
         notes.append(cell.interval_note)
     if cell.flagged and cell.interference is not None:
         notes.append(f"interference {cell.interference:.0%}")
-    if cell.cost_text is not None:
-        return _cost_cell(cell, mark, time, notes)
+    if cell.cost_text is not None and cost is not None:
+        return _cost_cell(cell, cost, mark, time, notes)
     if cell.speedup is None:
         return mark + time + (f" ({', '.join(notes)})" if notes else "")
     return mark + f"{speedup_text(cell, confidence)} (eff {cell.efficiency:.2f}, {time}" + \
@@ -339,10 +351,15 @@ def any_flagged(tables: list[Table]) -> bool:
 def baseline_text(t: Table, confidence: float = CONFIDENCE) -> str:
     """'serial: 80.2 ms [80 ms, 80.5 ms] per iteration (median)' and its notes; a cost
     family's cost of the baseline too."""
-    text = f"{t.baseline}: " + (f"{t.baseline_cost_text}, " if t.baseline_cost_text else "") + \
-        f"{format_seconds(t.baseline_s)}{seconds_interval(t.baseline_ci, confidence)} " \
-        "per iteration (median" + (f"; {t.baseline_note}" if t.baseline_note else "") + ")"
-    return text
+    per = "per iteration"
+    prefix = ""
+    if t.cost is not None and t.cost.counter and t.baseline_cost_text:
+        prefix = f"{t.baseline_cost_text}, "
+    elif t.cost is not None:
+        per = t.cost.per
+    return f"{t.baseline}: {prefix}{format_seconds(t.baseline_s)}" \
+        f"{seconds_interval(t.baseline_ci, confidence)} {per} (median" + \
+        (f"; {t.baseline_note}" if t.baseline_note else "") + ")"
 
 
 def disturbed_baseline_text(t: Table) -> str:
@@ -365,7 +382,8 @@ def to_markdown(tables: list[Table], confidence: float = CONFIDENCE,
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         for executor in t.executors:
-            row = [executor] + [cell_text(t.cell(executor, w), confidence) for w in t.workers]
+            row = [executor] + [cell_text(t.cell(executor, w), confidence, t.cost)
+                                for w in t.workers]
             if any(row[1:]):
                 out.append("| " + " | ".join(row) + " |")
         for c in t.cells:
