@@ -136,12 +136,33 @@ def cmd_speedup(args) -> int:
     return 1 if missing else 0
 
 
+def _trace_run(trace: str, run_path: str | None) -> Run | None:
+    """--run's run, else RUN.json next to RUN.trace.json(.gz) when it loads: its speedups and
+    interference go into the timelines' titles."""
+    if run_path:
+        return load_run(run_path)
+    guess = _run_next_to(trace)
+    if guess and os.path.exists(guess):
+        try:
+            return load_run(guess)
+        except ToolError:
+            return None
+    return None
+
+
+def _run_next_to(trace: str) -> str | None:
+    for suffix in (".trace.json.gz", ".trace.json"):
+        if trace.endswith(suffix):
+            return trace[:-len(suffix)] + ".json"
+    return None
+
+
 def _trace_manifest(trace: str, run_path: str | None):
     """The manifest to read a trace's names with: --run's, else that of RUN.json next to
     RUN.trace.json when it loads, else the fallback names."""
     if run_path:
         return load_run(run_path).manifest
-    guess = trace[:-len(".trace.json")] + ".json" if trace.endswith(".trace.json") else None
+    guess = _run_next_to(trace)
     if guess and os.path.exists(guess):
         try:
             return load_run(guess).manifest
@@ -157,9 +178,10 @@ def cmd_timeline(args) -> int:
     bad = [f for f in formats if f not in ("png", "svg")]
     if bad or not formats:
         raise ToolError("--formats", f"takes png and/or svg, not '{args.formats}'")
-    manifest = _trace_manifest(args.trace, args.run)
+    run = _trace_run(args.trace, args.run)
+    manifest = run.manifest if run is not None else _trace_manifest(args.trace, None)
     timelines = load_trace(args.trace, manifest)
-    files = timeline_figures(timelines, args.out_dir, formats, manifest)
+    files = timeline_figures(timelines, args.out_dir, formats, manifest, run)
     print(f"wrote {len(files)} files to {args.out_dir}")
     return 0
 

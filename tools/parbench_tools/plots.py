@@ -10,7 +10,7 @@ from .gbench import Run, cores, group_label
 from .manifest import FALLBACK, Manifest
 from .speedup import format_seconds, speedup_tables
 from .trace import Timeline
-from .trust import MARK, MAX_INTERFERENCE
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -37,10 +37,37 @@ def _save(fig, base: str, formats) -> list[str]:
     return written
 
 
+def lane_title(tl: Timeline, baseline: Timeline | None, run: Run | None,
+               max_interference: float = MAX_INTERFERENCE) -> str:
+    """What one executor's lanes show: 'threads: last of 5 iterations (last repetition), this
+    one 1.97× serial's, median 1.98×; interference 3%', ⚠ first when it ran disturbed."""
+    which = (f"last of {tl.iterations} iteration{'s' if tl.iterations != 1 else ''}"
+             if tl.iterations else "its last iteration") + " (last repetition)"
+    parts = [f"{tl.name.executor}: {which}"]
+    if tl.tasks_total and tl.tasks_total > len(tl.tasks):
+        parts[0] += f", first {len(tl.tasks)} of {tl.tasks_total} tasks"
+    if baseline is not None and baseline is not tl and tl.wall_ms > 0:
+        parts.append(f"this one {baseline.wall_ms / tl.wall_ms:.3g}× "
+                     f"{baseline.name.executor}'s")
+    bench = run.benchmarks.get(tl.name.full) if run is not None else None
+    mark = ""
+    if bench is not None and baseline is not None and baseline is not tl:
+        base = run.benchmarks.get(baseline.name.full)
+        if base is not None and base.measured and bench.measured and bench.median > 0:
+            parts.append(f"median {base.median / bench.median:.3g}×")
+    if bench is not None and (i := interference(bench)) is not None:
+        parts.append(f"interference {i:.0%}")
+        mark = f"{MARK} " if disturbed(bench, max_interference) else ""
+    return mark + ", ".join(parts)
+
+
 def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "svg"),
-                     manifest: Manifest = FALLBACK) -> list[str]:
+                     manifest: Manifest = FALLBACK, run: Run | None = None,
+                     max_interference: float = MAX_INTERFERENCE) -> list[str]:
     """One figure per group and worker count, the baseline executor first and the others in
-    the manifest's order, stacked on one time axis. Returns the files written."""
+    the manifest's order, stacked on one time axis, each executor's lanes titled with which
+    iteration they show, its speedup and (with `run`) its interference. Returns the files
+    written."""
     plt = _pyplot()
     by_group: dict = {}
     for tl in timelines:
@@ -67,9 +94,12 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
                       max((k.start_ms + k.dur_ms for r in rows for k in r.tasks), default=0))
             for ax, tl in zip(axes[:, 0], rows):
                 _draw_lanes(ax, tl, end)
+                title = lane_title(tl, baseline, run, max_interference)
+                ax.set_title(title, fontsize=8, loc="left",
+                             color="red" if title.startswith(MARK) else "black")
             axes[-1, 0].set_xlabel("time since the iteration started (ms)")
             fig.suptitle(f"{group_label(group)} — {workers} worker{'s' if workers > 1 else ''}"
-                         " (last iteration; one bar per task, gaps are idle time)", fontsize=10)
+                         " (one bar per task, gaps are idle time)", fontsize=10)
             fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # keep the title clear
             base = os.path.join(out_dir, f"timeline_{_slug(group_label(group))}_w{workers}")
             written += _save(fig, base, formats)
@@ -113,13 +143,40 @@ def _disturbed_marker(ax, xs, ys, limit: float, labelled: list) -> None:
                label=label)
 
 
+def ideal_line(top: int, cpus: int | None, samples: int = 64) -> tuple[list[float], list[float]]:
+    """The ideal speedup from 1 to `top` workers: the worker count, capped at the usable CPUs
+    (more workers than CPUs cannot compute faster), sampled densely so that it is drawn right
+    on a log axis (a straight segment between two far points is not y = x there)."""
+    if top <= 1:
+        return [1.0], [1.0]
+    xs = [top ** (i / (samples - 1)) for i in range(samples)]
+    if cpus and 1 < cpus < top and cpus not in xs:
+        xs = sorted(xs + [float(cpus)])
+    return xs, [min(x, cpus) if cpus else x for x in xs]
+
+
+def plotted_tables(run: Run, max_interference: float = MAX_INTERFERENCE) -> list:
+    """The speedup tables worth a panel: a baseline, and an executor measured at two or more
+    worker counts (no single-point panels); not a cost family (its speedups read as 'near
+    zero' while it is a cost) nor a task-duration sweep (drawn by granularity_figure)."""
+    tables = []
+    for t in speedup_tables(run, max_interference):
+        if t.baseline_s is None or t.cost is not None or t.sweep:
+            continue
+        counts = [len([c for c in t.cells if c.executor == e and c.speedup is not None])
+                  for e in t.executors]
+        if max(counts, default=0) >= 2:
+            tables.append(t)
+    return tables
+
+
 def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
                    max_interference: float = MAX_INTERFERENCE) -> list[str]:
-    """Speedup against worker count, one panel per group, one line per executor (the manifest's
-    order), the ideal line and the usable CPUs marked; disturbed points ringed in red."""
+    """Speedup against worker count, one panel per group of a speedup family, one line per
+    executor (the manifest's order), the ideal line (capped at the usable CPUs) and the usable
+    CPUs marked, the y axis scaled to the data; disturbed points ringed in red."""
     plt = _pyplot()
-    tables = [t for t in speedup_tables(run, max_interference) if t.baseline_s is not None
-              and t.workers]
+    tables = plotted_tables(run, max_interference)
     if not tables:
         return []
     ncols = 3 if len(tables) > 4 else max(1, len(tables))
@@ -128,7 +185,8 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
     ncpus = cores(run)
     for ax, t in zip(axes.flat, tables):
         top = max(t.workers)
-        ax.plot([1, top], [1, top], linestyle=":", color="gray", label="ideal")
+        ax.plot(*ideal_line(top, ncpus), linestyle=":", color="gray",
+                label=f"ideal (capped at {ncpus} CPUs)" if ncpus and ncpus < top else "ideal")
         ax.axhline(1, color="black", linewidth=0.5)
         if ncpus:
             ax.axvline(ncpus, color="red", linestyle="--", linewidth=0.8,
@@ -146,6 +204,9 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
         ax.set_xscale("log", base=2)
         ax.set_xticks(t.workers)
         ax.set_xticklabels([str(w) for w in t.workers])
+        ax.minorticks_off()
+        speedups = [c.speedup for c in t.cells if c.speedup is not None]
+        ax.set_ylim(0, max(speedups + [min(top, ncpus or top), 1.0]) * 1.15)
         title = t.label + (f" ({MARK} disturbed baseline)" if t.baseline_disturbed else "")
         ax.set_title(title, fontsize=9, color="red" if t.baseline_disturbed else "black")
         ax.set_xlabel("workers", fontsize=8)
