@@ -99,7 +99,7 @@ def _granularity_section(run: Run, curves, tmp: str, e) -> list[str]:
 def _section(parts: list[str], toc: list[tuple[str, str]], anchor: str, title: str) -> None:
     """An <h2> with an id, listed in the table of contents."""
     toc.append((anchor, title))
-    parts.append(f"<h2 id='{anchor}'>{html.escape(title)}</h2>")
+    parts.append(f"<h2 id='{anchor}'>{html.escape(title, quote=False)}</h2>")
 
 
 def _plain(text: str) -> str:
