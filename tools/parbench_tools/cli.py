@@ -281,8 +281,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_goals(args) -> int:
+    from .profile import refuse_quick
     limit = _fraction(args.max_interference)
     run = load_run(args.run)
+    refuse_quick(run, "judging the executors against parbench's goals")
     goals = goals_mod.evaluate(run, limit)
     if not goals:
         raise ToolError(args.run, "has none of the executor-speed benchmarks (overhead, "
@@ -320,7 +322,13 @@ def cmd_granularity(args) -> int:
         writer.writerows(granularity_mod.to_rows(curves))
         text = buf.getvalue()
     else:
+        from .profile import is_quick
         text = granularity_mod.to_markdown(curves, limit)
+        quick = [run.path for run in runs if is_quick(run)]
+        if quick:
+            text += (f"\n{', '.join(quick)}: a quick run (every other task duration, 3 short "
+                     "repetitions): each METG is read from fewer points; bench --profile=full "
+                     "for numbers to publish.\n")
         verdicts = [(run, granularity_mod.verdict(run, [c for c in curves
                                                         if c.source == run.path]))
                     for run in runs]

@@ -17,7 +17,7 @@ from .machines import CONTEXT_ROWS, context_value
 from .plots import granularity_figure, speedup_figure, timeline_figures
 from .speedup import (any_flagged, baseline_text, cell_text, disturbed_baseline_text, legend,
                       speedup_tables)
-from .profile import profile_line
+from .profile import is_quick, profile_line
 from .stats import CONFIDENCE
 from .trace import Timeline
 from .trust import MARK, MAX_INTERFERENCE, disturbed_warning, noise_warnings
@@ -207,7 +207,7 @@ def build_report(run: Run, timelines: list[Timeline] | None,
     page would be empty."""
     e = html.escape
     tables = speedup_tables(run, max_interference, confidence)
-    goals = evaluate_goals(run, max_interference)
+    goals = [] if is_quick(run) else evaluate_goals(run, max_interference)
     curves = granularity_mod.curves(run, max_interference)
     if not run.executor_benchmarks() and not goals:
         executors = ", ".join(run.manifest.executor_names)
