@@ -355,8 +355,9 @@ def cmd_report(args) -> int:
     run = load_run(args.run)
     trace = args.trace
     if trace is None:
-        guess = os.path.splitext(args.run)[0] + ".trace.json"
-        trace = guess if os.path.exists(guess) else None
+        base = os.path.splitext(args.run)[0]
+        trace = next((guess for guess in (base + ".trace.json", base + ".trace.json.gz")
+                      if os.path.exists(guess)), None)
     timelines = load_trace(trace, run.manifest) if trace else None
     page = build_report(run, timelines, limit, confidence)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -488,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = _parser(sub, "report", "one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")
-    s.add_argument("--trace", help="trace file (default: RUN.trace.json next to RUN.json)")
+    s.add_argument("--trace", help="trace file (default: RUN.trace.json or RUN.trace.json.gz "
+                                   "next to RUN.json)")
     s.add_argument("--out", default="report.html", help="the HTML file to write")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
