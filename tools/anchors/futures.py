@@ -339,7 +339,7 @@ def _executor(name: str, summary: str, **traits: bool) -> dict:
 
 
 def manifest() -> dict:
-    """The run manifest (schema 1, /work/notes/manifest.md), as bench writes it."""
+    """The run manifest (schema 1, bench/manifest.cc), as bench writes it."""
     executors = list(EXECUTORS)
     return {
         "schema": 1,
