@@ -8,6 +8,7 @@
 #include <ostream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "bench/profile.h"
 
@@ -19,6 +20,33 @@ namespace {
 constexpr double kDisturbed = 0.10;
 // The longest name column; longer names push their row to the right.
 constexpr std::size_t kMaxNameWidth = 46;
+// The terminal the summary is wrapped for.
+constexpr std::size_t kWidth = 120;
+
+// Columns a UTF-8 string takes (each character one: µ, ×, ≤ and ⚠ included).
+std::size_t Columns(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// `line` broken at spaces into lines of at most `width` columns, the later ones indented by
+// `indent`; each ends with a newline.
+std::string Wrap(const std::string& line, std::size_t width, std::size_t indent) {
+  std::string out;
+  std::string current;
+  std::istringstream words(line);
+  const std::string lead = line.substr(0, line.find_first_not_of(' '));
+  for (std::string word; words >> word;) {
+    if (!current.empty() && Columns(current) + 1 + Columns(word) > width) {
+      out += current + "\n";
+      current = std::string(indent, ' ') + word;
+    } else {
+      current += (current.empty() ? lead : " ") + word;
+    }
+  }
+  return out + current + "\n";
+}
 
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -232,8 +260,9 @@ void SuiteConsole::ReportRuns(const std::vector<Run>& runs) {
 
 void SuiteConsole::Finalize() {
   std::ostream& out = GetOutputStream();
-  out << "\nSummary (medians; speedup = serial time / executor time for the same work):\n"
-      << FamilySummary(env_, results_);
+  out << "\nSummary (medians; speedup = serial time / executor time for the same work):\n";
+  std::istringstream lines(FamilySummary(env_, results_));
+  for (std::string line; std::getline(lines, line);) out << Wrap(line, kWidth, 6);
   out << "\nFull tables, verdicts and intervals:\n  " << tools_ << " speedup " << results_file_
       << " --format text\n"
       << "A page with plots and timelines:\n  " << tools_ << " report " << results_file_
