@@ -263,6 +263,12 @@ void SuiteConsole::Finalize() {
   out << "\nSummary (medians; speedup = serial time / executor time for the same work):\n";
   std::istringstream lines(FamilySummary(env_, results_));
   for (std::string line; std::getline(lines, line);) out << Wrap(line, kWidth, 6);
+  if (results_file_.empty()) {
+    out << "\nNo results file (--benchmark_out was empty): the tools need one, e.g. "
+           "--benchmark_out=run.json.\n"
+        << std::flush;
+    return;
+  }
   out << "\nFull tables, verdicts and intervals:\n  " << tools_ << " speedup " << results_file_
       << " --format text\n"
       << "A page with plots and timelines:\n  " << tools_ << " report " << results_file_
