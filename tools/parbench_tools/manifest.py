@@ -74,6 +74,10 @@ COST_FALLBACK = {"overhead": Cost("per task", "ns_per_task", "ns"),
                  "startup": Cost("per start")}
 
 
+# The floors of runs made before the manifest named them (family, executor) -> reference.
+REFERENCE_FALLBACK = {("roundtrip", "processes"): "raw_pipe", ("startup", "processes"): "raw_spawn"}
+
+
 @dataclass(frozen=True)
 class Family:
     """One family: its executors, axes (in name order), counters and references; `cost` when
@@ -125,7 +129,8 @@ class Manifest:
     def reference(self, family: str, compare_to: str) -> Reference | None:
         fam = self.families.get(family)
         if fam is None:
-            return None
+            name = None if self.declared else REFERENCE_FALLBACK.get((family, compare_to))
+            return Reference(name, compare_to=(compare_to,)) if name else None
         return next((r for r in fam.references if compare_to in r.compare_to), None)
 
 

@@ -143,15 +143,12 @@ def _disturbed_marker(ax, xs, ys, limit: float, labelled: list) -> None:
                label=label)
 
 
-def ideal_line(top: int, cpus: int | None, samples: int = 64) -> tuple[list[float], list[float]]:
-    """The ideal speedup from 1 to `top` workers: the worker count, capped at the usable CPUs
-    (more workers than CPUs cannot compute faster), sampled densely so that it is drawn right
-    on a log axis (a straight segment between two far points is not y = x there)."""
-    if top <= 1:
-        return [1.0], [1.0]
-    xs = [top ** (i / (samples - 1)) for i in range(samples)]
-    if cpus and 1 < cpus < top and cpus not in xs:
-        xs = sorted(xs + [float(cpus)])
+def ideal_line(workers: list[int], cpus: int | None) -> tuple[list[int], list[int]]:
+    """The ideal speedup at 1, at the measured worker counts and at the usable CPUs: the
+    worker count, capped at the usable CPUs (more workers than CPUs cannot compute faster).
+    Drawn through the same counts as the measurements, it reads right at each of them on a
+    log axis (a straight segment from 1 to 8 would read 3.3 at 2)."""
+    xs = sorted({1, *workers} | ({cpus} if cpus and cpus < max(workers, default=1) else set()))
     return xs, [min(x, cpus) if cpus else x for x in xs]
 
 
@@ -185,7 +182,7 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
     ncpus = cores(run)
     for ax, t in zip(axes.flat, tables):
         top = max(t.workers)
-        ax.plot(*ideal_line(top, ncpus), linestyle=":", color="gray",
+        ax.plot(*ideal_line(t.workers, ncpus), linestyle=":", color="gray",
                 label=f"ideal (capped at {ncpus} CPUs)" if ncpus and ncpus < top else "ideal")
         ax.axhline(1, color="black", linewidth=0.5)
         if ncpus:
