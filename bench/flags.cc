@@ -134,6 +134,15 @@ void SetDefaults(Options& options, int cpus) {
   }
 }
 
+// The full profile measures at every default worker count (the flag's default is quick's).
+void SetProfileWorkers(Options& options, const std::vector<FlagSpec>& specs, int cpus) {
+  if (IsQuick(options) || options.WasSet("workers")) return;
+  const std::string full = JoinCounts(FullWorkerCounts(std::clamp(cpus, 1, kDefaultMaxWorkers)));
+  const auto workers = std::find_if(specs.begin(), specs.end(),
+                                    [](const FlagSpec& f) { return f.name == "workers"; });
+  options.Set("workers", ParseFlagValue(*workers, full), full, /*was_set=*/false);
+}
+
 // results/run.json -> results/run.trace.json: the trace goes next to the JSON by default.
 std::string TraceNextTo(const std::string& benchmark_out) {
   const std::size_t dot = benchmark_out.rfind('.');
@@ -204,14 +213,7 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
   *argc = kept;
   argv[kept] = nullptr;
 
-  // The full profile measures at every default worker count.
-  if (!IsQuick(parsed.options) && !parsed.options.WasSet("workers")) {
-    const std::string full = JoinCounts(FullWorkerCounts(std::clamp(cpus, 1, kDefaultMaxWorkers)));
-    const auto workers = std::find_if(specs.begin(), specs.end(),
-                                      [](const FlagSpec& f) { return f.name == "workers"; });
-    parsed.options.Set("workers", ParseFlagValue(*workers, full), full, /*was_set=*/false);
-  }
-
+  SetProfileWorkers(parsed.options, specs, cpus);
   // What only the flags together can tell (a --py_task's module imports, a --plugin is one).
   for (const Family& family : Families()) {
     if (family.validate) family.validate(parsed.options);

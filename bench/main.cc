@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -79,6 +80,21 @@ GbSettings ReadGbSettings(const std::vector<char*>& args) {
     if (arg.starts_with("--benchmark_filter=")) s.filter = value;
   }
   return s;
+}
+
+// Hands the command line and the flags bench added to Google Benchmark (which prints its own
+// help and exits on --help); returns its settings, or nothing when it found an argument it
+// does not know (it said which).
+std::optional<GbSettings> InitializeBenchmark(int argc, char** argv,
+                                              std::vector<std::string> added) {
+  std::vector<char*> args(argv, argv + argc);
+  for (std::string& flag : added) args.push_back(flag.data());
+  int count = static_cast<int>(args.size());
+  GbSettings gb = ReadGbSettings(args);
+  args.push_back(nullptr);
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return std::nullopt;
+  return gb;
 }
 
 // The profile's settings as they apply and what the profile left out of the registered
@@ -168,13 +184,9 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
   if (!flags.no_results_file.empty()) {
     std::fprintf(stderr, "bench: warning: %s\n", flags.no_results_file.c_str());
   }
-  std::vector<char*> args(argv, argv + argc);
-  for (std::string& flag : added) args.push_back(flag.data());
-  int count = static_cast<int>(args.size());
-  const GbSettings gb = ReadGbSettings(args);
-  args.push_back(nullptr);
-  benchmark::Initialize(&count, args.data());  // prints its own help and exits on --help
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
+  const std::optional<GbSettings> settings = InitializeBenchmark(argc, argv, std::move(added));
+  if (!settings) return 2;
+  const GbSettings& gb = *settings;
   if (parbench::BuildRevision() == "unknown") {
     std::fprintf(stderr,
                  "bench: warning: this bench was built without a known revision (no .git, not a "
