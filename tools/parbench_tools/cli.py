@@ -241,7 +241,9 @@ def cmd_machines(args) -> int:
         writer.writerows(fmt.to_rows(summary))
         text = buf.getvalue()
     elif args.format == "html":
-        text = fmt.to_html(summary, limit)
+        notes = [f"{run.path}: {w}" for run in runs
+                 for w in trust.noise_warnings(run) + [trust.disturbed_warning(run, limit)] if w]
+        text = fmt.to_html(summary, limit, notes)
     else:
         text = _with_noise_warnings(fmt.to_markdown(summary, limit), runs, limit)
     _write(text, args.out)

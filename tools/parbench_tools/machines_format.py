@@ -508,14 +508,15 @@ def _embedded_figure(s: Summary) -> str:
             f'src="data:image/png;base64,{data}">')
 
 
-def to_html(s: Summary, limit: float = MAX_INTERFERENCE) -> str:
-    """One self-contained page: warnings, the summary, the figure, the details."""
+def to_html(s: Summary, limit: float = MAX_INTERFERENCE, notes: list[str] | None = None) -> str:
+    """One self-contained page: `notes` (the runs' noise and interference warnings) and the
+    settings warnings, the summary, the figure, the details."""
     e = html.escape
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
              f"<title>parbench: {e(' vs '.join(s.labels))}</title>",
              f"<style>{_STYLE}</style></head><body>",
              f"<h1>Machines: {e(', '.join(s.labels))}</h1>"]
-    parts += [f"<p class='warning'>{e(w)}</p>" for w in warnings(s)]
+    parts += [f"<p class='warning'>{e(w)}</p>" for w in (notes or []) + warnings(s)]
     if len(s.runs) > 1:
         parts.append("<h2>Summary</h2><ul>" + "".join(
             f"<li>{e(line.replace('**', ''))}</li>" for line in in_words(s)) + "</ul>")

@@ -279,6 +279,11 @@ def test_html_is_one_page_with_the_summary_and_the_figure_inlined(cli, tmp_path,
     assert "src=\"data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page, "opens without the network"
     assert "vm, quota 1.5 of 2 CPUs" in page
+    busy = write_json(tmp_path, "busy.json", planted(load_fixture("run.json"), 0.3, noise=0.5))
+    status, page, err = cli("machines", paths[0], busy, "--format", "html")
+    assert status == 0, err
+    assert f"<p class='warning'>{busy}: The noise probe measured a parallel efficiency of " \
+        "0.50 before the run" in page
 
 
 def test_the_figure_has_executors_by_machines(cli, tmp_path, quiet_run):
