@@ -263,14 +263,53 @@ def cmd_compare(args) -> int:
 
 
 def cmd_machines(args) -> int:
-    limit = _fraction(args.max_interference)
-    runs = [load_run(p) for p in args.runs]
+    from . import machines_format as fmt
+    limit, confidence = _fraction(args.max_interference), _confidence(args.confidence)
+    files, given = machines_mod.labelled_files(args.runs or [], args.label or [])
+    if not files:
+        raise ToolError("machines", "needs two or more files (RUN.json or --label NAME=FILE)")
+    runs = [load_run(p) for p in files]
+    if len(runs) < 2 and not machines_mod.mpi_ranks(runs[0]):
+        # One run is enough when it ran under mpirun: its ranks' machines are the comparison.
+        raise ToolError("machines", "needs at least two files (or one run of bench under "
+                                    "mpirun)")
     machines_mod.check_common(runs)
-    labels = [str(r.context.get("host_name") or os.path.basename(r.path)) for r in runs]
-    if len(set(labels)) < len(labels):  # same host twice: fall back to file names
-        labels = [os.path.basename(r.path) for r in runs]
-    _write(machines_mod.to_markdown(runs, labels, limit), args.out)
+    labels = [given.get(f, label) for f, label in
+              zip(files, machines_mod.default_labels(runs))]
+    if len(set(labels)) < len(labels):
+        raise ToolError("--label", f"two runs would both be labelled '{_twice(labels)}'")
+    summary = machines_mod.summarize(runs, labels, limit, confidence)
+    if args.strict:
+        for label, c in zip(labels[1:], summary.comparisons):
+            if c.differences:
+                raise ToolError(files[labels.index(label)],
+                                f"is not the same workload and build as {files[0]} (--strict): "
+                                + ", ".join(d.text for d in c.differences))
+    if args.format == "json":
+        text = json.dumps(fmt.to_json(summary), indent=1, allow_nan=False) + "\n"
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fmt.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(fmt.to_rows(summary))
+        text = buf.getvalue()
+    elif args.format == "html":
+        notes = [f"{run.path}: {w}" for run in runs
+                 for w in trust.noise_warnings(run) + [trust.disturbed_warning(run, limit)] if w]
+        text = fmt.to_html(summary, limit, notes)
+    else:
+        text = _with_noise_warnings(fmt.to_markdown(summary, limit), runs, limit)
+    _write(text, args.out)
+    if args.out_plot:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_plot)), exist_ok=True)
+        written = fmt.figure(summary, args.out_plot)
+        print("wrote " + (", ".join(written) or "no plot (no speedup and no METG to draw)"),
+              file=sys.stderr)
     return 0
+
+
+def _twice(labels: list[str]) -> str:
+    return next(x for x in labels if labels.count(x) > 1)
 
 
 def cmd_export(args) -> int:
@@ -301,9 +340,21 @@ def cmd_goals(args) -> int:
     return 1 if missed else 0
 
 
+def _granularity_labels(files: list[str], runs: list[Run], given: dict[str, str]) -> dict:
+    """Each file's label: the one given, else its file name while those differ, else its
+    machine (host, usable CPUs, affinity or quota; the date where two are the same)."""
+    names = [os.path.basename(f) for f in files]
+    default = names if len(set(names)) == len(names) else machines_mod.default_labels(runs)
+    return {run.path: given.get(f, label) for f, run, label in zip(files, runs, default)}
+
+
 def cmd_granularity(args) -> int:
     limit = _fraction(args.max_interference)
-    runs = [load_run(p) for p in args.runs]
+    files, given = machines_mod.labelled_files(args.runs or [], args.label or [])
+    if not files:
+        raise ToolError("granularity", "needs a file (RUN.json or --label NAME=FILE)")
+    runs = [load_run(p) for p in files]
+    labels = _granularity_labels(files, runs, given)
     curves = []
     for run in runs:
         found = granularity_mod.curves(run, limit)
@@ -323,7 +374,7 @@ def cmd_granularity(args) -> int:
         text = buf.getvalue()
     else:
         from .profile import is_quick
-        text = granularity_mod.to_markdown(curves, limit)
+        text = granularity_mod.to_markdown(curves, limit, labels)
         quick = [run.path for run in runs if is_quick(run)]
         if quick:
             text += (f"\n{', '.join(quick)}: a quick run (every other task duration, 3 short "
@@ -332,20 +383,30 @@ def cmd_granularity(args) -> int:
         verdicts = [(run, granularity_mod.verdict(run, [c for c in curves
                                                         if c.source == run.path]))
                     for run in runs]
-        text += "".join(f"\n{'**' + run.path + ':** ' if len(runs) > 1 else ''}{v}\n"
+        text += "".join(f"\n{_verdict_prefix(run, labels) if len(runs) > 1 else ''}{v}\n"
                         for run, v in verdicts if v)
         text = _with_noise_warnings(text, runs, limit)
     _write(text, args.out)
     if args.out_plot:
         from .plots import granularity_figure
         os.makedirs(os.path.dirname(os.path.abspath(args.out_plot)), exist_ok=True)
-        files = granularity_figure(curves, args.out_plot, max_interference=limit)
+        files = granularity_figure(curves, args.out_plot, max_interference=limit,
+                                   labels=labels)
         print("wrote " + (", ".join(files) or "no plot (no point has an efficiency)"),
               file=sys.stderr)
     broken = [(c, p) for c in curves for p in c.errors]
     for c, p in broken:
         print(f"parbench-tools: {c.source}: {p.name}: {p.error}", file=sys.stderr)
     return 1 if broken else 0
+
+
+def _verdict_prefix(run: Run, labels: dict[str, str]) -> str:
+    """'**results/a/run.json:** ', or '**LABEL** (`results/a/run.json`): ' when the label is
+    not the file name."""
+    label = labels.get(run.path, "")
+    if label in ("", os.path.basename(run.path)):
+        return f"**{run.path}:** "
+    return f"**{label}** (`{run.path}`): "
 
 
 def cmd_report(args) -> int:
@@ -446,11 +507,34 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_compare)
 
-    s = _parser(sub, "machines", "compare machines: context, times and speedups")
-    s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files (one "
-                   "is enough for a run under mpirun: every rank's machine is in it)")
-    s.add_argument("--out", help="write the Markdown here instead of standard output")
-    _trust_options(s)
+    s = _parser(
+        sub, "machines", "compare machines: a summary, then context, times and speedups",
+        "A summary first: per family the geometric mean of each machine's time ratio against "
+        "the first run (with a bootstrap interval over the repetitions), each executor's "
+        "speedup at workers = the machine's usable CPUs, and METG per executor when the runs "
+        "swept task durations, in words. A family whose workload settings differ between the "
+        "runs (a flag it owns, such as --cpu_n, or --tasks where it changed the tasks per "
+        "iteration) is not compared; every difference, the build's included, is named in a "
+        "warning. Then each machine's context, every benchmark's time and every speedup.")
+    s.add_argument("runs", nargs="*", metavar="RUN.json",
+                   help="two or more Google Benchmark JSON files (one is enough for a run "
+                        "under mpirun: every rank's machine is in it); the first is the "
+                        "reference")
+    s.add_argument("--label", action="append", metavar="NAME=FILE",
+                   help="call FILE's machine NAME (repeatable; a file not among RUN.json is "
+                        "added after them). Default: host and usable CPUs (affinity mask, "
+                        "quota), then the date where two would read the same")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) runs whose workload settings, worker lists or build "
+                        "differ from the first run's, instead of warning")
+    s.add_argument("--format", choices=("markdown", "csv", "json", "html"), default="markdown",
+                   help="csv and json hold the summary's numbers; html is one self-contained "
+                        "page with the figure")
+    s.add_argument("--out", help="write here instead of standard output")
+    s.add_argument("--out-plot", metavar="PREFIX",
+                   help="also draw speedup at workers = usable CPUs and METG, executors x "
+                        "machines: PREFIX.png and PREFIX.svg")
+    _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_machines)
 
     s = _parser(sub, "export", "files for CI dashboards")
@@ -477,9 +561,13 @@ def build_parser() -> argparse.ArgumentParser:
         "and payload: where the efficiency last rises through 0.5 (interpolated in "
         "log(duration)), every range below 0.5, the efficiency at the longest task; with "
         "Markdown, one sentence per run saying from which task each executor pays off.")
-    s.add_argument("runs", nargs="+", metavar="RUN.json",
+    s.add_argument("runs", nargs="*", metavar="RUN.json",
                    help="bench's results, and more files (e.g. tools/anchors/futures.py's), "
                         "each against its own manifest's baseline")
+    s.add_argument("--label", action="append", metavar="NAME=FILE",
+                   help="call FILE's curves NAME (repeatable; a file not among RUN.json is "
+                        "added after them). Default: the file name, or, where two files have "
+                        "the same name, the machine (host and usable CPUs, then the date)")
     s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     s.add_argument("--out", help="write the table here instead of standard output")
     s.add_argument("--out-plot", metavar="PREFIX",
@@ -500,10 +588,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "machines" and len(args.runs) < 2:
-        # One run is enough when it ran under mpirun: its ranks' machines are the comparison.
-        if not machines_mod.mpi_ranks(load_run(args.runs[0])):
-            parser.error("machines needs at least two files (or one run of bench under mpirun)")
     try:
         return args.func(args)
     except ToolError as e:

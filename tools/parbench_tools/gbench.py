@@ -16,6 +16,7 @@ import gzip
 import json
 import math
 import statistics
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,19 +190,20 @@ def is_finite_number(value: Any) -> bool:
 
 
 def load_json(path: str) -> Any:
-    """Reads a JSON file, gzip-compressed when its name ends in .gz (as committed traces are);
-    every failure is a ToolError naming the file. NaN and Infinity are read (Google Benchmark
-    writes them for counters, e.g. a rate over no time, and for the cv of a zero mean); where a
-    time must be a number, the reader below refuses them."""
+    """Reads a JSON file, gzip-compressed or not; every failure is a ToolError naming the file.
+    NaN and Infinity are read (Google Benchmark writes them for counters, e.g. a rate over no
+    time, and for the cv of a zero mean); where a time must be a number, the reader below
+    refuses them."""
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                text = f.read()
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-    except (OSError, EOFError) as e:  # gzip's damaged-file errors are OSError or EOFError
-        raise ToolError(path, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":  # gzip's magic: a compressed run (results/machines/)
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
+    except OSError as e:
+        raise ToolError(path, f"cannot read: {e.strerror or e}") from None
+    except (EOFError, zlib.error):
+        raise ToolError(path, "is a damaged gzip file (truncated?)") from None
     except UnicodeDecodeError:
         raise ToolError(path, "is not text (not UTF-8)") from None
     if not text.strip():

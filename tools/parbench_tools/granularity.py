@@ -298,9 +298,11 @@ def to_json(all_curves: list[Curve]) -> list[dict]:
     return out
 
 
-def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERENCE) -> str:
+def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERENCE,
+                labels: dict[str, str] | None = None) -> str:
     """One table: executor, workers, payload, METG, ranges below 50%, efficiency at the longest
-    task (and the file, when several; the disturbed points, when any)."""
+    task (and the run's label by file, else its file name, when several; the disturbed points,
+    when any)."""
     several = len({c.source for c in all_curves}) > 1
     families = len({c.family for c in all_curves}) > 1
     trust = any(c.flagged or c.errors for c in all_curves)
@@ -310,7 +312,8 @@ def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERE
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in all_curves:
         m = c.analysis
-        cells = ([f"`{os.path.basename(c.source)}`"] if several else []) + (
+        run = (labels or {}).get(c.source) or os.path.basename(c.source)
+        cells = ([f"`{run}`"] if several else []) + (
             [c.family] if families else []) + [
             c.executor, str(c.workers), c.payload, metg_text(m), ranges_text(m),
             f"{m.last_efficiency:.2f} ({format_ns(m.longest_ns)})"

@@ -218,9 +218,12 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
 
 
 def granularity_figure(curves, out_base: str, formats=("png", "svg"),
-                       max_interference: float = MAX_INTERFERENCE) -> list[str]:
+                       max_interference: float = MAX_INTERFERENCE,
+                       labels: dict[str, str] | None = None) -> list[str]:
     """Efficiency against task duration (log x), one curve per (executor, workers, payload)
-    and file, the 0.5 line, each METG starred on it, disturbed points ringed in red."""
+    and file, the 0.5 line, each METG starred on it, disturbed points ringed in red. With
+    several files: one colour per file (machine), named by `labels` (by file, else the file
+    name), one marker per executor."""
     from matplotlib.ticker import FuncFormatter
     from .granularity import LEVEL, format_ns
     plt = _pyplot()
@@ -228,7 +231,8 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     if not drawn:
         return []
     fig, ax = plt.subplots(figsize=(9, 5.5))
-    sources = {c.source for c in drawn}
+    sources = list(dict.fromkeys(c.source for c in drawn))
+    names = list(dict.fromkeys(c.executor for c in drawn))
     several_workers = len({c.workers for c in drawn}) > 1
     executors = list(dict.fromkeys((c.source, c.executor) for c in drawn))
     payloads = list(dict.fromkeys(c.payload for c in drawn if not c.plain))
@@ -239,8 +243,8 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
         pts = [(p.task_ns, p.efficiency, p.flagged) for p in c.points
                if p.task_ns is not None and p.efficiency is not None]
         label = c.executor
-        if len(sources) > 1 and sum(1 for s, e in executors if e == c.executor) > 1:
-            label = f"{os.path.basename(c.source)}: {label}"
+        if len(sources) > 1:
+            label = f"{(labels or {}).get(c.source) or os.path.basename(c.source)}: {label}"
         if several_workers:
             label += f" ×{c.workers}"
         if not c.plain:
@@ -249,10 +253,14 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
         label += f" (METG {format_ns(m.value_ns)})" if m.status == "crossed" else \
             f" ({m.status})"
         index = executors.index((c.source, c.executor))
+        if len(sources) > 1:  # colour by machine (file), marker by executor
+            color, marker = sources.index(c.source), names.index(c.executor)
+        else:
+            color = marker = index
         style = "-" if c.plain else styles[payloads.index(c.payload) % len(styles)]
         line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle=style,
-                        marker=_MARKERS[index % len(_MARKERS)], markersize=4, label=label,
-                        color=f"C{index % 10}")
+                        marker=_MARKERS[marker % len(_MARKERS)], markersize=4, label=label,
+                        color=f"C{color % 10}")
         top = max(top, max(p[1] for p in pts))
         if m.status == "crossed":
             ax.plot([m.value_ns], [LEVEL], marker="*", markersize=14, color=line.get_color(),
@@ -270,7 +278,11 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     ax.set_title("When does it pay off? Efficiency against task duration; "
                  "★ METG(50%)", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if len(sources) > 1:  # one curve per machine and executor: the legend goes beside
+        fig.set_size_inches(9 + 3.5, max(5.5, 0.17 * len(drawn) + 1))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     written = _save(fig, out_base, formats)
     plt.close(fig)
