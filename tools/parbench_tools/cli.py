@@ -14,6 +14,7 @@ from . import compare as compare_mod
 from . import export as export_mod
 from . import goals as goals_mod
 from . import granularity as granularity_mod
+from . import history_cli
 from . import machines as machines_mod
 from . import speedup as speedup_mod
 from . import stats
@@ -427,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="report.html", help="the HTML file to write")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
+
+    history_cli.add_parser(sub, _parser)
     return p
 
 

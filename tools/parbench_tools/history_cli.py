@@ -1,0 +1,188 @@
+"""parbench-tools history SUBCOMMAND: the run store's command line (add, import, runs, changes,
+mark, gate). The work is done in ingest.py, store.py and history.py; this file parses options
+and prints."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from . import trust
+from .errors import ToolError
+from .ingest import (DEFAULT_BRANCH, Meta, data_js_records, parse_data_js, record_from_file,
+                     store_record)
+from .store import DEFAULT_ENV, open_store
+
+DB_HELP = (f"the store: a SQLite file path or a postgresql://USER@HOST/DB URL (default: "
+           f"${DEFAULT_ENV}, else $XDG_DATA_HOME/parbench/history.sqlite, i.e. "
+           "~/.local/share/parbench/history.sqlite)")
+
+
+def _db_option(s) -> None:
+    s.add_argument("--db", help=DB_HELP)
+
+
+def _tags(values: list[str] | None) -> dict[str, str]:
+    tags = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not key:
+            raise ToolError("--tag", f"'{value}' is not KEY=VALUE or KEY")
+        tags[key] = text if sep else ""
+    return tags
+
+
+def _git_dir(option: str | None) -> str | None:
+    """--git DIR, else the current directory when it is inside a git checkout."""
+    if option:
+        if not os.path.isdir(option):
+            raise ToolError("--git", f"'{option}' is not a directory")
+        return option
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "." if inside.returncode == 0 and inside.stdout.strip() == "true" else None
+
+
+def _meta(args) -> Meta:
+    order = None
+    if args.order is not None:
+        try:
+            order = int(args.order)
+        except ValueError:
+            raise ToolError("--order", f"'{args.order}' is not an integer") from None
+    limit = trust.check_max_interference("--max-interference", args.max_interference)
+    return Meta(branch=args.branch, revision=args.revision, commit_order=order,
+                commit_time=args.commit_time, ci_url=args.ci_url, tags=_tags(args.tag),
+                git_dir=_git_dir(args.git), max_interference=limit)
+
+
+def _report(added: int, present: int, db: str) -> None:
+    print(f"{added} run(s) added, {present} already in the store ({db})")
+
+
+def _store_all(store, records_of) -> tuple[int, int]:
+    added = present = 0
+    for label, make in records_of:
+        for record in make():
+            run_id, new = store_record(store, record)
+            added += new
+            present += not new
+            print(f"{'added' if new else 'already stored'}: run {run_id} "
+                  f"{record.run['revision']} {label}")
+    return added, present
+
+
+def cmd_add(args) -> int:
+    meta = _meta(args)
+    with open_store(args.db) as store:
+        added, present = _store_all(
+            store, [(p, lambda p=p: [record_from_file(p, meta)]) for p in args.runs])
+        _report(added, present, store.db)
+    return 0
+
+
+def _folder_files(folder: str) -> list[str]:
+    files = []
+    for root, _dirs, names in os.walk(folder):
+        files += [os.path.join(root, n) for n in names
+                  if n.endswith(".json") and not n.endswith(".trace.json")]
+    if not files:
+        raise ToolError(folder, "holds no .json run")
+    return sorted(files)
+
+
+def _data_js(path: str, meta: Meta):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ToolError(path, f"cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ToolError(path, "is not text (not UTF-8)") from None
+    return data_js_records(path, parse_data_js(path, text), meta)
+
+
+def cmd_import(args) -> int:
+    meta = _meta(args)
+    sources = []
+    for path in args.sources:
+        if os.path.isdir(path):
+            sources += [(p, lambda p=p: [record_from_file(p, meta)]) for p in _folder_files(path)]
+        elif path.endswith(".js"):
+            sources.append((path, lambda p=path: _data_js(p, meta)))
+        elif os.path.exists(path):
+            sources.append((path, lambda p=path: [record_from_file(p, meta)]))
+        else:
+            raise ToolError(path, "does not exist")
+    with open_store(args.db) as store:
+        added, present = _store_all(store, sources)
+        _report(added, present, store.db)
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from .history import run_table
+    with open_store(args.db) as store:
+        sys.stdout.write(run_table(store, args.branch))
+    return 0
+
+
+def _meta_options(s) -> None:
+    s.add_argument("--branch", help="the branch the runs belong to (default: GitHub's or "
+                                    f"GitLab's CI variables, else '{DEFAULT_BRANCH}')")
+    s.add_argument("--revision", help="the revision (default: the run's parbench_git_revision;"
+                                      " for data.js, each entry's commit)")
+    s.add_argument("--order", metavar="N", help="the commit's place in the branch's history "
+                                                "(default: git rev-list --count REVISION in "
+                                                "--git)")
+    s.add_argument("--commit-time", metavar="ISO", help="the commit's time (default: git's "
+                                                        "committer date in --git)")
+    s.add_argument("--git", metavar="DIR", help="a checkout to read commit order and time "
+                                                "from (default: the current directory, when "
+                                                "it is one)")
+    s.add_argument("--ci-url", help="the CI job's URL (default: from GitHub's or GitLab's "
+                                    "variables)")
+    s.add_argument("--tag", action="append", metavar="KEY=VALUE", help="a label on the run "
+                                                                       "(repeatable)")
+    s.add_argument("--max-interference", default=str(trust.MAX_INTERFERENCE), metavar="FRAC",
+                   help="mark a benchmark disturbed when interference_cpu_frac + steal_frac "
+                        "(median over its repetitions) exceeds FRAC (default %(default)s)")
+    _db_option(s)
+
+
+def add_parser(sub, make_parser) -> None:
+    """The history subcommand and its own subcommands."""
+    h = make_parser(sub, "history", "the run store: keep every run, find change points, gate "
+                                    "a new run against history")
+    hs = h.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
+
+    s = make_parser(hs, "add", "store runs (Google Benchmark JSON: parbench's or any program's)",
+                    "Store each run: revision, branch, commit order and time, start and end, "
+                    "CI URL, tags, context and manifest, the machine's and the build's "
+                    "fingerprints, every repetition with its interference, and the executor "
+                    "series (speedup, efficiency, METG). A file already stored adds nothing.")
+    s.add_argument("runs", nargs="+", metavar="RUN.json")
+    _meta_options(s)
+    s.set_defaults(func=cmd_add)
+
+    s = make_parser(hs, "import", "seed a store: every run in a folder, or "
+                                  "github-action-benchmark's data.js")
+    s.add_argument("sources", nargs="+", metavar="DIR|data.js",
+                   help="a folder (every *.json in it and below, trace files aside), a "
+                        "data.js (window.BENCHMARK_DATA = ...), or a run")
+    _meta_options(s)
+    s.set_defaults(func=cmd_import)
+
+    s = make_parser(hs, "runs", "list the stored runs")
+    s.add_argument("--branch", help="only this branch's runs")
+    _db_option(s)
+    s.set_defaults(func=cmd_runs)
+
+
+def is_history(args: argparse.Namespace) -> bool:
+    return getattr(args, "command", None) == "history"
