@@ -75,3 +75,115 @@ def run_table(store: Store, branch: str | None = None) -> str:
                    f"{r.commit_time or '—'} | {r.start_time or '—'} | {r.host_name or '—'} | "
                    f"{counts.get(r.id, 0)} | {disturbed.get(r.id, 0)} | {tags or '—'} |")
     return "\n".join(out) + "\n"
+
+
+# --- series ----------------------------------------------------------------------------------
+
+TIME_METRICS = ("real_time", "cpu_time")
+EXECUTOR_KINDS = ("speedup", "efficiency", "metg")
+BIGGER_IS_BETTER = {"speedup": True, "efficiency": True}  # times and METG: smaller is better
+UNITS = {"real_time": "s", "cpu_time": "s", "metg": "s", "speedup": "x", "efficiency": ""}
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    """One series: a benchmark's time (or an executor series) on one machine, one build, one
+    set of workload parameters and one branch."""
+
+    machine: str  # fingerprints
+    build: str
+    settings: str
+    branch: str
+    name: str  # the benchmark, or the executor series' name ('cpu threads workers:2')
+    metric: str  # real_time, cpu_time, speedup, efficiency, metg
+
+    @property
+    def label(self) -> str:
+        """What thresholds match: the benchmark's name, or 'KIND NAME' for executor series."""
+        return self.name if self.metric in TIME_METRICS else f"{self.metric} {self.name}"
+
+    @property
+    def bigger_is_better(self) -> bool:
+        return BIGGER_IS_BETTER.get(self.metric, False)
+
+    def as_json(self) -> dict:
+        return {"machine": self.machine, "build": self.build, "settings": self.settings,
+                "branch": self.branch, "name": self.name, "metric": self.metric}
+
+    @property
+    def digest(self) -> str:
+        from .fingerprint import digest
+        return digest(self.as_json())
+
+
+@dataclass
+class Point:
+    """One run's value in a series (None: the benchmark failed in that run)."""
+
+    run: RunInfo
+    value: float | None
+    disturbed: bool
+    digest: str = ""  # the run's content hash
+
+    @property
+    def clean(self) -> bool:
+        return not self.disturbed and self.value is not None and self.value > 0
+
+
+def _run_columns(t) -> list:
+    runs = t["runs"]
+    return [runs.c[name] for name in RunInfo.__dataclass_fields__] + [
+        runs.c.digest, t["machines"].c.fingerprint.label("machine_fp"),
+        t["builds"].c.fingerprint.label("build_fp")]
+
+
+def _point_rows(store: Store, metric: str, where: list, names: list[str] | None):
+    """Rows of (run columns, series name, value, disturbed) for one metric."""
+    import sqlalchemy as sa
+    t = store.tables
+    runs = t["runs"]
+    joined = runs.join(t["machines"], t["machines"].c.id == runs.c.machine_id).join(
+        t["builds"], t["builds"].c.id == runs.c.build_id)
+    if metric in TIME_METRICS:
+        r = t["results"]
+        value = r.c.real_median if metric == "real_time" else r.c.cpu_median
+        query = sa.select(*_run_columns(t), r.c.benchmark.label("name"), value.label("value"),
+                          r.c.disturbed).select_from(joined.join(r, r.c.run_id == runs.c.id))
+        name_col = r.c.benchmark
+    else:
+        d = t["derived"]
+        query = sa.select(*_run_columns(t), d.c.name.label("name"), d.c.value.label("value"),
+                          d.c.disturbed).select_from(joined.join(d, d.c.run_id == runs.c.id)
+                                                     ).where(d.c.kind == metric)
+        name_col = d.c.name
+    for condition in where:
+        query = query.where(condition(runs))
+    if names is not None:
+        query = query.where(name_col.in_(names))
+    with store.engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def load_series(store: Store, metrics: tuple[str, ...], branch: str | None = None,
+                run_ids: list[int] | None = None,
+                names: list[str] | None = None) -> dict[SeriesKey, list[Point]]:
+    """Every series of `metrics` (of `branch`, of the runs `run_ids`, of the names `names`),
+    each in history order."""
+    where = []
+    if branch is not None:
+        where.append(lambda runs: runs.c.branch == branch)
+    if run_ids is not None:
+        where.append(lambda runs: runs.c.id.in_(run_ids))
+    out: dict[SeriesKey, list[Point]] = {}
+    fields = list(RunInfo.__dataclass_fields__)
+    for metric in metrics:
+        for row in _point_rows(store, metric, where, names):
+            m = row._mapping
+            run = RunInfo(**{f: m[f] for f in fields})
+            key = SeriesKey(m["machine_fp"], m["build_fp"], run.settings_fp, run.branch,
+                            m["name"], metric)
+            out.setdefault(key, []).append(Point(run, m["value"], bool(m["disturbed"]),
+                                                 m["digest"]))
+    for points in out.values():
+        points.sort(key=lambda p: p.run.order_key)
+    return out

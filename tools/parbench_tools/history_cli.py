@@ -132,6 +132,70 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def _min_change(args):
+    """The thresholds lookup for change points: --threshold-file's lines, else --min-change."""
+    from .compare import check_threshold, parse_thresholds, threshold_lookup
+    default = check_threshold("--min-change", args.min_change)
+    rules = []
+    if args.threshold_file:
+        try:
+            with open(args.threshold_file, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            raise ToolError(args.threshold_file, "is not text (not UTF-8)") from None
+        rules = parse_thresholds(args.threshold_file, text)
+    return threshold_lookup(rules, default), default
+
+
+def cmd_changes(args) -> int:
+    import json
+    import re
+
+    from . import changes as ch
+    from .history import EXECUTOR_KINDS
+    lookup, default = _min_change(args)
+    try:
+        pattern = re.compile(args.filter) if args.filter else None
+    except re.error as e:
+        raise ToolError("--filter", f"'{args.filter}' is not a regular expression ({e})") \
+            from None
+    metrics = (args.metric,) + (() if args.no_executor_series else EXECUTOR_KINDS)
+    options = ch.Options(metrics, args.branch, pattern, lookup, default)
+    with open_store(args.db) as store:
+        reports = ch.find_changes(store, options)
+    if args.format == "json":
+        text = json.dumps(ch.to_json(reports, options, args.points), indent=1) + "\n"
+    else:
+        text = ch.to_markdown(reports, options)
+    _write(text, args.out)
+    return 1 if any(f.open_regression for r in reports for f in r.found) else 0
+
+
+def cmd_mark(args) -> int:
+    from . import changes as ch
+    with open_store(args.db) as store:
+        row = ch.mark(store, args.id, args.status, args.note)
+    print(f"{row['id']}: {row['last_good']} → {row['first_bad']} marked {args.status}")
+    return 0
+
+
+def _write(text: str, out: str | None) -> None:
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _threshold_options(s, default_help: str) -> None:
+    s.add_argument("--threshold-file", metavar="FILE",
+                   help="compare's thresholds file: lines 'PATTERN PCT' (a regular expression "
+                        "searched in the benchmark's name, or in 'KIND NAME' of an executor "
+                        "series such as 'speedup cpu threads workers:2'; 'off' leaves it out)"
+                        "; the first match wins")
+    s.add_argument("--min-change", default="5", metavar="PCT", help=default_help)
+
+
 def _meta_options(s) -> None:
     s.add_argument("--branch", help="the branch the runs belong to (default: GitHub's or "
                                     f"GitLab's CI variables, else '{DEFAULT_BRANCH}')")
@@ -177,6 +241,39 @@ def add_parser(sub, make_parser) -> None:
                         "data.js (window.BENCHMARK_DATA = ...), or a run")
     _meta_options(s)
     s.set_defaults(func=cmd_import)
+
+    s = make_parser(
+        hs, "changes", "find the change points of every series; exit 1 while an "
+                       "unacknowledged regression is open",
+        "Per series (machine fingerprint, build fingerprint, workload parameters, branch, "
+        "benchmark, metric; and the executor series: speedup and efficiency at each worker "
+        "count, METG): E-divisive change points on the log of each clean run's median, "
+        "disturbed runs left out. Each: what to bisect (last good, first bad revision), the "
+        "levels before and after, the change, the p-value, the runs on each side. Exit 1 when "
+        "a confirmed regression is open (not marked expected, false-positive or fixed).")
+    s.add_argument("--branch", help="only this branch's series (default: every branch)")
+    s.add_argument("--metric", choices=("real_time", "cpu_time"), default="real_time",
+                   help="the time whose series are searched (default real_time)")
+    s.add_argument("--no-executor-series", action="store_true",
+                   help="leave out the speedup, efficiency and METG series")
+    s.add_argument("--filter", metavar="REGEX", help="only series whose name (or 'KIND NAME') "
+                                                     "matches")
+    _threshold_options(s, "the smallest change that counts, in percent, for series no "
+                          "thresholds-file line matches (default %(default)s)")
+    s.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    s.add_argument("--points", action="store_true", help="json: every run's value too")
+    s.add_argument("--out", help="write here instead of standard output")
+    _db_option(s)
+    s.set_defaults(func=cmd_changes)
+
+    s = make_parser(hs, "mark", "acknowledge a change point: expected (restarts the baseline "
+                                "there), false-positive, fixed, or open again")
+    s.add_argument("id", help="the change point's id (from history changes; a unique prefix "
+                              "is enough)")
+    s.add_argument("status", choices=("expected", "false-positive", "fixed", "open"))
+    s.add_argument("--note", help="why (kept with the mark)")
+    _db_option(s)
+    s.set_defaults(func=cmd_mark)
 
     s = make_parser(hs, "runs", "list the stored runs")
     s.add_argument("--branch", help="only this branch's runs")

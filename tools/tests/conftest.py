@@ -267,3 +267,31 @@ def db(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "history.sqlite")
     return request.getfixturevalue("postgres_server").new_database()
+
+
+# --- synthetic runs for the store's tests -----------------------------------------------------
+
+def synthetic_run(path, index: int, levels: dict, reps: int = 5, interference=None,
+                  rng=None, rep_noise: float = 0.01, context: dict | None = None) -> str:
+    """Writes a Google Benchmark file of run `index` (revision: index in 12 hex digits, started
+    index minutes after a fixed time): each benchmark NAME of `levels` at that level (seconds)
+    over `reps` repetitions (lognormal, rep_noise), each repetition's interference_cpu_frac
+    `interference[NAME]` (default 0). The machine and build are reps6.json's."""
+    import numpy as np
+    rng = rng or np.random.default_rng(index)
+    base = load_fixture("reps6.json")["context"]
+    ctx = {k: v for k, v in base.items() if k != MANIFEST_KEY}
+    ctx.update(date=f"2026-01-01T{index // 60:02d}:{index % 60:02d}:00+00:00",
+               parbench_git_revision=f"{index:012x}" + "f" * 28, **(context or {}))
+    rows = []
+    for name, level in levels.items():
+        frac = (interference or {}).get(name, 0.0)
+        for r in range(reps):
+            t = level * float(rng.lognormal(0, rep_noise)) if rep_noise else level
+            rows.append({"name": name, "run_name": name, "run_type": "iteration",
+                         "repetitions": reps, "repetition_index": r, "threads": 1,
+                         "iterations": 100, "real_time": t * 1e9, "cpu_time": t * 1e9,
+                         "time_unit": "ns", "interference_cpu_frac": frac, "steal_frac": 0.0})
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"context": ctx, "benchmarks": rows}, f)
+    return str(path)
