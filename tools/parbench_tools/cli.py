@@ -159,9 +159,23 @@ def _compile(option: str, pattern: str) -> re.Pattern:
         raise ToolError(option, f"'{pattern}' is not a regular expression ({e})") from None
 
 
+def _compare_with_history(args, base_files: list[str], new_files: list[str]) -> int:
+    """compare --db: the new run against the store's history (history gate)."""
+    if base_files:
+        raise ToolError("--db", "compares the new run with the store's history: give no base "
+                                "run")
+    if len(new_files) != 1:
+        raise ToolError("--db", "takes one new run (--new RUN.json)")
+    args.interval = args.interval or str(0.99)
+    options = history_cli.gate_options(args, None if args.threshold_file else 5.0)
+    return history_cli.run_gate(new_files[0], args.db, options, args.format, args.out)
+
+
 def cmd_compare(args) -> int:
     base_files = ([args.base] if args.base else []) + (args.base_files or [])
     new_files = ([args.new] if args.new else []) + (args.new_files or [])
+    if args.db is not None:
+        return _compare_with_history(args, base_files, new_files)
     if not base_files:
         raise ToolError("compare", "needs a base run (BASE.json or --base FILE...)")
     if not new_files and not args.families:
@@ -379,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--out", help="write here instead of standard output")
     _trust_options(s, confidence=True)
+    s.add_argument("--db", help="gate the new run against this run store's history instead "
+                                "of a base run (as `history gate`; " + history_cli.DB_HELP + ")")
+    history_cli.add_gate_options(s, with_thresholds=False)
     s.set_defaults(func=cmd_compare)
 
     s = _parser(sub, "machines", "compare machines: context, times and speedups")

@@ -179,6 +179,95 @@ def cmd_mark(args) -> int:
     return 0
 
 
+def run_gate(run_path: str, db: str | None, options, fmt: str, out: str | None) -> int:
+    """history gate and compare --db: the decision, printed, and its exit status."""
+    import json
+
+    from . import gate
+    from .gbench import load_run
+    run = load_run(run_path)
+    with open_store(db) as store:
+        decision = gate.decide(store, run, options)
+    if fmt == "json":
+        text = json.dumps(gate.to_json(run, decision, options), indent=1) + "\n"
+    else:
+        text = gate.to_markdown(run, decision, options)
+    _write(text, out)
+    return gate.exit_status(decision)
+
+
+def gate_options(args, threshold_default: float | None):
+    """gate.Options from the options history gate and compare --db share."""
+    from . import gate
+    from .cli import _confidence
+    from .compare import check_threshold, parse_thresholds, threshold_lookup
+    default = (check_threshold("--threshold", args.threshold) if args.threshold is not None
+               else threshold_default)
+    rules = []
+    if args.threshold_file:
+        try:
+            with open(args.threshold_file, encoding="utf-8") as f:
+                rules = parse_thresholds(args.threshold_file, f.read())
+        except UnicodeDecodeError:
+            raise ToolError(args.threshold_file, "is not text (not UTF-8)") from None
+    for name in ("window", "min_runs"):
+        if getattr(args, name) < 2:
+            raise ToolError("--" + name.replace("_", "-"), "must be at least 2")
+    if args.min_runs > args.window:
+        raise ToolError("--min-runs", f"is more than --window ({args.window})")
+    if not 0 < args.alpha < 1:
+        raise ToolError("--alpha", f"must be between 0 and 1, not '{args.alpha}'")
+    return gate.Options(
+        branch=args.branch or "main", metric=args.metric, window=args.window,
+        min_runs=args.min_runs, confidence=_confidence(args.interval), alpha=args.alpha,
+        thresholds=threshold_lookup(rules, default), since=args.since,
+        max_interference=trust.check_max_interference("--max-interference",
+                                                      args.max_interference),
+        strict=args.strict)
+
+
+def cmd_gate(args) -> int:
+    from . import gate
+    return run_gate(args.run, args.db, gate_options(args, gate.DEFAULT_THRESHOLD), args.format,
+                    args.out)
+
+
+def add_gate_options(s, with_thresholds: bool) -> None:
+    """The history-gate options (history gate, and compare with --db)."""
+    from . import gate
+    s.add_argument("--branch", help="the branch whose history is the baseline (default main)")
+    s.add_argument("--since", metavar="REV", help="pin the baseline: the runs up to this "
+                                                  "revision (a unique prefix is enough), not "
+                                                  "the latest ones, so five 2%% steps since "
+                                                  "then show up as 10%%")
+    s.add_argument("--window", type=int, default=gate.WINDOW, metavar="N",
+                   help="at most N clean runs in the baseline (default %(default)s)")
+    s.add_argument("--min-runs", type=int, default=gate.MIN_RUNS, metavar="N",
+                   help="fewer clean runs than N since the last change point: inconclusive "
+                        "(default %(default)s)")
+    s.add_argument("--interval", default=str(gate.CONFIDENCE), metavar="LEVEL",
+                   help="the one-sided prediction interval's level (default %(default)s)")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) a run whose machine, build or workload parameters "
+                        "are new to the branch, instead of an inconclusive gate")
+    if with_thresholds:
+        s.add_argument("--threshold", metavar="PCT", help="fail only a change of at least PCT%% "
+                                                          f"(default {gate.DEFAULT_THRESHOLD:g})")
+        s.add_argument("--threshold-file", metavar="FILE",
+                       help="compare's per-benchmark thresholds ('PATTERN PCT' or 'PATTERN "
+                            "off' lines); --threshold for the rest")
+        s.add_argument("--metric", choices=("real_time", "cpu_time"), default="real_time")
+        s.add_argument("--alpha", type=float, default=gate.ALPHA,
+                       help="the repetition test's level (default %(default)s)")
+        s.add_argument("--max-interference", default=str(trust.MAX_INTERFERENCE),
+                       metavar="FRAC", help="a benchmark of the new run whose interference "
+                                            "exceeds FRAC is disturbed: inconclusive (default "
+                                            "%(default)s)")
+        s.add_argument("--format", choices=("markdown", "json"), default="markdown")
+        s.add_argument("--out", help="write here instead of standard output")
+        _db_option(s)
+
+
 def _write(text: str, out: str | None) -> None:
     if out:
         with open(out, "w", encoding="utf-8") as f:
@@ -274,6 +363,19 @@ def add_parser(sub, make_parser) -> None:
     s.add_argument("--note", help="why (kept with the mark)")
     _db_option(s)
     s.set_defaults(func=cmd_mark)
+
+    s = make_parser(
+        hs, "gate", "judge a new run against history: exit 0 pass, 1 fail, 3 inconclusive",
+        "Each benchmark against the last N clean runs of its series (same machine, build and "
+        "workload parameters, target branch) since the series' last change point: fail when "
+        "the new median is beyond the baseline's one-sided prediction interval, the change is "
+        "at least the threshold, and a one-sided Mann-Whitney U test of the new repetitions "
+        "against the baseline's agrees. Inconclusive (exit 3), never pass, when the baseline "
+        "has too few runs, the new run is disturbed or has no repetitions, or its machine, "
+        "build or workload parameters are new. Names the runs of each baseline.")
+    s.add_argument("run", metavar="RUN.json", help="the new run (not stored by the gate)")
+    add_gate_options(s, with_thresholds=True)
+    s.set_defaults(func=cmd_gate)
 
     s = make_parser(hs, "runs", "list the stored runs")
     s.add_argument("--branch", help="only this branch's runs")

@@ -282,7 +282,9 @@ def synthetic_run(path, index: int, levels: dict, reps: int = 5, interference=No
     base = load_fixture("reps6.json")["context"]
     ctx = {k: v for k, v in base.items() if k != MANIFEST_KEY}
     ctx.update(date=f"2026-01-01T{index // 60:02d}:{index % 60:02d}:00+00:00",
-               parbench_git_revision=f"{index:012x}" + "f" * 28, **(context or {}))
+               parbench_git_revision=f"{index:012x}" + "f" * 28,
+               parbench_noise_efficiency="1.000000", parbench_noise_efficiency_end="1.000000",
+               **(context or {}))
     rows = []
     for name, level in levels.items():
         frac = (interference or {}).get(name, 0.0)
