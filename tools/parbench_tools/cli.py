@@ -12,6 +12,7 @@ import sys
 
 from . import compare as compare_mod
 from . import export as export_mod
+from . import fingerprint
 from . import goals as goals_mod
 from . import granularity as granularity_mod
 from . import history_cli
@@ -202,9 +203,19 @@ def cmd_compare(args) -> int:
                     _compile("--families", args.families[1]))
     base, base_runs = _side(base_files)
     new, new_runs = _side(new_files) if new_files else (base, [])
+    shared = {b.name.workload for n, b in new.benchmarks.items() if n in base.benchmarks}
+    differs = (fingerprint.comparability(base.context, new.context, True, shared)
+               if new_files else [])
+    if differs and args.strict:
+        raise ToolError(new.path, f"is not comparable with {base.path} (--strict): "
+                                  + "; ".join(differs))
+    sides = ((compare_mod.side_text(base_runs), compare_mod.side_text(new_runs))
+             if new_runs else None)  # families inside one run: one side
     result = compare_mod.compare(base, new, args.metric, args.alpha, families, confidence, limit)
     if not result.rows and not result.not_times:
         raise ToolError(new.path, f"shares no benchmark with {base.path} (mismatched runs)")
+    for d in differs:
+        print(f"parbench-tools: warning: not comparable: {d}", file=sys.stderr)
     gated = threshold is not None or bool(rules)
     if gated:
         compare_mod.apply_gate(result, compare_mod.threshold_lookup(rules, threshold),
@@ -215,10 +226,11 @@ def cmd_compare(args) -> int:
     else:
         base_label, new_label = base.path, new.path
     if args.format == "json":
-        text = json.dumps(compare_mod.to_json(result, base_files, new_files or base_files),
-                          indent=1) + "\n"
+        text = json.dumps(compare_mod.to_json(result, base_files, new_files or base_files,
+                                              sides, differs), indent=1) + "\n"
     else:
-        text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label),
+        text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label,
+                                                            sides, differs),
                                     base_runs + new_runs, limit)
     _write(text, args.out)
     return compare_mod.EXIT_STATUS[result.gate] if gated else 0
@@ -228,10 +240,25 @@ def cmd_machines(args) -> int:
     limit = _fraction(args.max_interference)
     runs = [load_run(p) for p in args.runs]
     machines_mod.check_common(runs)
+    # Machines differ on purpose; what they ran must not (workload parameters, build).
+    differs = [(run, fingerprint.comparability(
+        runs[0].context, run.context, False,
+        {b.name.workload for n, b in run.benchmarks.items() if n in runs[0].benchmarks}))
+        for run in runs[1:]]
+    differs = [(run, d) for run, d in differs if d]
+    if differs and args.strict:
+        run, d = differs[0]
+        raise ToolError(run.path, f"did not run what {runs[0].path} ran (--strict): "
+                                  + "; ".join(d))
+    for run, d in differs:
+        print(f"parbench-tools: warning: {run.path} is not comparable with {runs[0].path}: "
+              + "; ".join(d), file=sys.stderr)
     labels = [str(r.context.get("host_name") or os.path.basename(r.path)) for r in runs]
     if len(set(labels)) < len(labels):  # same host twice: fall back to file names
         labels = [os.path.basename(r.path) for r in runs]
-    _write(machines_mod.to_markdown(runs, labels, limit), args.out)
+    warnings = "".join(f"**Warning:** `{run.path}` did not run what `{runs[0].path}` ran: "
+                       + "; ".join(d) + ".\n\n" for run, d in differs)
+    _write(warnings + machines_mod.to_markdown(runs, labels, limit), args.out)
     return 0
 
 
@@ -402,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files (one "
                    "is enough for a run under mpirun: every rank's machine is in it)")
     s.add_argument("--out", help="write the Markdown here instead of standard output")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) runs whose workload parameters or build differ, "
+                        "instead of warning")
     _trust_options(s)
     s.set_defaults(func=cmd_machines)
 

@@ -41,6 +41,7 @@ _NOT_SETTINGS = {
     "parbench_git_revision", "parbench_revision_source", "parbench_manifest", "parbench_mpi",
     "parbench_noise_efficiency", "parbench_noise_efficiency_end", "parbench_end_time",
     "parbench_affinity_cpus", "parbench_openblas_core", "parbench_descriptor_limit",
+    "parbench_openblas_threads",  # bench sets it from the usable CPUs: the machine's
 }
 # Workload parameters that choose which benchmarks run, not what one of them measures: a run
 # with another worker list still continues the series of the benchmarks both have.
@@ -134,10 +135,33 @@ def differences(a: dict, b: dict, what: str) -> list[str]:
     return out
 
 
-def comparability(a: dict, b: dict, with_machine: bool = True) -> list[str]:
+def _family_names(context: dict) -> set[str]:
+    from .manifest import parse_manifest
+    try:
+        return set(parse_manifest("", context).families)
+    except Exception:  # a damaged manifest: its run's reader says so; here, no families
+        return set()
+
+
+def _relevant(name: str, families: set[str], compared: set[str] | None) -> bool:
+    """A parameter FAMILY_x (the longest family name that prefixes it) matters only when
+    FAMILY is among the compared families; the others (tasks, workers) always."""
+    if compared is None:
+        return True
+    owner = max((f for f in families if name.startswith(f + "_")), key=len, default=None)
+    return owner is None or owner in compared
+
+
+def comparability(a: dict, b: dict, with_machine: bool = True,
+                  families: set[str] | None = None) -> list[str]:
     """What differs between two runs' contexts that makes their times incomparable: workload
-    parameters, build, and (with_machine) the machine. Empty: comparable."""
-    out = differences(settings(a), settings(b), "workload parameter")
+    parameters (those of `families` and the general ones, or all; the executor selection
+    aside, since a benchmark only one side has is not compared), build, and (with_machine)
+    the machine. Empty: comparable."""
+    known = _family_names(a) | _family_names(b)
+    sa_, sb = ({k: v for k, v in settings(c).items()
+                if k != "executors" and _relevant(k, known, families)} for c in (a, b))
+    out = differences(sa_, sb, "workload parameter")
     out += differences(build(a), build(b), "build")
     if with_machine:
         out += differences(machine(a), machine(b), "machine")

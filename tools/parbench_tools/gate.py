@@ -101,7 +101,8 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list[RunIn
             problems.append(f"new {what} fingerprint {mine[:8]}: no stored run of branch "
                             f"{options.branch} has it")
     import json
-    differs = fpm.comparability(json.loads(latest.context), run.context)
+    differs = fpm.comparability(json.loads(latest.context), run.context, True,
+                                {b.name.workload for b in run.benchmarks.values()})
     if differs:
         problems.append("against the latest stored run: " + "; ".join(differs))
     return runs, problems

@@ -248,8 +248,10 @@ def add_gate_options(s, with_thresholds: bool) -> None:
     s.add_argument("--interval", default=str(gate.CONFIDENCE), metavar="LEVEL",
                    help="the one-sided prediction interval's level (default %(default)s)")
     s.add_argument("--strict", action="store_true",
-                   help="refuse (exit 2) a run whose machine, build or workload parameters "
-                        "are new to the branch, instead of an inconclusive gate")
+                   help="refuse (exit 2) what is not comparable instead of warning: with a "
+                        "base run, a difference in workload parameters, build or machine; "
+                        "against history, a machine, build or workload parameters new to the "
+                        "branch")
     if with_thresholds:
         s.add_argument("--threshold", metavar="PCT", help="fail only a change of at least PCT%% "
                                                           f"(default {gate.DEFAULT_THRESHOLD:g})")
