@@ -181,3 +181,18 @@ def test_detection_is_deterministic_and_needs_10_points():
     assert cpd.detect(x) == cpd.detect(x.copy())
     assert cpd.detect(x[:9]) == []
     assert [c.index for c in cpd.detect(x)] == [25]
+
+
+def test_of_1000_stationary_stored_series_at_most_1_percent_get_a_change_point(
+        cli, db, tmp_path):
+    rng = np.random.default_rng(1000)
+    levels = 100e-9 * rng.lognormal(0, 0.03, (60, 1000))
+    for i in range(60):
+        path = synthetic_run(tmp_path / f"r{i}.json", i,
+                             {f"stationary/{k}": levels[i, k] for k in range(1000)}, reps=2,
+                             rep_noise=0)
+        _add(cli, db, path, i)
+    status, result = _changes(cli, db, "--no-executor-series")
+    series = [s for s in result["series"] if s["name"].startswith("stationary/")]
+    assert len(series) == 1000 and all(s["clean_runs"] == 60 for s in series)
+    assert sum(bool(s["change_points"]) for s in series) <= 10
