@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from . import changepoint as cpd
 from .errors import ToolError
 from .fingerprint import digest
-from .history import EXECUTOR_KINDS, TIME_METRICS, Point, SeriesKey, load_series
+from .history import (EXECUTOR_KINDS, TIME_METRICS, Point, SeriesKey, load_series,
+                      settings_breaks)
 from .ingest import now
 from .speedup import format_seconds
 from .store import Store, dumps
@@ -55,6 +56,7 @@ class SeriesReport:
     min_change_pct: float | None  # None: 'off' in the thresholds file, not analysed
     found: list[Found] = field(default_factory=list)
     note: str | None = None  # why nothing could be found ("7 clean runs: needs 10")
+    parameters: dict[int, list[str]] = field(default_factory=dict)  # clean index: what changed
 
     @property
     def clean(self) -> list[Point]:
@@ -82,18 +84,20 @@ def analyse(key: SeriesKey, points: list[Point], min_change_pct: float | None,
         return report
     clean = report.clean
     logs = [math.log(p.value) for p in clean]
-    restarts = {i for i, p in enumerate(clean) if i > 0
+    expected = {i for i, p in enumerate(clean) if i > 0
                 and marks.get(change_id(key, p), ("",))[0] == EXPECTED}
-    bounds = [0] + sorted(restarts) + [len(clean)]
+    report.parameters = settings_breaks(key, clean)
+    bounds = [0] + sorted(expected | set(report.parameters)) + [len(clean)]
     for a, b in zip(bounds, bounds[1:]):
         for c in cpd.detect(logs[a:b], min_change=min_change_pct / 100):
             report.found.append(_found(key, clean, cpd.Change(
                 a + c.index, c.p_value, c.mean_before, c.mean_after, c.n_before, c.n_after),
                 marks))
     for n, i in enumerate(bounds[1:-1], 1):  # the expected change points, between their
-        # neighbouring restarts
-        c = cpd.change_between(logs, i, bounds[n - 1], bounds[n + 1])
-        report.found.append(_found(key, clean, c, marks))
+        # neighbouring restarts (a change of parameters is no change point)
+        if i in expected:
+            c = cpd.change_between(logs, i, bounds[n - 1], bounds[n + 1])
+            report.found.append(_found(key, clean, c, marks))
     report.found.sort(key=lambda f: f.change.index)
     if len(clean) < cpd.MIN_POINTS:
         report.note = f"{len(clean)} clean run(s): change points need {cpd.MIN_POINTS}"
@@ -179,7 +183,7 @@ def find_changes(store: Store, options: Options) -> list[SeriesReport]:
     marks = load_marks(store)
     series = load_series(store, options.metrics, options.branch)
     reports = []
-    for key in sorted(series, key=lambda k: (k.branch, k.machine, k.build, k.settings,
+    for key in sorted(series, key=lambda k: (k.branch, k.machine, k.build,
                                              k.metric not in TIME_METRICS, k.metric, k.name)):
         if options.pattern is not None and not options.pattern.search(key.label):
             continue
@@ -197,7 +201,7 @@ def _where(report: SeriesReport) -> str:
     k = report.key
     hosts = sorted({p.run.host_name for p in report.points if p.run.host_name})
     return (f"{', '.join(hosts) or 'unknown host'} (machine {k.machine[:8]}, build "
-            f"{k.build[:8]}, parameters {k.settings[:8]}, branch {k.branch})")
+            f"{k.build[:8]}, branch {k.branch})")
 
 
 def _status(f: Found) -> str:
@@ -240,6 +244,13 @@ def to_markdown(reports: list[SeriesReport], options: Options) -> str:
             out.append(f"| | **{where}** | | | | | | |")
             out += [_row(f) for f in rows]
         out.append("")
+    restarted = [(r, i, what) for r in analysed for i, what in sorted(r.parameters.items())]
+    if restarted:
+        out.append(f"{len(restarted)} restart(s) where a series' workload parameters changed "
+                   "(no change point): " + "; ".join(
+                       f"`{r.key.label}` at `{r.clean[i].run.label}` ({', '.join(what)})"
+                       for r, i, what in restarted[:10]) + ("; ..." if len(restarted) > 10
+                                                            else "") + ".")
     short = [r for r in analysed if r.note]
     if short:
         out.append(f"{len(short)} series too short to judge: " + "; ".join(
@@ -261,6 +272,9 @@ def to_json(reports: list[SeriesReport], options: Options, points: bool = False)
         entry = {**r.key.as_json(), "label": r.key.label, "min_change_pct": r.min_change_pct,
                  "runs": len(r.points), "clean_runs": len(r.clean), "note": r.note,
                  "disturbed_runs": [_point_json(p) for p in r.points if not p.clean],
+                 "parameter_changes": [{"run": r.clean[i].run.id,
+                                        "revision": r.clean[i].run.label, "changed": what}
+                                       for i, what in sorted(r.parameters.items())],
                  "change_points": [
                      {"id": f.id, "last_good": f.last_good.run.label,
                       "first_bad": f.first_bad.run.label, "last_good_run": f.last_good.run.id,

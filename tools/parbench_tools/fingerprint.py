@@ -98,6 +98,21 @@ def settings(context: dict) -> dict:
     return out
 
 
+def family_settings(all_settings: dict, family: str, families: set[str]) -> dict:
+    """The workload parameters a benchmark of `family` depends on: the family's own
+    (FAMILY_x, the longest family name that prefixes it) and the general ones (tasks,
+    task_timeout_s...), without the worker and executor selection."""
+    return {k: v for k, v in all_settings.items()
+            if k not in SELECTION_SETTINGS and _relevant(k, families, {family})}
+
+
+def changed(a: dict, b: dict) -> list[str]:
+    """'cpu_n: 200000 vs 3000000' for each parameter both record with different values (one a
+    newer bench added is not a change: its default was the behaviour before)."""
+    return [f"{k}: {_shown(a[k])} vs {_shown(b[k])}" for k in sorted(set(a) & set(b))
+            if a[k] != b[k]]
+
+
 def series_settings(context: dict) -> dict:
     """The workload parameters that split a series (those that change what a benchmark
     measures): settings() without the worker and executor selection."""

@@ -58,6 +58,7 @@ class Row:
     reason: str | None = None
     baseline: list[Point] = field(default_factory=list)
     since: str | None = None  # the change point (first bad revision) the baseline starts at
+    parameters: list[str] = field(default_factory=list)  # new workload parameters: what differs
 
 
 @dataclass
@@ -69,8 +70,10 @@ class Decision:
 
 
 def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list[RunInfo], list[str]]:
-    """The branch's stored runs of the new run's machine, build and workload parameters (the
-    run itself left out), and what is new about the run when there are none."""
+    """The branch's stored runs of the new run's machine and build (the run itself left out),
+    and what is new about the run when there are none."""
+    import json
+
     import sqlalchemy as sa
 
     from .history import load_runs
@@ -79,28 +82,19 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list[RunIn
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(t["runs"].c.id, t["runs"].c.digest, t["runs"].c.context,
                                       t["machines"].c.fingerprint.label("m"),
-                                      t["builds"].c.fingerprint.label("b"),
-                                      t["runs"].c.settings_fp)
+                                      t["builds"].c.fingerprint.label("b"))
                             .join(t["machines"]).join(t["builds"])
                             .where(t["runs"].c.branch == options.branch)).all()
     digest = content_digest_of(run)
-    same = {r.id for r in rows if (r.m, r.b, r.settings_fp) == (new.machine, new.build,
-                                                                new.settings)
-            and r.digest != digest}
+    same = {r.id for r in rows if (r.m, r.b) == (new.machine, new.build) and r.digest != digest}
     runs = [r for r in load_runs(store, options.branch) if r.id in same]
     if runs or not rows:
-        problems = [] if runs else [f"no run of branch {options.branch} is stored"]
-        return runs, problems
+        return runs, ([] if runs else [f"no run of branch {options.branch} is stored"])
     latest = max(rows, key=lambda r: r.id)
-    problems = []
-    for what, mine, theirs in (("machine", new.machine, {r.m for r in rows}),
-                               ("build", new.build, {r.b for r in rows}),
-                               ("workload parameters", new.settings,
-                                {r.settings_fp for r in rows})):
-        if mine not in theirs:
-            problems.append(f"new {what} fingerprint {mine[:8]}: no stored run of branch "
-                            f"{options.branch} has it")
-    import json
+    known = (("machine", new.machine, {r.m for r in rows}),
+             ("build", new.build, {r.b for r in rows}))
+    problems = [f"new {what} fingerprint {mine[:8]}: no stored run of branch {options.branch} "
+                "has it" for what, mine, theirs in known if mine not in theirs]
     differs = fpm.comparability(json.loads(latest.context), run.context, True,
                                 {b.name.workload for b in run.benchmarks.values()})
     if differs:
@@ -129,8 +123,14 @@ def _cut(key: SeriesKey, clean: list[Point], marks: dict) -> tuple[list[Point], 
 
 
 def _baseline(key: SeriesKey, points: list[Point], options: Options, marks: dict,
-              row: Row) -> list[Point]:
+              row: Row, wanted: dict) -> list[Point]:
+    """The baseline of one benchmark: its clean runs with the new run's workload parameters
+    (`wanted`), up to --since, since the last change point, the last N of them."""
     clean = [p for p in points if p.clean]
+    same = [p for p in clean if not fpm.changed(p.run.family_settings(key.family), wanted)]
+    if clean and not same:
+        row.parameters = fpm.changed(clean[-1].run.family_settings(key.family), wanted)
+    clean = same
     if options.since:  # the series up to the pinned revision's last run
         at = [i for i, p in enumerate(clean) if p.run.revision == options.since]
         clean = clean[:at[-1] + 1] if at else []
@@ -144,7 +144,7 @@ def pinned_revision(runs: list[RunInfo], since: str) -> str:
     if len(found) != 1:
         what = "no stored run" if not found else f"{len(found)} revisions ({', '.join(found[:3])})"
         raise ToolError("--since", f"'{since}' matches {what} of this machine, build and "
-                                   "workload parameters on the branch")
+                                   "build on the branch")
     return found[0]
 
 
@@ -176,6 +176,10 @@ def judge(row: Row, b: Benchmark, base_samples: list[float], options: Options) -
     """Sets the row's interval, change, test and gate from its baseline."""
     from scipy.stats import mannwhitneyu
     n = len(row.baseline)
+    if not n and row.parameters:
+        row.gate, row.reason = INCONCLUSIVE, ("new workload parameters: no stored run has them "
+                                              "(" + "; ".join(row.parameters) + ")")
+        return
     if n < options.min_runs:
         where = f" since the change point at {row.since}" if row.since else ""
         row.gate, row.reason = INCONCLUSIVE, (f"{n} clean run(s) in the baseline{where}: "
@@ -231,6 +235,7 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
                          run_ids=[r.id for r in recent], names=names) if runs else {}
     by_name = {k.name: (k, pts) for k, pts in series.items()}
     marks = load_marks(store)
+    families = set(run.manifest.families) | {b.name.workload for b in run.benchmarks.values()}
     rows = []
     for name in names:
         b = run.benchmarks[name]
@@ -244,10 +249,16 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
             row.gate, row.reason = INCONCLUSIVE, problems[0]
             continue
         key, points = by_name.get(name, (None, []))
-        row.baseline = _baseline(key, points, options, marks, row) if key else []
+        wanted = fpm.family_settings(fpm.settings(run.context), b.name.workload, families)
+        row.baseline = _baseline(key, points, options, marks, row, wanted) if key else []
         row.reason = _why_untestable(b, options.metric, options.max_interference)
         if row.reason:
             row.gate = INCONCLUSIVE
+    new_parameters = [r for r in rows if r.parameters and not r.baseline]
+    if new_parameters and options.strict:
+        r = new_parameters[0]
+        raise ToolError(run.path, f"is not comparable with the stored history (--strict): "
+                                  f"{r.name}: new workload parameters: {'; '.join(r.parameters)}")
     wanted = {p.run.id for r in rows if r.gate is None and r.threshold_pct is not None
               for p in r.baseline}
     samples = _samples(store, options.metric, wanted, names)
@@ -309,8 +320,8 @@ def to_markdown(run: Run, decision: Decision, options: Options) -> str:
         f", up to revision {options.since}" if options.since else "")
     out = [f"## parbench gate: `{run.path}` against the history of branch {options.branch}",
            "", f"New run: {run_header(run)}.",
-           f"Baseline: {base} (at least {options.min_runs}); {decision.history} stored run(s) "
-           "of this machine, build and workload parameters.", ""]
+           f"Baseline: {base} (at least {options.min_runs}), with the new run's workload "
+           f"parameters; {decision.history} stored run(s) of this machine and build.", ""]
     out += [f"**Warning:** {p}" for p in decision.problems]
     out.append(f"Gate: {verdict[decision.gate]} (exit {EXIT_STATUS[decision.gate]}) — "
                f"{len(failed)} of {len(gated)} gated benchmark(s) beyond the "

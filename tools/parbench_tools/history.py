@@ -3,9 +3,11 @@ per machine, build, workload parameters and branch."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
+from .fingerprint import changed
 from .store import Store
 
 
@@ -28,6 +30,12 @@ class RunInfo:
     noise_before: float | None
     noise_after: float | None
     tags: str = "{}"
+    settings: str = "{}"  # JSON: the run's workload parameters
+    manifest: str | None = None  # JSON text
+
+    def family_settings(self, family: str) -> dict:
+        """The workload parameters a benchmark of `family` depends on in this run."""
+        return _family_settings(self.settings, self.manifest, family)
 
     @property
     def order_key(self) -> tuple:
@@ -39,6 +47,19 @@ class RunInfo:
     @property
     def label(self) -> str:
         return self.revision[:12] + ("-dirty" if self.dirty else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _family_settings(settings: str, manifest: str | None, family: str) -> dict:
+    from .fingerprint import family_settings
+    families: set[str] = set()
+    if manifest:
+        try:
+            families = {f.get("name") for f in json.loads(manifest).get("families", [])
+                        if isinstance(f, dict)}
+        except (ValueError, AttributeError):
+            families = set()
+    return family_settings(json.loads(settings), family, families | {family})
 
 
 def load_runs(store: Store, branch: str | None = None) -> list[RunInfo]:
@@ -87,12 +108,11 @@ UNITS = {"real_time": "s", "cpu_time": "s", "metg": "s", "speedup": "x", "effici
 
 @dataclass(frozen=True)
 class SeriesKey:
-    """One series: a benchmark's time (or an executor series) on one machine, one build, one
-    set of workload parameters and one branch."""
+    """One series: a benchmark's time (or an executor series) on one machine, one build and one
+    branch. (A change of its workload parameters restarts the series: changes.py, gate.py.)"""
 
     machine: str  # fingerprints
     build: str
-    settings: str
     branch: str
     name: str  # the benchmark, or the executor series' name ('cpu threads workers:2')
     metric: str  # real_time, cpu_time, speedup, efficiency, metg
@@ -106,9 +126,14 @@ class SeriesKey:
     def bigger_is_better(self) -> bool:
         return BIGGER_IS_BETTER.get(self.metric, False)
 
+    @property
+    def family(self) -> str:
+        """The family: a benchmark name's first part, an executor series name's first word."""
+        return self.name.split("/")[0] if self.metric in TIME_METRICS else self.name.split()[0]
+
     def as_json(self) -> dict:
-        return {"machine": self.machine, "build": self.build, "settings": self.settings,
-                "branch": self.branch, "name": self.name, "metric": self.metric}
+        return {"machine": self.machine, "build": self.build, "branch": self.branch,
+                "name": self.name, "metric": self.metric}
 
     @property
     def digest(self) -> str:
@@ -176,14 +201,29 @@ def load_series(store: Store, metrics: tuple[str, ...], branch: str | None = Non
         where.append(lambda runs: runs.c.id.in_(run_ids))
     out: dict[SeriesKey, list[Point]] = {}
     fields = list(RunInfo.__dataclass_fields__)
+    runs: dict[int, RunInfo] = {}  # one object per run, shared by its points
     for metric in metrics:
         for row in _point_rows(store, metric, where, names):
             m = row._mapping
-            run = RunInfo(**{f: m[f] for f in fields})
-            key = SeriesKey(m["machine_fp"], m["build_fp"], run.settings_fp, run.branch,
-                            m["name"], metric)
+            if m["id"] not in runs:
+                runs[m["id"]] = RunInfo(**{f: m[f] for f in fields})
+            run = runs[m["id"]]
+            key = SeriesKey(m["machine_fp"], m["build_fp"], run.branch, m["name"], metric)
             out.setdefault(key, []).append(Point(run, m["value"], bool(m["disturbed"]),
                                                  m["digest"]))
     for points in out.values():
         points.sort(key=lambda p: p.run.order_key)
+    return out
+
+
+def settings_breaks(key: SeriesKey, points: list[Point]) -> dict[int, list[str]]:
+    """Where the series' workload parameters change (index of the first point run with the new
+    ones: what changed): each such point starts a new series."""
+    out = {}
+    for i in range(1, len(points)):
+        a = points[i - 1].run.family_settings(key.family)
+        b = points[i].run.family_settings(key.family)
+        what = changed(a, b) if a is not b else []
+        if what:
+            out[i] = what
     return out

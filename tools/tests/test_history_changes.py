@@ -196,3 +196,20 @@ def test_of_1000_stationary_stored_series_at_most_1_percent_get_a_change_point(
     series = [s for s in result["series"] if s["name"].startswith("stationary/")]
     assert len(series) == 1000 and all(s["clean_runs"] == 60 for s in series)
     assert sum(bool(s["change_points"]) for s in series) <= 10
+
+
+def test_a_change_of_workload_parameters_restarts_the_series(cli, db, tmp_path):
+    levels = _levels(9, n=30, step_at=15, step=0.3)
+    for i in range(30):
+        context = {"parbench_tasks": "8" if i >= 15 else "4"}
+        if i >= 10:  # a flag a newer bench added, at its default: no change
+            context["parbench_new_flag"] = "1"
+        _add(cli, db, synthetic_run(tmp_path / f"r{i}.json", i, {STEP: levels[i]},
+                                    context=context), i)
+    status, result = _changes(cli, db)
+    series = _series(result, STEP)
+    assert status == 0 and series["change_points"] == []
+    (restart,) = series["parameter_changes"]
+    assert restart["revision"] == f"{15:012x}" and restart["changed"] == ["tasks: 4 vs 8"]
+    status, out, _ = cli("history", "changes", "--db", db)
+    assert "1 restart(s) where a series' workload parameters changed" in out

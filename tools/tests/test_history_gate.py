@@ -153,3 +153,16 @@ def test_compare_db_takes_no_base(cli, db, tmp_path):
     _history(cli, db, tmp_path, 5)
     status, _, err = cli("compare", _new(tmp_path), "--db", db, "--new", _new(tmp_path))
     assert status == 2 and "give no base run" in err
+
+
+def test_new_workload_parameters_are_inconclusive_and_strict_refuses(cli, db, tmp_path):
+    _history(cli, db, tmp_path, 10, context={"parbench_tasks": "4"})
+    other = _new(tmp_path, context={"parbench_tasks": "8", "parbench_new_flag": "1"})
+    status, rows, _ = _gate(cli, db, other)
+    assert status == 3
+    assert rows[A]["reason"] == "new workload parameters: no stored run has them (tasks: 4 vs 8)"
+    status, _, err = cli("history", "gate", "--db", db, other, "--strict")
+    assert status == 2 and "tasks: 4 vs 8" in err and err.count("\n") == 1
+    same = _new(tmp_path, index=501, context={"parbench_tasks": "4", "parbench_new_flag": "1"})
+    status, rows, _ = _gate(cli, db, same)
+    assert status == 0, "a flag only the new run records is not a difference"
