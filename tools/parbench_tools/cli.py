@@ -263,9 +263,12 @@ def cmd_machines(args) -> int:
 
 
 def cmd_export(args) -> int:
+    options = export_mod.Options(
+        _compile("--filter", args.filter) if args.filter else None, args.times_only,
+        args.disturbed, _fraction(args.max_interference))
     run = load_run(args.run)
-    _write(json.dumps(export_mod.export(run, args.format), indent=1, allow_nan=False) + "\n",
-           args.out)
+    _write(json.dumps(export_mod.export(run, args.format, options), indent=1, allow_nan=False)
+           + "\n", args.out)
     return 0
 
 
@@ -441,7 +444,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="github-smaller / github-bigger: github-action-benchmark custom "
                         "formats; gbench: one median row per benchmark (googlecpp, Bencher "
                         "cpp_google); bmf: Bencher Metric Format")
+    s.add_argument("--filter", metavar="REGEX",
+                   help="only the entries whose name matches (a regular expression searched "
+                        "in the benchmark's name, 'NAME COUNTER' or 'GROUP EXECUTOR "
+                        "workers:W speedup')")
+    s.add_argument("--times-only", action="store_true",
+                   help="times only: no counters (github-smaller, gbench)")
+    s.add_argument("--disturbed", choices=export_mod.DISTURBED, default="mark",
+                   help="a benchmark that ran disturbed (see --max-interference): mark it (⚠ "
+                        "in github's 'extra', gbench's label, an 'interference' measure in "
+                        "bmf; the default) or drop it")
     s.add_argument("--out", help="write here instead of standard output")
+    _trust_options(s)
     s.set_defaults(func=cmd_export)
 
     s = _parser(sub, "goals", "the executors' own speed against parbench's goals; "
