@@ -24,6 +24,7 @@ rows=(
   "python3-sqlalchemy|tools: the run store (history)|/usr/bin/python3 -c 'import sqlalchemy'"
   "python3-psycopg2|tools: the run store on PostgreSQL|/usr/bin/python3 -c 'import psycopg2'"
   "postgresql|the run store's tests start a PostgreSQL server|ls /usr/lib/postgresql/*/bin/initdb"
+  "python3-yaml|the CI recipes' test parses them|/usr/bin/python3 -c 'import yaml'"
 )
 
 status=0
