@@ -118,6 +118,18 @@ def load_marks(store: Store) -> dict[str, tuple[str, str | None]]:
             sa.select(t.c.id, t.c.status, t.c.note))}
 
 
+def expected_runs(store: Store) -> dict[str, set[int]]:
+    """The first runs of the change points marked expected, by series (its digest)."""
+    import sqlalchemy as sa
+    t = store.tables["change_points"]
+    out: dict[str, set[int]] = {}
+    with store.engine.connect() as conn:
+        for series, run_id in conn.execute(sa.select(t.c.series, t.c.first_bad_run)
+                                           .where(t.c.status == EXPECTED)):
+            out.setdefault(digest(json.loads(series)), set()).add(run_id)
+    return out
+
+
 def _detail(f: Found) -> dict:
     c = f.change
     return {"before": math.exp(c.mean_before), "after": math.exp(c.mean_after),

@@ -9,16 +9,17 @@ build or workload parameters are new to the branch."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 from . import changepoint as cpd
 from . import fingerprint as fpm
-from .changes import EXPECTED, FALSE_POSITIVE, change_id, load_marks
+from .changes import FALSE_POSITIVE, change_id, expected_runs, load_marks
 from .compare import EXIT_STATUS, FAIL, INCONCLUSIVE, PASS
 from .errors import ToolError
 from .gbench import Benchmark, Run
-from .history import Point, RunInfo, SeriesKey, load_series
+from .history import Point, SeriesKey, load_series
 from .ingest import content_digest
 from .store import Store
 from .trust import disturbed, interference
@@ -69,33 +70,38 @@ class Decision:
     history: int  # stored runs of this machine, build and parameters on the branch
 
 
-def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list[RunInfo], list[str]]:
-    """The branch's stored runs of the new run's machine and build (the run itself left out),
-    and what is new about the run when there are none."""
+def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list[str]]:
+    """The branch's stored runs of the new run's machine and build (the run itself left out)
+    in history order (id and revision: the series are read for the recent ones only), and
+    what is new about the run when there are none."""
     import json
 
     import sqlalchemy as sa
-
-    from .history import load_runs
     t = store.tables
+    runs_t = t["runs"]
     new = fpm.fingerprints(run.context)
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(t["runs"].c.id, t["runs"].c.digest, t["runs"].c.context,
+        rows = conn.execute(sa.select(runs_t.c.id, runs_t.c.digest, runs_t.c.revision,
+                                      runs_t.c.commit_order, runs_t.c.commit_time,
+                                      runs_t.c.start_time,
                                       t["machines"].c.fingerprint.label("m"),
                                       t["builds"].c.fingerprint.label("b"))
                             .join(t["machines"]).join(t["builds"])
-                            .where(t["runs"].c.branch == options.branch)).all()
-    digest = content_digest_of(run)
-    same = {r.id for r in rows if (r.m, r.b) == (new.machine, new.build) and r.digest != digest}
-    runs = [r for r in load_runs(store, options.branch) if r.id in same]
-    if runs or not rows:
-        return runs, ([] if runs else [f"no run of branch {options.branch} is stored"])
-    latest = max(rows, key=lambda r: r.id)
+                            .where(runs_t.c.branch == options.branch)).all()
+        digest = content_digest_of(run)
+        runs = sorted((r for r in rows if (r.m, r.b) == (new.machine, new.build)
+                       and r.digest != digest),
+                      key=lambda r: (r.commit_order if r.commit_order is not None else -1,
+                                     r.commit_time or "", r.start_time or "", r.id))
+        if runs or not rows:
+            return runs, ([] if runs else [f"no run of branch {options.branch} is stored"])
+        latest = max(r.id for r in rows)
+        context = conn.execute(sa.select(runs_t.c.context).where(runs_t.c.id == latest)).scalar()
     known = (("machine", new.machine, {r.m for r in rows}),
              ("build", new.build, {r.b for r in rows}))
     problems = [f"new {what} fingerprint {mine[:8]}: no stored run of branch {options.branch} "
                 "has it" for what, mine, theirs in known if mine not in theirs]
-    differs = fpm.comparability(json.loads(latest.context), run.context, True,
+    differs = fpm.comparability(json.loads(context), run.context, True,
                                 {b.name.workload for b in run.benchmarks.values()})
     if differs:
         problems.append("against the latest stored run: " + "; ".join(differs))
@@ -108,37 +114,44 @@ def content_digest_of(run: Run) -> str:
     return content_digest(load_json(run.path)) if run.sources else ""
 
 
-def _cut(key: SeriesKey, clean: list[Point], marks: dict) -> tuple[list[Point], str | None]:
+def _cut(key: SeriesKey, clean: list[Point], marks: dict,
+         expected: set[int]) -> tuple[list[Point], str | None]:
     """The clean runs since the last change point (a false positive does not cut, an
-    expected one does), and that change point's first bad revision."""
+    expected one does: `expected` holds the first runs of those), and that change point's
+    first bad revision."""
     start, since = 0, None
     logs = [math.log(p.value) for p in clean]
     for c in cpd.detect(logs):
         if marks.get(change_id(key, clean[c.index]), ("",))[0] != FALSE_POSITIVE:
             start, since = c.index, clean[c.index].run.label
     for i in range(start + 1, len(clean)):
-        if marks.get(change_id(key, clean[i]), ("",))[0] == EXPECTED:
+        if clean[i].run.id in expected:
             start, since = i, clean[i].run.label
     return clean[start:], since
 
 
 def _baseline(key: SeriesKey, points: list[Point], options: Options, marks: dict,
-              row: Row, wanted: dict) -> list[Point]:
+              row: Row, wanted: dict, expected: set[int]) -> list[Point]:
     """The baseline of one benchmark: its clean runs with the new run's workload parameters
     (`wanted`), up to --since, since the last change point, the last N of them."""
     clean = [p for p in points if p.clean]
-    same = [p for p in clean if not fpm.changed(p.run.family_settings(key.family), wanted)]
+    differs: dict[int, bool] = {}  # by settings object: runs share them (history.py caches)
+    for p in clean:
+        mine = p.run.family_settings(key.family)
+        if id(mine) not in differs:
+            differs[id(mine)] = bool(fpm.changed(mine, wanted))
+    same = [p for p in clean if not differs[id(p.run.family_settings(key.family))]]
     if clean and not same:
         row.parameters = fpm.changed(clean[-1].run.family_settings(key.family), wanted)
     clean = same
     if options.since:  # the series up to the pinned revision's last run
         at = [i for i, p in enumerate(clean) if p.run.revision == options.since]
         clean = clean[:at[-1] + 1] if at else []
-    segment, row.since = _cut(key, clean, marks)
+    segment, row.since = _cut(key, clean, marks, expected)
     return segment[-options.window:]
 
 
-def pinned_revision(runs: list[RunInfo], since: str) -> str:
+def pinned_revision(runs: list, since: str) -> str:
     """The stored revision --since names (in full, or a prefix of one)."""
     found = sorted({r.revision for r in runs if r.revision.startswith(since)})
     if len(found) != 1:
@@ -148,14 +161,19 @@ def pinned_revision(runs: list[RunInfo], since: str) -> str:
     return found[0]
 
 
+@functools.lru_cache(maxsize=256)
+def _t_quantile(confidence: float, df: int) -> float:
+    from scipy.stats import t as student
+    return float(student.ppf(confidence, df))
+
+
 def _prediction(row: Row, logs: list[float], confidence: float) -> float:
     """The upper end of the one-sided prediction interval of the next run's log median."""
-    from scipy.stats import t as student
     n = len(logs)
     mean = sum(logs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
     row.level_s = math.exp(mean)
-    return mean + float(student.ppf(confidence, n - 1)) * sd * math.sqrt(1 + 1 / n)
+    return mean + _t_quantile(confidence, n - 1) * sd * math.sqrt(1 + 1 / n)
 
 
 def _why_untestable(b: Benchmark, metric: str, limit: float) -> str | None:
@@ -172,32 +190,43 @@ def _why_untestable(b: Benchmark, metric: str, limit: float) -> str | None:
     return None
 
 
-def judge(row: Row, b: Benchmark, base_samples: list[float], options: Options) -> None:
-    """Sets the row's interval, change, test and gate from its baseline."""
-    from scipy.stats import mannwhitneyu
+def judge(row: Row, options: Options) -> bool:
+    """Sets the row's interval and change from its baseline; False (the row inconclusive)
+    when that baseline cannot judge."""
     n = len(row.baseline)
     if not n and row.parameters:
         row.gate, row.reason = INCONCLUSIVE, ("new workload parameters: no stored run has them "
                                               "(" + "; ".join(row.parameters) + ")")
-        return
+        return False
     if n < options.min_runs:
         where = f" since the change point at {row.since}" if row.since else ""
         row.gate, row.reason = INCONCLUSIVE, (f"{n} clean run(s) in the baseline{where}: "
                                               f"needs {options.min_runs}")
-        return
+        return False
     upper = _prediction(row, [math.log(p.value) for p in row.baseline], options.confidence)
     row.upper_s = math.exp(upper)
     row.beyond = math.log(row.new_s) > upper
     row.change_pct = (row.new_s / row.level_s - 1) * 100
-    if not base_samples:
+    if all(p.aggregate is not None for p in row.baseline):
+        row.gate, row.reason = INCONCLUSIVE, "the baseline runs have no repetitions (" \
+                                             "aggregates only): the repetition test cannot run"
+        return False
+    if not (row.beyond and row.change_pct >= row.threshold_pct):
+        row.gate = PASS  # the repetition test could only agree with a pass
+    return True
+
+
+def repetition_test(row: Row, new: list[float], pooled: list[float], options: Options) -> None:
+    """The one-sided U test of the new repetitions against the baseline's: fail when it
+    agrees that the new run is slower."""
+    from scipy.stats import mannwhitneyu
+    if not pooled:
         row.gate, row.reason = INCONCLUSIVE, "the baseline runs have no repetitions (" \
                                              "aggregates only): the repetition test cannot run"
         return
-    new = b.values(options.metric)
-    row.p_value = (1.0 if len(set(new) | set(base_samples)) == 1 else
-                   float(mannwhitneyu(new, base_samples, alternative="greater").pvalue))
-    slower = row.beyond and row.change_pct >= row.threshold_pct and row.p_value < options.alpha
-    row.gate = FAIL if slower else PASS
+    row.p_value = (1.0 if len(set(new) | set(pooled)) == 1 else
+                   float(mannwhitneyu(new, pooled, alternative="greater").pvalue))
+    row.gate = FAIL if row.p_value < options.alpha else PASS
 
 
 def _samples(store: Store, metric: str, runs: set[int], names: list[str]) -> dict:
@@ -230,11 +259,12 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
         options.since = pinned_revision(runs, options.since)
         last = max(i for i, r in enumerate(runs) if r.revision == options.since)
         runs = runs[:last + 1]
-    recent = runs[-3 * options.window:]  # the cut at the last change point needs context
+    recent = runs[-2 * options.window:]  # a change point in the last N runs, with context
     series = load_series(store, (options.metric,), options.branch,
                          run_ids=[r.id for r in recent], names=names) if runs else {}
     by_name = {k.name: (k, pts) for k, pts in series.items()}
     marks = load_marks(store)
+    expected = expected_runs(store)
     families = set(run.manifest.families) | {b.name.workload for b in run.benchmarks.values()}
     rows = []
     for name in names:
@@ -250,7 +280,8 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
             continue
         key, points = by_name.get(name, (None, []))
         wanted = fpm.family_settings(fpm.settings(run.context), b.name.workload, families)
-        row.baseline = _baseline(key, points, options, marks, row, wanted) if key else []
+        row.baseline = (_baseline(key, points, options, marks, row, wanted,
+                                  expected.get(key.digest, set())) if key else [])
         row.reason = _why_untestable(b, options.metric, options.max_interference)
         if row.reason:
             row.gate = INCONCLUSIVE
@@ -259,13 +290,14 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
         r = new_parameters[0]
         raise ToolError(run.path, f"is not comparable with the stored history (--strict): "
                                   f"{r.name}: new workload parameters: {'; '.join(r.parameters)}")
-    wanted = {p.run.id for r in rows if r.gate is None and r.threshold_pct is not None
-              for p in r.baseline}
-    samples = _samples(store, options.metric, wanted, names)
-    for row in rows:
-        if row.gate is None and row.threshold_pct is not None:
-            pooled = [v for p in row.baseline for v in samples.get((p.run.id, row.name), [])]
-            judge(row, run.benchmarks[row.name], pooled, options)
+    tested = [r for r in rows if r.gate is None and r.threshold_pct is not None
+              and judge(r, options) and r.gate is None]
+    # The repetitions only of the baselines a test needs: beyond the interval and the threshold.
+    samples = _samples(store, options.metric, {p.run.id for r in tested for p in r.baseline},
+                       [r.name for r in tested])
+    for row in tested:
+        pooled = [v for p in row.baseline for v in samples.get((p.run.id, row.name), [])]
+        repetition_test(row, run.benchmarks[row.name].values(options.metric), pooled, options)
     gates = [r.gate for r in rows if r.gate]
     verdict = FAIL if FAIL in gates else INCONCLUSIVE if (INCONCLUSIVE in gates or not gates) \
         else PASS
@@ -307,7 +339,7 @@ def _gate_text(row: Row) -> str:
     why = [("beyond" if row.beyond else "inside") + " the interval",
            f"{row.change_pct:+.1f}% {'≥' if row.change_pct >= row.threshold_pct else '<'} "
            f"{row.threshold_pct:g}%",
-           f"U p {row.p_value:.2g}"]
+           f"U p {row.p_value:.2g}" if row.p_value is not None else "no U test needed"]
     return f"{row.gate} ({', '.join(why)})"
 
 

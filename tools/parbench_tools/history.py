@@ -149,40 +149,50 @@ class Point:
     value: float | None
     disturbed: bool
     digest: str = ""  # the run's content hash
+    aggregate: str | None = None  # None: a median of stored repetitions; else no repetitions
 
     @property
     def clean(self) -> bool:
         return not self.disturbed and self.value is not None and self.value > 0
 
 
-def _run_columns(t) -> list:
-    runs = t["runs"]
-    return [runs.c[name] for name in RunInfo.__dataclass_fields__] + [
-        runs.c.digest, t["machines"].c.fingerprint.label("machine_fp"),
-        t["builds"].c.fingerprint.label("build_fp")]
-
-
-def _point_rows(store: Store, metric: str, where: list, names: list[str] | None):
-    """Rows of (run columns, series name, value, disturbed) for one metric."""
+def _runs_by_id(store: Store, where: list) -> dict[int, tuple[RunInfo, str, str, str]]:
+    """The runs `where` selects: (RunInfo, machine fingerprint, build fingerprint, digest)."""
     import sqlalchemy as sa
     t = store.tables
     runs = t["runs"]
-    joined = runs.join(t["machines"], t["machines"].c.id == runs.c.machine_id).join(
-        t["builds"], t["builds"].c.id == runs.c.build_id)
+    query = sa.select(*[runs.c[name] for name in RunInfo.__dataclass_fields__],
+                      runs.c.digest, t["machines"].c.fingerprint.label("machine_fp"),
+                      t["builds"].c.fingerprint.label("build_fp")).select_from(
+        runs.join(t["machines"], t["machines"].c.id == runs.c.machine_id).join(
+            t["builds"], t["builds"].c.id == runs.c.build_id))
+    for condition in where:
+        query = query.where(condition(runs))
+    fields = list(RunInfo.__dataclass_fields__)
+    with store.engine.connect() as conn:
+        return {m["id"]: (RunInfo(**{f: m[f] for f in fields}), m["machine_fp"], m["build_fp"],
+                          m["digest"])
+                for m in (row._mapping for row in conn.execute(query))}
+
+
+def _value_rows(store: Store, metric: str, run_ids: list[int] | None,
+                names: list[str] | None):
+    """(run id, series name, value, disturbed, aggregate) of one metric: a narrow query, the
+    runs' columns are read once (_runs_by_id)."""
+    import sqlalchemy as sa
+    t = store.tables
     if metric in TIME_METRICS:
         r = t["results"]
         value = r.c.real_median if metric == "real_time" else r.c.cpu_median
-        query = sa.select(*_run_columns(t), r.c.benchmark.label("name"), value.label("value"),
-                          r.c.disturbed).select_from(joined.join(r, r.c.run_id == runs.c.id))
-        name_col = r.c.benchmark
+        query = sa.select(r.c.run_id, r.c.benchmark, value, r.c.disturbed, r.c.aggregate)
+        name_col, run_col = r.c.benchmark, r.c.run_id
     else:
         d = t["derived"]
-        query = sa.select(*_run_columns(t), d.c.name.label("name"), d.c.value.label("value"),
-                          d.c.disturbed).select_from(joined.join(d, d.c.run_id == runs.c.id)
-                                                     ).where(d.c.kind == metric)
-        name_col = d.c.name
-    for condition in where:
-        query = query.where(condition(runs))
+        query = sa.select(d.c.run_id, d.c.name, d.c.value, d.c.disturbed,
+                          sa.literal("derived")).where(d.c.kind == metric)
+        name_col, run_col = d.c.name, d.c.run_id
+    if run_ids is not None:
+        query = query.where(run_col.in_(run_ids))
     if names is not None:
         query = query.where(name_col.in_(names))
     with store.engine.connect() as conn:
@@ -199,18 +209,18 @@ def load_series(store: Store, metrics: tuple[str, ...], branch: str | None = Non
         where.append(lambda runs: runs.c.branch == branch)
     if run_ids is not None:
         where.append(lambda runs: runs.c.id.in_(run_ids))
+    runs = _runs_by_id(store, where)
     out: dict[SeriesKey, list[Point]] = {}
-    fields = list(RunInfo.__dataclass_fields__)
-    runs: dict[int, RunInfo] = {}  # one object per run, shared by its points
     for metric in metrics:
-        for row in _point_rows(store, metric, where, names):
-            m = row._mapping
-            if m["id"] not in runs:
-                runs[m["id"]] = RunInfo(**{f: m[f] for f in fields})
-            run = runs[m["id"]]
-            key = SeriesKey(m["machine_fp"], m["build_fp"], run.branch, m["name"], metric)
-            out.setdefault(key, []).append(Point(run, m["value"], bool(m["disturbed"]),
-                                                 m["digest"]))
+        rows = _value_rows(store, metric, run_ids, names)
+        for run_id, name, value, disturbed, aggregate in rows:
+            found = runs.get(run_id)
+            if found is None:  # another branch's run
+                continue
+            run, machine, build, digest = found
+            key = SeriesKey(machine, build, run.branch, name, metric)
+            out.setdefault(key, []).append(Point(run, value, bool(disturbed), digest,
+                                                 aggregate))
     for points in out.values():
         points.sort(key=lambda p: p.run.order_key)
     return out
