@@ -58,9 +58,9 @@ def names(count: int) -> list[str]:
 
 def run_data(index: int, benchmarks: list[str], levels: np.ndarray, reps: int,
              rng: np.random.Generator, context: dict) -> dict:
-    ctx = dict(context, date=f"2026-01-01T00:00:00+00:00", parbench_git_revision=f"{index:040x}")
-    ctx["date"] = f"2026-{1 + index // 800:02d}-{1 + index // 28 % 28:02d}T" \
-                  f"{index % 24:02d}:{index % 60:02d}:00+00:00"
+    ctx = dict(context, parbench_git_revision=f"{index:040x}",
+               date=f"2026-{1 + index // 800:02d}-{1 + index // 28 % 28:02d}T"
+                    f"{index % 24:02d}:{index % 60:02d}:00+00:00")
     rows = []
     disturbed = rng.random(len(benchmarks)) < 0.01
     for k, name in enumerate(benchmarks):
