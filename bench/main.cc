@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -27,6 +28,16 @@
 #include "executors/worker_main.h"
 
 namespace {
+
+// The time now in UTC, ISO 8601 ("2026-11-25T20:11:25Z"): when the run ended.
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  char text[32] = {};
+  if (::gmtime_r(&now, &utc) == nullptr) return "unknown";
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
 
 // Runs the noise probe on `cpus` threads; warns when the machine was busy `when`. Returns the
 // figure as the context records it ("not measured" when a thread could not start).
@@ -56,6 +67,7 @@ bool FinishResults(const parbench::ParsedFlags& flags, int cpus) {
   try {
     parbench::AddToWrittenContext(flags.benchmark_out, "parbench_noise_efficiency_end",
                                   noise_after);
+    parbench::AddToWrittenContext(flags.benchmark_out, "parbench_end_time", UtcNow());
     return true;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());

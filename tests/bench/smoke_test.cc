@@ -114,8 +114,8 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
   for (const char* key :
        {"parbench_cpu_model", "parbench_cores", "parbench_compiler", "parbench_build_type",
         "parbench_git_revision", "parbench_openblas_config", "parbench_openblas_threads",
-        "parbench_boost_version", "parbench_libcurl_version",
-        "parbench_google_benchmark_version"}) {
+        "parbench_boost_version", "parbench_libcurl_version", "parbench_google_benchmark_version",
+        "parbench_smt", "parbench_memory_bytes", "parbench_kernel", "parbench_end_time"}) {
     EXPECT_TRUE(context.contains(key)) << key;
   }
   // Every flag --help lists is in the context, set or default.

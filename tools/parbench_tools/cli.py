@@ -12,8 +12,10 @@ import sys
 
 from . import compare as compare_mod
 from . import export as export_mod
+from . import fingerprint
 from . import goals as goals_mod
 from . import granularity as granularity_mod
+from . import history_cli
 from . import machines as machines_mod
 from . import speedup as speedup_mod
 from . import stats
@@ -211,9 +213,23 @@ def _compile(option: str, pattern: str) -> re.Pattern:
         raise ToolError(option, f"'{pattern}' is not a regular expression ({e})") from None
 
 
+def _compare_with_history(args, base_files: list[str], new_files: list[str]) -> int:
+    """compare --db: the new run against the store's history (history gate)."""
+    if base_files:
+        raise ToolError("--db", "compares the new run with the store's history: give no base "
+                                "run")
+    if len(new_files) != 1:
+        raise ToolError("--db", "takes one new run (--new RUN.json)")
+    args.interval = args.interval or str(0.99)
+    options = history_cli.gate_options(args, None if args.threshold_file else 5.0)
+    return history_cli.run_gate(new_files[0], args.db, options, args.format, args.out)
+
+
 def cmd_compare(args) -> int:
     base_files = ([args.base] if args.base else []) + (args.base_files or [])
     new_files = ([args.new] if args.new else []) + (args.new_files or [])
+    if args.db is not None:
+        return _compare_with_history(args, base_files, new_files)
     if not base_files:
         raise ToolError("compare", "needs a base run (BASE.json or --base FILE...)")
     if not new_files and not args.families:
@@ -240,9 +256,19 @@ def cmd_compare(args) -> int:
                     _compile("--families", args.families[1]))
     base, base_runs = _side(base_files)
     new, new_runs = _side(new_files) if new_files else (base, [])
+    shared = {b.name.workload for n, b in new.benchmarks.items() if n in base.benchmarks}
+    differs = (fingerprint.comparability(base.context, new.context, True, shared)
+               if new_files else [])
+    if differs and args.strict:
+        raise ToolError(new.path, f"is not comparable with {base.path} (--strict): "
+                                  + "; ".join(differs))
+    sides = ((compare_mod.side_text(base_runs), compare_mod.side_text(new_runs))
+             if new_runs else None)  # families inside one run: one side
     result = compare_mod.compare(base, new, args.metric, args.alpha, families, confidence, limit)
     if not result.rows and not result.not_times:
         raise ToolError(new.path, f"shares no benchmark with {base.path} (mismatched runs)")
+    for d in differs:
+        print(f"parbench-tools: warning: not comparable: {d}", file=sys.stderr)
     gated = threshold is not None or bool(rules)
     if gated:
         compare_mod.apply_gate(result, compare_mod.threshold_lookup(rules, threshold),
@@ -253,10 +279,11 @@ def cmd_compare(args) -> int:
     else:
         base_label, new_label = base.path, new.path
     if args.format == "json":
-        text = json.dumps(compare_mod.to_json(result, base_files, new_files or base_files),
-                          indent=1) + "\n"
+        text = json.dumps(compare_mod.to_json(result, base_files, new_files or base_files,
+                                              sides, differs), indent=1) + "\n"
     else:
-        text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label),
+        text = _with_noise_warnings(compare_mod.to_markdown(result, base_label, new_label,
+                                                            sides, differs),
                                     base_runs + new_runs, limit)
     _write(text, args.out)
     return compare_mod.EXIT_STATUS[result.gate] if gated else 0
@@ -313,9 +340,12 @@ def _twice(labels: list[str]) -> str:
 
 
 def cmd_export(args) -> int:
+    options = export_mod.Options(
+        _compile("--filter", args.filter) if args.filter else None, args.times_only,
+        args.disturbed, _fraction(args.max_interference))
     run = load_run(args.run)
-    _write(json.dumps(export_mod.export(run, args.format), indent=1, allow_nan=False) + "\n",
-           args.out)
+    _write(json.dumps(export_mod.export(run, args.format, options), indent=1, allow_nan=False)
+           + "\n", args.out)
     return 0
 
 
@@ -505,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--out", help="write here instead of standard output")
     _trust_options(s, confidence=True)
+    s.add_argument("--db", help="gate the new run against this run store's history instead "
+                                "of a base run (as `history gate`; " + history_cli.DB_HELP + ")")
+    history_cli.add_gate_options(s, with_thresholds=False)
     s.set_defaults(func=cmd_compare)
 
     s = _parser(
@@ -543,7 +576,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="github-smaller / github-bigger: github-action-benchmark custom "
                         "formats; gbench: one median row per benchmark (googlecpp, Bencher "
                         "cpp_google); bmf: Bencher Metric Format")
+    s.add_argument("--filter", metavar="REGEX",
+                   help="only the entries whose name matches (a regular expression searched "
+                        "in the benchmark's name, 'NAME COUNTER' or 'GROUP EXECUTOR "
+                        "workers:W speedup')")
+    s.add_argument("--times-only", action="store_true",
+                   help="times only: no counters (github-smaller, gbench)")
+    s.add_argument("--disturbed", choices=export_mod.DISTURBED, default="mark",
+                   help="a benchmark that ran disturbed (see --max-interference): mark it (⚠ "
+                        "in github's 'extra', gbench's label, an 'interference' measure in "
+                        "bmf; the default) or drop it")
     s.add_argument("--out", help="write here instead of standard output")
+    _trust_options(s)
     s.set_defaults(func=cmd_export)
 
     s = _parser(sub, "goals", "the executors' own speed against parbench's goals; "
@@ -582,6 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="report.html", help="the HTML file to write")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
+
+    history_cli.add_parser(sub, _parser)
     return p
 
 

@@ -32,9 +32,12 @@ _GBENCH_KEYS = ("repeats", "threads", "min_time", "iterations", "min_warmup_time
 # Aggregates that are complexity fits, not times.
 _COMPLEXITY = ("BigO", "RMS")
 # Context keys that differ between runs of one configuration (merging several files): when and
-# where it ran, what the machine's load and noise probes saw, and output file names
-# (parbench_timeline_out, ...).
-_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu")
+# where it ran, what the machine's load and noise probes saw, output file names
+# (parbench_timeline_out, ...), and which revision it was: runs of several revisions pool
+# into one baseline (a revision is not configuration; its manifest may list more families).
+_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu",
+                     "parbench_git_revision", "parbench_revision_source", "parbench_end_time",
+                     CONTEXT_KEY)
 
 
 def _volatile(key: str) -> bool:

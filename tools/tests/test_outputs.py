@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import fixture, load_fixture
+from conftest import fixture, load_fixture, planted, write_json
 
 
 def test_timeline_writes_png_and_svg_per_workload_and_worker_count(cli, tmp_path):
@@ -138,3 +138,47 @@ def test_timeline_formats_can_be_chosen(cli, tmp_path):
     status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
                          "--formats", "gif")
     assert status == 2 and "--formats" in err and err.count("\n") == 1
+
+
+def test_exports_filter_and_mark_or_drop_disturbed_benchmarks(cli, tmp_path):
+    quiet = planted(load_fixture("reps6.json"), 0.0)
+    data = planted(quiet, 0.4, match=lambda n: "threads" in n)
+    path = write_json(tmp_path, "run.json", data)
+
+    def export(*args):
+        status, out, err = cli("export", path, *args)
+        assert status == 0, err
+        return json.loads(out)
+
+    rows = {r["name"]: r for r in export("--format", "github-smaller")}
+    assert "⚠ disturbed (interference 40%)" in rows["cpu/threads/workers:2"]["extra"]
+    assert "⚠" not in rows["cpu/serial"].get("extra", "")
+    assert any(" " in name for name in rows), "counters are there by default"
+    times = export("--format", "github-smaller", "--times-only", "--disturbed", "drop")
+    assert {r["name"] for r in times} == set(rows) - {"cpu/threads/workers:2"} - {
+        n for n in rows if " " in n}
+    only = export("--format", "bmf", "--filter", "^cpu/(serial|threads)")
+    assert set(only) == {"cpu/serial", "cpu/threads/workers:2"}
+    assert only["cpu/threads/workers:2"]["interference"]["value"] == 0.4
+    assert "interference" not in only["cpu/serial"]
+    dropped = export("--format", "bmf", "--disturbed", "drop")
+    assert "cpu/threads/workers:2" not in dropped and "cpu/serial" in dropped
+    gbench = export("--format", "gbench", "--times-only")
+    assert isinstance(gbench["context"]["caches"], list)
+    row = next(r for r in gbench["benchmarks"] if r["name"] == "cpu/threads/workers:2")
+    assert row["label"].startswith("⚠ disturbed") and "tasks_per_second" not in row
+    bigger = {r["name"]: r for r in export("--format", "github-bigger", "--filter", "speedup")}
+    assert bigger and all(n.endswith(" speedup") for n in bigger)
+    assert bigger["cpu threads workers:2 speedup"]["extra"] == "⚠ disturbed"
+    status, _, err = cli("export", path, "--format", "github-bigger", "--times-only")
+    assert status == 2 and "no times" in err
+
+
+def test_the_gbench_export_always_carries_caches(cli, tmp_path):
+    data = load_fixture("reps6.json")
+    del data["context"]["caches"]
+    status, out, err = cli("export", write_json(tmp_path, "r.json", data), "--format", "gbench")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["context"]["caches"] == []
+    assert len(result["benchmarks"]) == len({b["run_name"] for b in data["benchmarks"]})
