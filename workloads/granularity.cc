@@ -56,7 +56,7 @@ Counters Report(const Point& point, const Prepared&, const Measurement& m, Fixtu
 const bool kRegistered = RegisterFamily({
     .workload = &cpu::kWorkload,
     .name = "granularity",
-    .summary = "cpu tasks calibrated to last 100 ns .. 10 ms (log axis): from which task size "
+    .summary = "cpu tasks calibrated to last 10 ns .. 10 ms (log axis): from which task size "
                "does each executor pay off (METG)?",
     .flags = {{.name = "granularity_work_ms",
                .lo = 1,
@@ -93,7 +93,8 @@ const bool kRegistered = RegisterFamily({
 
 const std::vector<std::int64_t>& Durations() {
   static const std::vector<std::int64_t> durations = {
-      100, 300, 1'000, 3'000, 10'000, 30'000, 100'000, 300'000, 1'000'000, 3'000'000, 10'000'000};
+      10,     30,      100,     300,       1'000,     3'000,     10'000,
+      30'000, 100'000, 300'000, 1'000'000, 3'000'000, 10'000'000};
   return durations;
 }
 

@@ -387,7 +387,7 @@ def cmd_granularity(args) -> int:
     labels = _granularity_labels(files, runs, given)
     curves = []
     for run in runs:
-        found = granularity_mod.curves(run, limit)
+        found = granularity_mod.curves(run, limit, args.efficiency)
         if not found:
             raise ToolError(run.path, "has no task-duration sweep (no family whose manifest "
                                       f"or benchmarks report {granularity_mod.NOMINAL_COUNTER}"
@@ -599,12 +599,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = _parser(
         sub, "granularity", "METG: from which task duration each executor pays off",
-        "Per file, efficiency = baseline time / (min(workers, usable CPUs) x executor time) at "
-        "each task duration of a sweep (bench's granularity family, the anchors' Python "
-        "sweep), against the duration the baseline measured; METG(50%) per executor, workers "
-        "and payload: where the efficiency last rises through 0.5 (interpolated in "
-        "log(duration)), every range below 0.5, the efficiency at the longest task; with "
-        "Markdown, one sentence per run saying from which task each executor pays off.")
+        "Per file, at each task duration of a sweep (bench's granularity family, the anchors' "
+        "Python sweep), the efficiency under two definitions: parbench's = baseline time / "
+        "(min(workers, usable CPUs) x executor time), against the duration the baseline "
+        "measured; Task Bench's = useful work / (wall time x CPUs), against the task "
+        "granularity wall time x CPUs / tasks. METG(50%) per executor, workers, payload and "
+        "dispatch mode under both: where the efficiency last rises through 0.5 (interpolated "
+        "in log(duration)); every range below 0.5 and the efficiency at the longest task under "
+        "--efficiency's; with Markdown, one sentence per run saying from which task each "
+        "executor pays off.")
     s.add_argument("runs", nargs="*", metavar="RUN.json",
                    help="bench's results, and more files (e.g. tools/anchors/futures.py's), "
                         "each against its own manifest's baseline")
@@ -616,6 +619,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the table here instead of standard output")
     s.add_argument("--out-plot", metavar="PREFIX",
                    help="also draw efficiency against task duration: PREFIX.png and PREFIX.svg")
+    s.add_argument("--efficiency", choices=granularity_mod.DEFINITIONS,
+                   default=granularity_mod.DEFAULT_DEFINITION,
+                   help="the definition the ranges, the verdict and the plot use: parbench "
+                        "(against serial at the same task; the default) or taskbench (useful "
+                        "work / (wall x CPUs), against the task granularity)")
     _trust_options(s)
     s.set_defaults(func=cmd_granularity)
 

@@ -227,7 +227,7 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     from matplotlib.ticker import FuncFormatter
     from .granularity import LEVEL, format_ns
     plt = _pyplot()
-    drawn = [c for c in curves if any(p.efficiency is not None for p in c.points)]
+    drawn = [c for c in curves if c.xy()]
     if not drawn:
         return []
     fig, ax = plt.subplots(figsize=(9, 5.5))
@@ -240,8 +240,7 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     labelled: list = []
     top = 1.0
     for c in drawn:
-        pts = [(p.task_ns, p.efficiency, p.flagged) for p in c.points
-               if p.task_ns is not None and p.efficiency is not None]
+        pts = c.xy()  # under the curve's efficiency definition
         label = c.executor
         if len(sources) > 1:
             label = f"{(labels or {}).get(c.source) or os.path.basename(c.source)}: {label}"
@@ -249,6 +248,8 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
             label += f" ×{c.workers}"
         if not c.plain:
             label += f", {c.payload}"
+        if c.dispatch:
+            label += f", {c.dispatch}"
         m = c.analysis
         label += f" (METG {format_ns(m.value_ns)})" if m.status == "crossed" else \
             f" ({m.status})"
@@ -273,8 +274,11 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_ns(x)))
     ax.set_ylim(0, min(top * 1.08, 2.0))
-    ax.set_xlabel("task duration (measured by the baseline)")
-    ax.set_ylabel("parallel efficiency")
+    taskbench = drawn[0].definition == "taskbench"
+    ax.set_xlabel("task granularity: wall time × CPUs / tasks" if taskbench else
+                  "task duration (measured by the baseline)")
+    ax.set_ylabel("parallel efficiency, " + ("Task Bench's: useful work / (wall × CPUs)"
+                                             if taskbench else "parbench's: against serial"))
     ax.set_title("When does it pay off? Efficiency against task duration; "
                  "★ METG(50%)", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
