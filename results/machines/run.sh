@@ -4,8 +4,8 @@
 #   taskset_0  an affinity mask of one CPU (taskset -c 0)
 #   quota_1.5  a cgroup CPU quota of 1.5 CPUs (CFS bandwidth: 150 ms per 100 ms period)
 # and writes results/machines/NAME.json.gz (Google Benchmark JSON, gzip: the tools read it as
-# it is). Each run is measured alone under /work/bin/quiet when that exists (the shared
-# development machine's lock). results/machines/make.sh turns the files into the comparison.
+# it is). Each run is measured under $PARBENCH_QUIET when set (e.g. a lock that keeps the
+# shared machine to itself). results/machines/make.sh turns the files into the comparison.
 # Needs root for the cgroup; build/bench built first (scripts/build build). Arguments name the
 # configurations to (re)run: results/machines/run.sh taskset_0 quota_1.5.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 out=results/machines
 bench=build/bench
 quiet=()
-if [ -x /work/bin/quiet ]; then quiet=(/work/bin/quiet); fi
+if [ -n "${PARBENCH_QUIET:-}" ]; then read -r -a quiet <<<"$PARBENCH_QUIET"; fi
 # cpu, overhead, roundtrip and the granularity sweep (METG) at 1 and 2 workers, 5 repetitions:
 # about three minutes per configuration on the 2-CPU VM.
 args=(--benchmark_filter='^(cpu|overhead|roundtrip|granularity)/' --workers=1,2
