@@ -1,12 +1,12 @@
 #include "bench/console.h"
 
+#include <regex.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
-#include <optional>
 #include <ostream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -174,18 +174,20 @@ SuiteConsole::SuiteConsole(const SuiteEnv& env, std::string header, std::string 
 
 std::vector<const Registered*> Selected(const std::vector<Registered>& registered,
                                         const std::string& filter) {
-  // Google Benchmark's regex syntax is close enough to ECMAScript's for a column width and a
-  // header; a pattern std::regex refuses selects everything.
-  std::optional<std::regex> pattern;
+  // Google Benchmark on Linux matches its filter as a POSIX extended regex (regcomp); a
+  // pattern regcomp refuses selects everything here (bench itself then reports it).
   const bool negated = filter.starts_with('-');
-  try {
-    if (!filter.empty() && filter != "all") pattern.emplace(negated ? filter.substr(1) : filter);
-  } catch (const std::regex_error&) {
-  }
+  regex_t pattern;
+  const bool matching = !filter.empty() && filter != "all" &&
+                        regcomp(&pattern, (negated ? filter.substr(1) : filter).c_str(),
+                                REG_EXTENDED | REG_NOSUB) == 0;
   std::vector<const Registered*> out;
   for (const Registered& r : registered) {
-    if (!pattern || std::regex_search(r.name, *pattern) != negated) out.push_back(&r);
+    if (!matching || (regexec(&pattern, r.name.c_str(), 0, nullptr, 0) == 0) != negated) {
+      out.push_back(&r);
+    }
   }
+  if (matching) regfree(&pattern);
   return out;
 }
 
