@@ -75,7 +75,7 @@ def _level(key: SeriesKey, value: float) -> str:
 
 
 def analyse(key: SeriesKey, points: list[Point], min_change_pct: float | None,
-            marks: dict[str, tuple[str, str | None]]) -> SeriesReport:
+            marks: dict[str, tuple[str, str | None]], max_p: float = cpd.MAX_P) -> SeriesReport:
     """The change points of one series. Disturbed runs are left out; a change point marked
     expected restarts the series there (the runs before it are another level, not noise)."""
     report = SeriesReport(key, points, min_change_pct)
@@ -89,7 +89,7 @@ def analyse(key: SeriesKey, points: list[Point], min_change_pct: float | None,
     report.parameters = settings_breaks(key, clean)
     bounds = [0] + sorted(expected | set(report.parameters)) + [len(clean)]
     for a, b in zip(bounds, bounds[1:]):
-        for c in cpd.detect(logs[a:b], min_change=min_change_pct / 100):
+        for c in cpd.detect(logs[a:b], max_p=max_p, min_change=min_change_pct / 100):
             report.found.append(_found(key, clean, cpd.Change(
                 a + c.index, c.p_value, c.mean_before, c.mean_after, c.n_before, c.n_after),
                 marks))
@@ -188,6 +188,7 @@ class Options:
     pattern: re.Pattern | None = None
     thresholds: object = None  # name -> percent or None ('off'); None: the default for all
     min_change_pct: float = DEFAULT_MIN_CHANGE
+    max_p: float = cpd.MAX_P
 
 
 def find_changes(store: Store, options: Options) -> list[SeriesReport]:
@@ -201,7 +202,7 @@ def find_changes(store: Store, options: Options) -> list[SeriesReport]:
             continue
         threshold = (options.thresholds(key.label) if options.thresholds is not None
                      else options.min_change_pct)
-        reports.append(analyse(key, series[key], threshold, marks))
+        reports.append(analyse(key, series[key], threshold, marks, options.max_p))
     save(store, reports)
     return reports
 
@@ -241,7 +242,7 @@ def to_markdown(reports: list[SeriesReport], options: Options) -> str:
     out = [f"## Change points: {len(found)} in {len(analysed)} series, "
            f"{len(open_regressions)} open regression(s)", "",
            f"E-divisive (energy distance, sliding windows of {cpd.WINDOW}) with Student's "
-           f"t-test at p ≤ {cpd.MAX_P:g}, on the log of each clean run's median; a change "
+           f"t-test at p ≤ {options.max_p:g}, on the log of each clean run's median; a change "
            f"smaller than the series' minimum (default {options.min_change_pct:g}%) is not "
            f"one; no change point in fewer than {cpd.MIN_POINTS} clean runs; confirmed after "
            f"{cpd.CONFIRM_AFTER} runs past it. {disturbed} disturbed value(s) left out.", ""]
@@ -295,7 +296,7 @@ def to_json(reports: list[SeriesReport], options: Options, points: bool = False)
         if points:
             entry["points"] = [_point_json(p) for p in r.points]
         series.append(entry)
-    return {"method": {"window": cpd.WINDOW, "max_p": cpd.MAX_P,
+    return {"method": {"window": cpd.WINDOW, "max_p": options.max_p,
                        "min_points": cpd.MIN_POINTS, "confirm_after": cpd.CONFIRM_AFTER,
                        "default_min_change_pct": options.min_change_pct},
             "open_regressions": sum(f.open_regression for r in reports for f in r.found),

@@ -67,7 +67,8 @@ class Decision:
     rows: list[Row]
     gate: str
     problems: list[str]  # why the whole run is inconclusive (new fingerprint), or differences
-    history: int  # stored runs of this machine, build and parameters on the branch
+    history: int  # stored runs of this machine and build on the branch
+    level: float = CONFIDENCE  # each benchmark's prediction interval (family-wise correction)
 
 
 def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list[str]]:
@@ -190,9 +191,9 @@ def _why_untestable(b: Benchmark, metric: str, limit: float) -> str | None:
     return None
 
 
-def judge(row: Row, options: Options) -> bool:
-    """Sets the row's interval and change from its baseline; False (the row inconclusive)
-    when that baseline cannot judge."""
+def judge(row: Row, options: Options, level: float) -> bool:
+    """Sets the row's interval (at `level`) and change from its baseline; False (the row
+    inconclusive) when that baseline cannot judge."""
     n = len(row.baseline)
     if not n and row.parameters:
         row.gate, row.reason = INCONCLUSIVE, ("new workload parameters: no stored run has them "
@@ -203,7 +204,7 @@ def judge(row: Row, options: Options) -> bool:
         row.gate, row.reason = INCONCLUSIVE, (f"{n} clean run(s) in the baseline{where}: "
                                               f"needs {options.min_runs}")
         return False
-    upper = _prediction(row, [math.log(p.value) for p in row.baseline], options.confidence)
+    upper = _prediction(row, [math.log(p.value) for p in row.baseline], level)
     row.upper_s = math.exp(upper)
     row.beyond = math.log(row.new_s) > upper
     row.change_pct = (row.new_s / row.level_s - 1) * 100
@@ -290,8 +291,13 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
         r = new_parameters[0]
         raise ToolError(run.path, f"is not comparable with the stored history (--strict): "
                                   f"{r.name}: new workload parameters: {'; '.join(r.parameters)}")
-    tested = [r for r in rows if r.gate is None and r.threshold_pct is not None
-              and judge(r, options) and r.gate is None]
+    # The interval is family-wise: with m benchmarks judged, each one's is at 1 - (1 -
+    # confidence) / m (Bonferroni), so a run of m unchanged benchmarks falls outside one of
+    # them with probability 1 - confidence at most, not m times that.
+    judged = [r for r in rows if r.gate is None and r.threshold_pct is not None]
+    m = max(1, sum(len(r.baseline) >= options.min_runs for r in judged))
+    level = 1 - (1 - options.confidence) / m
+    tested = [r for r in judged if judge(r, options, level) and r.gate is None]
     # The repetitions only of the baselines a test needs: beyond the interval and the threshold.
     samples = _samples(store, options.metric, {p.run.id for r in tested for p in r.baseline},
                        [r.name for r in tested])
@@ -301,7 +307,7 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
     gates = [r.gate for r in rows if r.gate]
     verdict = FAIL if FAIL in gates else INCONCLUSIVE if (INCONCLUSIVE in gates or not gates) \
         else PASS
-    return Decision(rows, verdict, problems, len(runs))
+    return Decision(rows, verdict, problems, len(runs), level)
 
 
 def exit_status(decision: Decision) -> int:
@@ -357,13 +363,14 @@ def to_markdown(run: Run, decision: Decision, options: Options) -> str:
     out += [f"**Warning:** {p}" for p in decision.problems]
     out.append(f"Gate: {verdict[decision.gate]} (exit {EXIT_STATUS[decision.gate]}) — "
                f"{len(failed)} of {len(gated)} gated benchmark(s) beyond the "
-               f"{options.confidence:.0%} prediction interval, over their threshold and "
+               f"{options.confidence:.0%} family-wise prediction interval (each benchmark's "
+               f"at {decision.level:.4%}), over their threshold and "
                f"confirmed by the repetition test (Mann-Whitney U, one-sided, p < "
                f"{options.alpha:g})" + (": " + ", ".join(f"`{r.name}`" for r in failed)
                                         if failed else "") + "."
                + (f" {len(unsure)} could not be judged (each row says why); a gate that "
                   "cannot look does not pass." if unsure else ""))
-    out += ["", f"| benchmark | new | baseline level | {options.confidence:.0%} upper bound | "
+    out += ["", "| benchmark | new | baseline level | upper bound | "
                 "change | baseline runs | gate |", "|---|---|---|---|---|---|---|"]
     for r in decision.rows:
         change = "—" if r.change_pct is None else f"{r.change_pct:+.1f}%"
@@ -387,7 +394,8 @@ def to_json(run: Run, decision: Decision, options: Options) -> dict:
     return {
         "new": run.path, "new_run": run_header(run), "branch": options.branch,
         "metric": options.metric, "window": options.window, "min_runs": options.min_runs,
-        "confidence": options.confidence, "alpha": options.alpha, "since": options.since,
+        "confidence": options.confidence, "benchmark_level": decision.level,
+        "alpha": options.alpha, "since": options.since,
         "gate": {"result": decision.gate, "exit_status": EXIT_STATUS[decision.gate]},
         "problems": decision.problems, "history_runs": decision.history,
         "benchmarks": [{"name": r.name, "new_median_s": r.new_s, "baseline_level_s": r.level_s,

@@ -20,6 +20,11 @@ DB_HELP = (f"the store: a SQLite file path or a postgresql://USER@HOST/DB URL (d
            "~/.local/share/parbench/history.sqlite)")
 
 
+def cpd_max_p() -> float:
+    from .changepoint import MAX_P
+    return MAX_P
+
+
 def _db_option(s) -> None:
     s.add_argument("--db", help=DB_HELP)
 
@@ -160,7 +165,9 @@ def cmd_changes(args) -> int:
         raise ToolError("--filter", f"'{args.filter}' is not a regular expression ({e})") \
             from None
     metrics = (args.metric,) + (() if args.no_executor_series else EXECUTOR_KINDS)
-    options = ch.Options(metrics, args.branch, pattern, lookup, default)
+    if not 0 < args.max_p < 1:
+        raise ToolError("--max-p", f"must be between 0 and 1, not '{args.max_p}'")
+    options = ch.Options(metrics, args.branch, pattern, lookup, default, args.max_p)
     with open_store(args.db) as store:
         reports = ch.find_changes(store, options)
     if args.format == "json":
@@ -351,6 +358,9 @@ def add_parser(sub, make_parser) -> None:
                                                      "matches")
     _threshold_options(s, "the smallest change that counts, in percent, for series no "
                           "thresholds-file line matches (default %(default)s)")
+    s.add_argument("--max-p", type=float, default=cpd_max_p(), metavar="P",
+                   help="the t-test's significance level (default %(default)s; Otava's is "
+                        "0.001, which flags about 1%% of stationary series of 60 runs)")
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--points", action="store_true", help="json: every run's value too")
     s.add_argument("--out", help="write here instead of standard output")

@@ -74,6 +74,13 @@ def _tables():
              sa.Column("max_interference", real, nullable=False),
              sa.Column("added_at", text, nullable=False),
              sa.Index("runs_by_series", "machine_id", "build_id", "branch"))
+    _result_tables(sa, md)
+    return md
+
+
+def _result_tables(sa, md) -> None:
+    """The tables of what was measured (results, samples, derived) and found (change_points)."""
+    text, real, integer, boolean = sa.Text, sa.Float, sa.Integer, sa.Boolean
     sa.Table("results", md,
              sa.Column("run_id", integer, sa.ForeignKey("runs.id", ondelete="CASCADE"),
                        primary_key=True),
@@ -122,7 +129,6 @@ def _tables():
              sa.Column("status", sa.String(16), nullable=False),
              sa.Column("note", text),
              sa.Column("marked_at", text))
-    return md
 
 
 # The tables each schema version added; a migration creates them (and could alter others).

@@ -6,6 +6,7 @@ baseline's runs named."""
 import json
 
 import numpy as np
+import pytest
 from conftest import synthetic_run
 
 A, B = "synthetic/a", "synthetic/b"
@@ -166,3 +167,16 @@ def test_new_workload_parameters_are_inconclusive_and_strict_refuses(cli, db, tm
     same = _new(tmp_path, index=501, context={"parbench_tasks": "4", "parbench_new_flag": "1"})
     status, rows, _ = _gate(cli, db, same)
     assert status == 0, "a flag only the new run records is not a difference"
+
+
+def test_many_unchanged_benchmarks_do_not_fail_by_chance(cli, db, tmp_path):
+    names = [f"synthetic/b{k}" for k in range(100)]
+    rng = np.random.default_rng(77)
+    for i in range(21):
+        levels = {n: 1e-6 * rng.lognormal(0, 0.03) for n in names}
+        path = synthetic_run(tmp_path / f"m{i}.json", i, levels)
+        if i < 20:
+            cli("history", "add", "--db", db, path, "--order", str(i))
+    status, rows, result = _gate(cli, db, path)
+    assert status == 0, [r for r in rows.values() if r["gate"] != "pass"]
+    assert result["benchmark_level"] == pytest.approx(1 - 0.01 / 100)
