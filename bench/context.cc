@@ -1,6 +1,7 @@
 #include "bench/context.h"
 
 #include <benchmark/benchmark.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <boost/version.hpp>
@@ -31,6 +32,29 @@ std::string CpuModel() {
     }
   }
   return "unknown";
+}
+
+// Simultaneous multithreading as the kernel reports it (/sys/devices/system/cpu/smt/active:
+// 1 on, 0 off); "unknown" where the file is missing (older kernels, some containers).
+std::string SmtActive() {
+  std::ifstream in("/sys/devices/system/cpu/smt/active");
+  std::string value;
+  return (in >> value) ? value : std::string("unknown");
+}
+
+// The machine's physical memory in bytes.
+std::string MemoryBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return "unknown";
+  return std::to_string(static_cast<unsigned long long>(pages) *
+                        static_cast<unsigned long long>(page_size));
+}
+
+// The running kernel's release (uname -r).
+std::string KernelRelease() {
+  struct utsname name {};
+  return ::uname(&name) == 0 ? std::string(name.release) : std::string("unknown");
 }
 
 std::string HostName() {
@@ -87,6 +111,10 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   AddCustomContext("parbench_affinity_cpus", affinity);
   AddCustomContext("parbench_cgroup_cpu_quota",
                    budget.quota ? std::to_string(*budget.quota) : std::string("none"));
+  // The rest of the measured machine fingerprint the run store keys series on.
+  AddCustomContext("parbench_smt", SmtActive());
+  AddCustomContext("parbench_memory_bytes", MemoryBytes());
+  AddCustomContext("parbench_kernel", KernelRelease());
   AddCustomContext("parbench_compiler", "GCC " __VERSION__);
   AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
   AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);

@@ -21,6 +21,10 @@ rows=(
   "python3-scipy|tools: the U test and intervals|/usr/bin/python3 -c 'import scipy.stats'"
   "python3-matplotlib|tools: plots and timelines|/usr/bin/python3 -c 'import matplotlib'"
   "python3-aiohttp|tools/anchors/api.py and its tests|/usr/bin/python3 -c 'import aiohttp'"
+  "python3-sqlalchemy|tools: the run store (history)|/usr/bin/python3 -c 'import sqlalchemy'"
+  "python3-psycopg2|tools: the run store on PostgreSQL|/usr/bin/python3 -c 'import psycopg2'"
+  "postgresql|the run store's tests start a PostgreSQL server|ls /usr/lib/postgresql/*/bin/initdb"
+  "python3-yaml|the CI recipes' test parses them|/usr/bin/python3 -c 'import yaml'"
 )
 
 status=0

@@ -399,7 +399,7 @@ def _executor(name: str, summary: str, dispatch: str, **traits: bool) -> dict:
 
 
 def manifest() -> dict:
-    """The run manifest (schema 1, /work/notes/manifest.md), as bench writes it."""
+    """The run manifest (schema 1, bench/manifest.cc), as bench writes it."""
     executors = list(EXECUTORS)
     dispatch = {"name": "dispatch", "values": list(DISPATCHES),
                 "executors": list(MESSAGE_EXECUTORS)}

@@ -300,8 +300,30 @@ def _gate_line(c: Comparison) -> str:
     return line
 
 
-def to_markdown(c: Comparison, base_label: str, new_label: str) -> str:
+def side_text(runs: list[Run]) -> str:
+    """Who a side is: revision, host, date and noise probe of its run ('3 runs: revisions a, b,
+    c; ...' for a pooled side)."""
+    def values(key: str) -> str:
+        found = list(dict.fromkeys(str(r.context.get(key, "?")) for r in runs))
+        return ", ".join(found) if len(found) <= 3 else f"{found[0]} … {found[-1]}"
+    noise = [f"{r.context.get('parbench_noise_efficiency', 'not recorded')}"
+             + (f" / {r.context['parbench_noise_efficiency_end']} after"
+                if r.context.get("parbench_noise_efficiency_end") else "") for r in runs]
+    noise_text = ", ".join(dict.fromkeys(noise)) if len(runs) <= 3 else \
+        f"{len(set(noise))} different readings"
+    head = f"{len(runs)} runs: " if len(runs) > 1 else ""
+    return (f"{head}revision {values('parbench_git_revision')}, host {values('host_name')}, "
+            f"{values('date')}, noise probe {noise_text}")
+
+
+def to_markdown(c: Comparison, base_label: str, new_label: str,
+                sides: tuple[str, str] | None = None, warnings: list[str] = ()) -> str:
     out = [f"## parbench: `{new_label}` against `{base_label}`", ""]
+    if sides:
+        out += [f"Base: {sides[0]}.", f"New: {sides[1]}.", ""]
+    if warnings:
+        out += [f"**Warning: the two sides are not comparable** ({len(warnings)} "
+                "difference(s); `--strict` refuses them): " + "; ".join(warnings) + ".", ""]
     if c.gate is not None:
         out.append(_gate_line(c))
     if c.geomean_ratio is not None:
@@ -380,11 +402,14 @@ def _interval_json(ci: Interval | None) -> list[float] | None:
     return None if ci is None else [ci.low, ci.high]
 
 
-def to_json(c: Comparison, base_files: list[str], new_files: list[str]) -> dict:
+def to_json(c: Comparison, base_files: list[str], new_files: list[str],
+            sides: tuple[str, str] | None = None, warnings: list[str] = ()) -> dict:
     """The comparison as one JSON object: settings, gate, geometric mean, one object per
     benchmark."""
     return {
         "base": base_files, "new": new_files, "metric": c.metric, "alpha": c.alpha,
+        "base_side": sides[0] if sides else None, "new_side": sides[1] if sides else None,
+        "not_comparable": list(warnings),
         "repetitions_needed": repetitions_needed(c.alpha),
         "confidence": c.confidence, "max_interference": c.max_interference,
         "gate": (None if c.gate is None else

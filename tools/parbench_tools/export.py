@@ -5,13 +5,39 @@ taken as bigger-is-better."""
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 from .errors import ToolError
 from .gbench import TIME_UNITS, Benchmark, Run
 from .manifest import Counter
 from .speedup import speedup_tables
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference
 
 FORMATS = ("github-smaller", "github-bigger", "gbench", "bmf")
+DISTURBED = ("mark", "drop")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What goes into an export: the entries whose name matches `pattern` (None: all), only
+    times (no counters), and disturbed benchmarks marked or dropped."""
+
+    pattern: re.Pattern | None = None
+    times_only: bool = False
+    disturbed: str = "mark"
+    max_interference: float = MAX_INTERFERENCE
+
+    def keeps(self, name: str) -> bool:
+        return self.pattern is None or bool(self.pattern.search(name))
+
+    def flagged(self, b: Benchmark) -> bool:
+        return disturbed(b, self.max_interference)
+
+
+def _mark_text(b: Benchmark) -> str:
+    return f"{MARK} disturbed (interference {interference(b):.0%})"
+
 
 # Without a manifest: counters known to be throughputs (bigger is better), with their units.
 FALLBACK_COUNTERS = {
@@ -32,52 +58,73 @@ def _in_unit(seconds: float, unit: str) -> float:
     return seconds / TIME_UNITS[unit]
 
 
-def github_smaller(run: Run) -> list[dict]:
+def github_smaller(run: Run, opt: Options = Options()) -> list[dict]:
     """github-action-benchmark 'customSmallerIsBetter': median time per benchmark in the unit
-    the benchmark reports itself in (full precision), and counters the manifest says are
-    smaller-is-better."""
+    the benchmark reports itself in (full precision), and (unless times only) counters the
+    manifest says are smaller-is-better. A disturbed benchmark's 'extra' says so (or it is
+    dropped)."""
     out = []
     for name, b in run.benchmarks.items():
-        if not b.measured:
+        flagged = opt.flagged(b)
+        if not b.measured or (flagged and opt.disturbed == "drop"):
             continue
         unit = b.time_unit
         entry = {"name": name, "unit": unit, "value": _in_unit(b.median, unit)}
         if len(b.samples) >= 2:
             spread = _in_unit((max(b.samples) - min(b.samples)) / 2, unit)
             entry["range"] = f"± {spread:.4g}"
+        extra = []
         if b.repetitions:
-            entry["extra"] = f"{b.repetitions} repetitions" + (
-                " (aggregates only)" if b.aggregates_only else "")
-        out.append(entry)
-        for key in b.counters:
+            extra.append(f"{b.repetitions} repetitions" + (
+                " (aggregates only)" if b.aggregates_only else ""))
+        if flagged:
+            extra.append(_mark_text(b))
+        if extra:
+            entry["extra"] = "; ".join(extra)
+        if opt.keeps(name):
+            out.append(entry)
+        for key in ([] if opt.times_only else b.counters):
             meta = _counter_meta(run, b, key)
             value = b.counter(key)
-            if meta is not None and not meta.bigger_is_better and value is not None:
+            if meta is not None and not meta.bigger_is_better and value is not None \
+                    and opt.keeps(f"{name} {key}"):
                 out.append({"name": f"{name} {key}", "unit": meta.unit, "value": value})
     return out
 
 
-def github_bigger(run: Run) -> list[dict]:
+def github_bigger(run: Run, opt: Options = Options()) -> list[dict]:
     """'customBiggerIsBetter': speedups against the baseline executor, and counters that are
     bigger-is-better (the manifest's direction; known throughputs without one)."""
+    if opt.times_only:
+        raise ToolError("--times-only", "github-bigger holds speedups and throughputs, no "
+                                        "times: use github-smaller")
     out = []
-    for t in speedup_tables(run):
+    for t in speedup_tables(run, opt.max_interference):
         for c in t.cells:
-            if c.speedup is not None and c.executor != t.baseline:
-                out.append({"name": f"{t.label} {c.executor} workers:{c.workers} speedup",
-                            "unit": "x", "value": c.speedup})
+            name = f"{t.label} {c.executor} workers:{c.workers} speedup"
+            if c.speedup is None or c.executor == t.baseline or not opt.keeps(name) or (
+                    c.flagged and opt.disturbed == "drop"):
+                continue
+            entry = {"name": name, "unit": "x", "value": c.speedup}
+            if c.flagged:
+                entry["extra"] = f"{MARK} disturbed"
+            out.append(entry)
     for name, b in run.benchmarks.items():
-        if b.error is not None:
+        if b.error is not None or (opt.flagged(b) and opt.disturbed == "drop"):
             continue
         for key in b.counters:
             meta = _counter_meta(run, b, key)
             value = b.counter(key)
-            if meta is not None and meta.bigger_is_better and value is not None:
-                out.append({"name": f"{name} {key}", "unit": meta.unit, "value": value})
+            if meta is not None and meta.bigger_is_better and value is not None \
+                    and opt.keeps(f"{name} {key}"):
+                entry = {"name": f"{name} {key}", "unit": meta.unit, "value": value}
+                if opt.flagged(b):
+                    entry["extra"] = _mark_text(b)
+                out.append(entry)
     return out
 
 
-def _gbench_row(name: str, b: Benchmark) -> dict:
+def _gbench_row(name: str, b: Benchmark, opt: Options = Options()) -> dict:
     """One row per benchmark, its fields meaning what Google Benchmark's mean: a single
     repetition is written as that run (iterations: its iterations); several as their median
     aggregate (real and cpu time: the medians; iterations: the number of repetitions, as
@@ -95,8 +142,10 @@ def _gbench_row(name: str, b: Benchmark) -> dict:
     if cpu is not None:
         row["cpu_time"] = cpu / ns
     row["time_unit"] = "ns"
-    for key in b.counters:
+    for key in ([] if opt.times_only else b.counters):
         row[key] = b.counter(key)
+    if opt.flagged(b):
+        row["label"] = _mark_text(b)
     return row
 
 
@@ -111,31 +160,41 @@ def _json_safe(value):
     return value
 
 
-def gbench(run: Run) -> dict:
+def gbench(run: Run, opt: Options = Options()) -> dict:
     """A Google-Benchmark-shaped file with one row per benchmark (the median over repetitions)
-    and the run's whole context (caches included), for github-action-benchmark's 'googlecpp'
-    and Bencher's 'cpp_google'."""
-    rows = [_gbench_row(name, b) for name, b in run.benchmarks.items() if b.measured]
-    return {"context": _json_safe(run.context), "benchmarks": rows}
+    and the run's whole context, always with caches (an empty list when the run recorded
+    none), for github-action-benchmark's 'googlecpp' and Bencher's 'cpp_google'. A disturbed
+    benchmark's label says so (or it is dropped)."""
+    rows = [_gbench_row(name, b, opt) for name, b in run.benchmarks.items()
+            if b.measured and opt.keeps(name)
+            and not (opt.flagged(b) and opt.disturbed == "drop")]
+    context = dict(run.context)
+    if not isinstance(context.get("caches"), list):
+        context["caches"] = []
+    return {"context": _json_safe(context), "benchmarks": rows}
 
 
-def bmf(run: Run) -> dict:
-    """Bencher Metric Format: latency in ns with the repetitions' range as bounds."""
+def bmf(run: Run, opt: Options = Options()) -> dict:
+    """Bencher Metric Format: latency in ns with the repetitions' range as bounds; a disturbed
+    benchmark also carries its interference as a measure of its own (or is dropped)."""
     out = {}
     for name, b in run.benchmarks.items():
-        if not b.measured:
+        flagged = opt.flagged(b)
+        if not b.measured or not opt.keeps(name) or (flagged and opt.disturbed == "drop"):
             continue
         values = b.samples or [b.median]
         out[name] = {"latency": {"value": b.median * 1e9, "lower_value": min(values) * 1e9,
                                  "upper_value": max(values) * 1e9}}
+        if flagged:
+            out[name]["interference"] = {"value": interference(b)}
     return out
 
 
-def export(run: Run, fmt: str):
+def export(run: Run, fmt: str, opt: Options = Options()):
     """The export in format `fmt`; an export with nothing in it is a ToolError (dashboards
     fail on it with a less clear message)."""
     data = {"github-smaller": github_smaller, "github-bigger": github_bigger, "gbench": gbench,
-            "bmf": bmf}[fmt](run)
+            "bmf": bmf}[fmt](run, opt)
     rows = data["benchmarks"] if fmt == "gbench" else data
     if not rows:
         what = ("no speedup and no bigger-is-better counter" if fmt == "github-bigger"

@@ -12,9 +12,11 @@ and only its time-type part (``/real_time``, ``/manual_time``, ``/process_time``
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import statistics
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +32,12 @@ _GBENCH_KEYS = ("repeats", "threads", "min_time", "iterations", "min_warmup_time
 # Aggregates that are complexity fits, not times.
 _COMPLEXITY = ("BigO", "RMS")
 # Context keys that differ between runs of one configuration (merging several files): when and
-# where it ran, what the machine's load and noise probes saw, and output file names
-# (parbench_timeline_out, ...).
-_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu")
+# where it ran, what the machine's load and noise probes saw, output file names
+# (parbench_timeline_out, ...), and which revision it was: runs of several revisions pool
+# into one baseline (a revision is not configuration; its manifest may list more families).
+_VOLATILE_CONTEXT = ("date", "load_avg", "host_name", "executable", "mhz_per_cpu",
+                     "parbench_git_revision", "parbench_revision_source", "parbench_end_time",
+                     CONTEXT_KEY)
 
 
 def _volatile(key: str) -> bool:
@@ -188,14 +193,20 @@ def is_finite_number(value: Any) -> bool:
 
 
 def load_json(path: str) -> Any:
-    """Reads a JSON file; every failure is a ToolError naming the file. NaN and Infinity are
-    read (Google Benchmark writes them for counters, e.g. a rate over no time, and for the cv of
-    a zero mean); where a time must be a number, the reader below refuses them."""
+    """Reads a JSON file, gzip-compressed or not; every failure is a ToolError naming the file.
+    NaN and Infinity are read (Google Benchmark writes them for counters, e.g. a rate over no
+    time, and for the cv of a zero mean); where a time must be a number, the reader below
+    refuses them."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":  # gzip's magic: a compressed run (results/machines/)
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
     except OSError as e:
         raise ToolError(path, f"cannot read: {e.strerror or e}") from None
+    except (EOFError, zlib.error):
+        raise ToolError(path, "is a damaged gzip file (truncated?)") from None
     except UnicodeDecodeError:
         raise ToolError(path, "is not text (not UTF-8)") from None
     if not text.strip():

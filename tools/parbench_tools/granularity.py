@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from .gbench import Benchmark, Run, cores
-from .speedup import baseline_of, efficiency_cpus, format_seconds
+from .speedup import NOMINAL_COUNTER, baseline_of, efficiency_cpus, format_seconds
 from .trust import MARK, MAX_INTERFERENCE, disturbed
 
-NOMINAL_COUNTER = "task_ns_nominal"  # a family that reports it sweeps task durations
 MEASURED_COUNTER = "task_ns"  # the mean duration the workers measured for one task
 RATE_COUNTER = "tasks_per_second"  # tasks per iteration / time per iteration
 PER_MESSAGE_COUNTER = "tasks_per_message"  # how an executor that sends messages batched them
@@ -424,10 +423,11 @@ def definition_note(definition: str) -> str:
             "rises through 0.5, interpolated in log(task duration).")
 
 
-def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERENCE) -> str:
+def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERENCE,
+                labels: dict[str, str] | None = None) -> str:
     """One table: executor, workers, payload, dispatch (when any curve has it), METG under
     both definitions, ranges below 50% and efficiency at the longest task under the curves'
-    definition (and the file, when several; the disturbed points, when any)."""
+    definition (and the run's label by file, else its file name, when several; the disturbed points, when any)."""
     several = len({c.source for c in all_curves}) > 1
     families = len({c.family for c in all_curves}) > 1
     dispatch = any(c.dispatch or c.tasks_per_message is not None for c in all_curves)
@@ -444,7 +444,8 @@ def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERE
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in all_curves:
         m = c.analysis
-        cells = ([f"`{os.path.basename(c.source)}`"] if several else []) + (
+        run = (labels or {}).get(c.source) or os.path.basename(c.source)
+        cells = ([f"`{run}`"] if several else []) + (
             [c.family] if families else []) + [c.executor, str(c.workers), c.payload] + (
             [c.dispatch or "—", _per_message_text(c)] if dispatch else []) + [
             metg_text(c.metg("parbench")), metg_text(c.metg("taskbench")), ranges_text(m),

@@ -3,10 +3,13 @@ fixtures (no manifest, a renamed executor, planted interference and noise); a re
 Benchmark program, built and run."""
 
 import copy
+import glob
 import json
 import os
+import pwd
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -163,3 +166,134 @@ def gbench_json(gbench_program, tmp_path_factory):
         return cache[key]
 
     return run
+
+
+# --- the run store on both databases ---------------------------------------------------------
+
+def _postgres_bin() -> str | None:
+    """The folder of PostgreSQL's server programs (Debian: /usr/lib/postgresql/V/bin)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    if found:
+        return os.path.dirname(found[-1])
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None
+
+
+class PostgresServer:
+    """A private PostgreSQL server in a temporary folder, on a Unix socket only (no TCP port
+    to collide with), trust authentication. PostgreSQL refuses to run as root: as root the
+    server runs as an unprivileged user (postgres, else nobody) that owns the folder."""
+
+    def __init__(self, bindir: str):
+        self.bindir = bindir
+        self.dir = tempfile.mkdtemp(prefix="parbench-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(self.dir, "server.log")
+        self.port = 5432
+        self.user, self.uid, self.gid = None, None, None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    entry = pwd.getpwnam(name)
+                except KeyError:
+                    continue
+                self.user, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
+                break
+            os.chown(self.dir, self.uid, self.gid)
+        self.started = False
+        self.count = 0
+
+    def _run(self, *args):
+        kwargs = {}
+        if self.uid is not None:  # as root: drop to the server's own user for its programs
+            kwargs = {"user": self.uid, "group": self.gid, "extra_groups": []}
+        result = subprocess.run([os.path.join(self.bindir, args[0]), *args[1:]],
+                                capture_output=True, text=True, timeout=120, cwd=self.dir,
+                                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}, **kwargs)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stderr or result.stdout}")
+
+    def start(self) -> None:
+        self._run("initdb", "-D", self.data, "-U", "parbench", "--auth=trust", "--no-locale",
+                  "-E", "UTF8", "--no-sync")
+        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o",
+                  f"-k {self.dir} -c listen_addresses='' -p {self.port} -c fsync=off", "start")
+        self.started = True
+
+    def url(self, database: str) -> str:
+        return f"postgresql://parbench@/{database}?host={self.dir}&port={self.port}"
+
+    def new_database(self) -> str:
+        """A fresh, empty database's URL."""
+        import sqlalchemy as sa
+        self.count += 1
+        name = f"t{self.count}"
+        engine = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
+                                  future=True)
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        engine.dispose()
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The session's PostgreSQL server, started on first use and always stopped and removed;
+    skipped (with the reason) only when PostgreSQL's server programs are not installed."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL's server programs are not installed (apt-get install "
+                    "postgresql): the store's PostgreSQL tests cannot run")
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A fresh, empty store's --db: a SQLite file, and a database on the private PostgreSQL
+    server (each test runs on both)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.sqlite")
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+# --- synthetic runs for the store's tests -----------------------------------------------------
+
+def synthetic_run(path, index: int, levels: dict, reps: int = 5, interference=None,
+                  rng=None, rep_noise: float = 0.01, context: dict | None = None) -> str:
+    """Writes a Google Benchmark file of run `index` (revision: index in 12 hex digits, started
+    index minutes after a fixed time): each benchmark NAME of `levels` at that level (seconds)
+    over `reps` repetitions (lognormal, rep_noise), each repetition's interference_cpu_frac
+    `interference[NAME]` (default 0). The machine and build are reps6.json's."""
+    import numpy as np
+    rng = rng or np.random.default_rng(index)
+    base = load_fixture("reps6.json")["context"]
+    ctx = {k: v for k, v in base.items() if k != MANIFEST_KEY}
+    ctx.update(date=f"2026-01-01T{index // 60:02d}:{index % 60:02d}:00+00:00",
+               parbench_git_revision=f"{index:012x}" + "f" * 28,
+               parbench_noise_efficiency="1.000000", parbench_noise_efficiency_end="1.000000",
+               **(context or {}))
+    rows = []
+    for name, level in levels.items():
+        frac = (interference or {}).get(name, 0.0)
+        for r in range(reps):
+            t = level * float(rng.lognormal(0, rep_noise)) if rep_noise else level
+            rows.append({"name": name, "run_name": name, "run_type": "iteration",
+                         "repetitions": reps, "repetition_index": r, "threads": 1,
+                         "iterations": 100, "real_time": t * 1e9, "cpu_time": t * 1e9,
+                         "time_unit": "ns", "interference_cpu_frac": frac, "steal_frac": 0.0})
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"context": ctx, "benchmarks": rows}, f)
+    return str(path)

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import fixture, load_fixture
+from conftest import fixture, load_fixture, planted, write_json
 
 
 def test_timeline_writes_png_and_svg_per_workload_and_worker_count(cli, tmp_path):
@@ -103,7 +103,23 @@ def test_report_is_self_contained_and_renders_every_image_in_chromium(cli, tmp_p
     assert f'data-images-total="{expected_images}"' in body, body
     assert f'data-images-loaded="{expected_images}"' in body, body
     assert "data-errors" not in body, body
-    assert "Speedup against serial" in result.stdout
+    assert "Speedups and costs against serial" in result.stdout
+
+
+def test_the_report_answers_first_and_keeps_the_machine_and_the_goals_for_last(cli, tmp_path):
+    page = tmp_path / "report.html"
+    status, _, err = cli("report", fixture("run.json"), "--out", str(page))
+    assert status == 0, err
+    html = page.read_text()
+    order = [html.index(mark) for mark in (
+        "<ul class='verdicts'>", "<nav><h2>Contents</h2>", "<h2 id='tables'>",
+        "<h2 id='machine'>", "<h2 id='goals'>parbench's own goals (about its executors)")]
+    assert order == sorted(order), order
+    for anchor in ("tables", "machine", "goals"):
+        assert f"<a href='#{anchor}'>" in html, anchor
+    goals = html.split("<h2 id='goals'>")[1]
+    assert "`" not in goals and "**" not in goals, "no Markdown marks in the HTML"
+    assert "not a fault of this machine" in goals
 
 
 @pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",
@@ -122,3 +138,47 @@ def test_timeline_formats_can_be_chosen(cli, tmp_path):
     status, _, err = cli("timeline", fixture("run.trace.json"), "--out-dir", str(tmp_path),
                          "--formats", "gif")
     assert status == 2 and "--formats" in err and err.count("\n") == 1
+
+
+def test_exports_filter_and_mark_or_drop_disturbed_benchmarks(cli, tmp_path):
+    quiet = planted(load_fixture("reps6.json"), 0.0)
+    data = planted(quiet, 0.4, match=lambda n: "threads" in n)
+    path = write_json(tmp_path, "run.json", data)
+
+    def export(*args):
+        status, out, err = cli("export", path, *args)
+        assert status == 0, err
+        return json.loads(out)
+
+    rows = {r["name"]: r for r in export("--format", "github-smaller")}
+    assert "⚠ disturbed (interference 40%)" in rows["cpu/threads/workers:2"]["extra"]
+    assert "⚠" not in rows["cpu/serial"].get("extra", "")
+    assert any(" " in name for name in rows), "counters are there by default"
+    times = export("--format", "github-smaller", "--times-only", "--disturbed", "drop")
+    assert {r["name"] for r in times} == set(rows) - {"cpu/threads/workers:2"} - {
+        n for n in rows if " " in n}
+    only = export("--format", "bmf", "--filter", "^cpu/(serial|threads)")
+    assert set(only) == {"cpu/serial", "cpu/threads/workers:2"}
+    assert only["cpu/threads/workers:2"]["interference"]["value"] == 0.4
+    assert "interference" not in only["cpu/serial"]
+    dropped = export("--format", "bmf", "--disturbed", "drop")
+    assert "cpu/threads/workers:2" not in dropped and "cpu/serial" in dropped
+    gbench = export("--format", "gbench", "--times-only")
+    assert isinstance(gbench["context"]["caches"], list)
+    row = next(r for r in gbench["benchmarks"] if r["name"] == "cpu/threads/workers:2")
+    assert row["label"].startswith("⚠ disturbed") and "tasks_per_second" not in row
+    bigger = {r["name"]: r for r in export("--format", "github-bigger", "--filter", "speedup")}
+    assert bigger and all(n.endswith(" speedup") for n in bigger)
+    assert bigger["cpu threads workers:2 speedup"]["extra"] == "⚠ disturbed"
+    status, _, err = cli("export", path, "--format", "github-bigger", "--times-only")
+    assert status == 2 and "no times" in err
+
+
+def test_the_gbench_export_always_carries_caches(cli, tmp_path):
+    data = load_fixture("reps6.json")
+    del data["context"]["caches"]
+    status, out, err = cli("export", write_json(tmp_path, "r.json", data), "--format", "gbench")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["context"]["caches"] == []
+    assert len(result["benchmarks"]) == len({b["run_name"] for b in data["benchmarks"]})
