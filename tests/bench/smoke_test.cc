@@ -118,6 +118,12 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
         "parbench_smt", "parbench_memory_bytes", "parbench_kernel", "parbench_end_time"}) {
     EXPECT_TRUE(context.contains(key)) << key;
   }
+  // Google Benchmark's own record of how its library was built (Debian's: "debug", i.e.
+  // without NDEBUG; docs/gbench-build.md says what that costs): kept, so runs say it.
+  ASSERT_TRUE(context.contains("library_build_type"));
+  EXPECT_TRUE(context.at("library_build_type") == "debug" ||
+              context.at("library_build_type") == "release")
+      << context.at("library_build_type");
   // Every flag --help lists is in the context, set or default.
   for (const FlagSpec& flag : AllFlags()) {
     EXPECT_TRUE(context.contains("parbench_" + std::string(flag.name))) << flag.name;

@@ -345,11 +345,10 @@ def warm_up(case: Case, pool, sigint: DeferredSigint | None = None) -> int:
 
 def counters(case: Case, m: dict, steps_per_ns: float) -> dict:
     """bench's counters for the family, plus tasks_verified (a check, not a metric).
-    tasks_per_message: py_threads 1 (a work item per task), py_processes the mean of its
-    chunks; py_serial sends no messages and reports none."""
-    out = {"tasks_per_second": case.tasks / m["real_s"]}
-    if case.executor != BASELINE:
-        out["tasks_per_message"] = tasks_per_message(case.tasks, m["chunksize"])
+    tasks_per_message, as bench reports it on every point: py_processes the mean of its
+    chunks; 1 for py_serial and py_threads, which take one task at a time (no messages)."""
+    out = {"tasks_per_second": case.tasks / m["real_s"],
+           "tasks_per_message": tasks_per_message(case.tasks, m["chunksize"])}
     if case.family == "granularity":
         out.update(steps_per_ns=steps_per_ns, task_ns=m["span_ns"],
                    task_ns_nominal=float(parse_duration(case.task)))
@@ -391,11 +390,11 @@ def shut_down(pools: dict) -> None:
 # --- the run's description ------------------------------------------------------------------
 
 _TRAITS = ("shares_memory", "single_worker", "transport_axis", "starts_processes",
-           "remote_workers", "async")
+           "remote_workers", "sends_messages", "async")
 
 
-def _executor(name: str, summary: str, **traits: bool) -> dict:
-    return {"name": name, "summary": summary,
+def _executor(name: str, summary: str, dispatch: str, **traits: bool) -> dict:
+    return {"name": name, "summary": summary, "dispatch": dispatch,
             "traits": {t: traits.get(t, False) for t in _TRAITS}}
 
 
@@ -404,21 +403,22 @@ def manifest() -> dict:
     executors = list(EXECUTORS)
     dispatch = {"name": "dispatch", "values": list(DISPATCHES),
                 "executors": list(MESSAGE_EXECUTORS)}
-    per_message = {"tasks_per_message": {"unit": "tasks", "bigger_is_better": False}}
     return {
         "schema": 1,
         "name_scheme": "FAMILY/EXECUTOR[/workers:W][/AXIS:VALUE...]",
         "baseline": BASELINE,
         "executors": [
-            _executor("py_serial", "a plain Python loop calling the task: the baseline; it "
-                      "sends no messages", shares_memory=True, single_worker=True),
+            _executor("py_serial", "a plain Python loop calling the task: the baseline",
+                      "one task at a time, in the caller", shares_memory=True,
+                      single_worker=True),
             _executor("py_threads", "concurrent.futures.ThreadPoolExecutor(W), "
-                      "list(ex.map(f, args)): one task per work item (map ignores chunksize "
-                      "for threads)", shares_memory=True),
+                      "list(ex.map(f, args))", "one task at a time: a work item per task "
+                      "(map ignores chunksize for threads)", shares_memory=True),
             _executor("py_processes", "concurrent.futures.ProcessPoolExecutor(W), "
-                      "list(ex.map(f, args, chunksize=c)): dispatch:per_task c = 1, "
-                      "dispatch:adaptive c = bench's process pool rule (about 200 us of work "
-                      "per message, at most tasks / (2 W))", starts_processes=True),
+                      "list(ex.map(f, args, chunksize=c))", "tasks in pickled chunks: "
+                      "per_task c = 1, adaptive c = bench's process pool rule (about 200 us of "
+                      "work per message, at most tasks / (2 W))", starts_processes=True,
+                      sends_messages=True),
         ],
         "families": [
             {"name": "granularity", "workload": "python_loop", "time_unit": "ms",
@@ -428,17 +428,17 @@ def manifest() -> dict:
              "axes": [{"name": "task", "values": list(DURATIONS)}, dispatch],
              "counters": {"task_ns": {"unit": "ns", "bigger_is_better": False},
                           "task_ns_nominal": {"unit": "ns", "bigger_is_better": False},
-                          "steps_per_ns": {"unit": "1/ns", "bigger_is_better": True},
-                          **per_message},
+                          "steps_per_ns": {"unit": "1/ns", "bigger_is_better": True}},
              "references": []},
             {"name": "overhead", "workload": "overhead", "time_unit": "ms",
              "summary": "an empty Python task (returns its index), --overhead-tasks per "
                         "iteration", "executors": executors, "axes": [dispatch],
-             "counters": {"ns_per_task": {"unit": "ns", "bigger_is_better": False},
-                          **per_message},
+             "counters": {"ns_per_task": {"unit": "ns", "bigger_is_better": False}},
              "references": []},
         ],
-        "counters": {"tasks_per_second": {"unit": "1/s", "bigger_is_better": True}},
+        "counters": {"tasks_per_second": {"unit": "1/s", "bigger_is_better": True},
+                     # How tasks reached the workers, per message (1: one at a time), as bench.
+                     "tasks_per_message": {"unit": "", "bigger_is_better": True}},
     }
 
 
@@ -589,9 +589,8 @@ def run(args, out=sys.stdout) -> dict:
                 verified += sum(m["verified"] for m in reps[c])
                 benchmarks += entries(c, cases.index(c), reps[c], steps_per_ns)
                 m = statistics.median(r["real_s"] for r in reps[c])
-                per = ("" if c.executor == BASELINE else
-                       f"  {tasks_per_message(c.tasks, chunks[c]):g} tasks/message")
-                print(f"{c.name:<70} {m * 1e3:10.3f} ms  x{args.repetitions}{per}", file=out,
+                print(f"{c.name:<70} {m * 1e3:10.3f} ms  x{args.repetitions}  "
+                      f"{tasks_per_message(c.tasks, chunks[c]):g} tasks/message", file=out,
                       flush=True)
     except concurrent.futures.BrokenExecutor as e:
         raise TaskError(f"a pool broke: {e}") from None

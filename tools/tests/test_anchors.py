@@ -156,20 +156,22 @@ def test_manifest_names_py_serial_as_baseline(tiny_run):
     assert dispatch.applies_to("py_processes") and not dispatch.applies_to("py_serial")
     assert [a.name for a in m.family("overhead").axes] == ["dispatch"]
     assert "task_ns" in m.family("granularity").counters
-    assert "tasks_per_message" in m.family("granularity").counters
+    assert "tasks_per_message" in m.counters
+    assert m.executor("py_processes").traits["sends_messages"]
+    assert not m.executor("py_threads").traits["sends_messages"]
     assert m.counters["tasks_per_second"].bigger_is_better
 
 
 def test_dispatch_modes_report_tasks_per_message(tiny_run):
     """per_task sends one task per message; adaptive (bench's rule: about 200 us of work per
-    message, at most tasks / (2 W)) sends several when tasks are short; the serial loop sends
-    no messages; threads take one task per work item."""
+    message, at most tasks / (2 W)) sends several when tasks are short; the serial loop and
+    the threads take one task at a time (1, as bench reports it)."""
     status, stderr, out, _ = tiny_run
     assert status == 0, stderr
     with open(out, encoding="utf-8") as f:
         per = {b["run_name"].removesuffix("/real_time"): b.get("tasks_per_message")
                for b in json.load(f)["benchmarks"]}
-    assert per["granularity/py_serial/task:1us"] is None
+    assert per["granularity/py_serial/task:1us"] == 1
     assert per["granularity/py_threads/workers:2/task:1us"] == 1
     assert per["granularity/py_processes/workers:2/task:1us/dispatch:per_task"] == 1
     assert per["overhead/py_processes/workers:2/dispatch:per_task"] == 1
