@@ -35,6 +35,9 @@ struct ParsedFlags {
 // results file. Throws FlagError with the reason.
 void CheckOutputs(const ParsedFlags& parsed);
 
+// The worker counts of --workers, and whether the user gave them.
+[[nodiscard]] SuiteWorkers WorkersFlag(const Options& options);
+
 // The defaults alone, as ParseFlags with no arguments would give them (tests start here).
 [[nodiscard]] Options DefaultOptions(int cpus);
 

@@ -167,6 +167,11 @@ const bool kRegistered = RegisterFamily({
                       {"cpu_per_request_us", "us", false},
                       {"client_cpu_per_request_us", "us", false},
                       {"server_cpu_per_request_us", "us", false}},
+    .context =
+        [] {
+          return std::vector<std::pair<std::string, std::string>>{
+              {"libcurl_version", CurlVersion()}};
+        },
 });
 
 }  // namespace

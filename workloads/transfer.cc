@@ -170,7 +170,7 @@ const bool kTransferFamily = RegisterFamily({
         [](const Options& o, int) {
           Axis size{"size", {}};
           for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
-          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kHasTransport}};
+          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kTransport}};
         },
     .prepare = PrepareTransfer,
     .counters =

@@ -37,7 +37,8 @@ std::string ErrorOf(std::vector<std::string> args) {
 
 TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
   const Options options = Parse({}).options;
-  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_FALSE(WorkersFlag(options).given);
   EXPECT_EQ(options.Int("tasks"), 16);
   EXPECT_TRUE(options.String("timeline_out").empty());
   EXPECT_FALSE(options.WasSet("tasks"));
@@ -49,7 +50,8 @@ TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {
                                  "--cpu_n=1e6", "--benchmark_out=out/run.json"},
                                 &rest)
                               .options;
-  EXPECT_EQ(options.Workers(), (std::vector<int>{2, 8}));
+  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{2, 8}));
+  EXPECT_TRUE(WorkersFlag(options).given);
   EXPECT_EQ(options.Int("tasks"), 5);
   EXPECT_TRUE(options.WasSet("tasks"));
   EXPECT_EQ(options.Int("cpu_n"), 1'000'000);
