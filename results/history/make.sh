@@ -2,10 +2,11 @@
 # Regenerates results/history/ from the runs of the project's own past revisions: the store
 # (store.sqlite) and what `history changes` finds in it, at this tool's default significance
 # (changes.md) and at Apache Otava's (changes-otava.md, changes-otava.json). Run from the
-# repository's top folder: results/history/make.sh [RUNS_FOLDER]. The runs were made by
-# /work/hist/build_runs.sh on the reference machine (README.md beside this file).
+# repository's top folder: results/history/make.sh RUNS_FOLDER. The runs were made by
+# building each listed revision (Release, bench only) and running overhead and roundtrip at 5
+# repetitions on the reference machine (runs.md lists them). RUNS_FOLDER is required.
 set -eu
-runs=${1:-/work/hist/runs}
+runs=${1:?usage: results/history/make.sh RUNS_FOLDER}
 out=results/history
 rm -f "$out/store.sqlite"
 tools/parbench-tools history import "$runs" --db "$out/store.sqlite" --branch main --git .
