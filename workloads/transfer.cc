@@ -139,6 +139,8 @@ const bool kOverheadFamily = RegisterFamily({
                .hi = 10'000'000,
                .default_value = "10000",
                .help = "overhead: empty tasks per iteration"}},
+    // What an empty task costs when tasks are batched (adaptive) and when each is a message.
+    .axes = [](const Options&, int) { return std::vector<Axis>{DispatchAxis()}; },
     .prepare =
         [](const Point&, Fixtures& f) {
           return EmptyTasks(static_cast<std::uint32_t>(f.options().Int("overhead_tasks")));
@@ -170,7 +172,7 @@ const bool kTransferFamily = RegisterFamily({
         [](const Options& o, int) {
           Axis size{"size", {}};
           for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
-          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kTransport}};
+          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kTransport, "pipe"}};
         },
     .prepare = PrepareTransfer,
     .counters =
