@@ -1,19 +1,20 @@
 #!/bin/sh
 # Regenerates results/history/ from the runs of the project's own past revisions: the store
 # (store.sqlite) and what `history changes` finds in it, at this tool's default significance
-# (changes.md) and at Apache Otava's (changes-otava.md, changes-otava.json). Run from the
-# repository's top folder: results/history/make.sh [RUNS_FOLDER]. The runs were made by
-# /work/hist/build_runs.sh on the reference machine (README.md beside this file).
+# (changes.md; changes.json: the two series of the thread pool's overhead, every run; and a
+# plot of one of them). Run from the repository's top folder: results/history/make.sh
+# [RUNS_FOLDER...]. The runs were made by
+# /work/hist/build_runs.sh on the reference machine, and a second run of the revisions whose
+# first was disturbed by results/history/rerun.sh (README.md beside this file).
 set -eu
-runs=${1:-/work/hist/runs}
+[ $# -gt 0 ] || set -- /work/hist/runs /tmp/hist-extra
 out=results/history
 rm -f "$out/store.sqlite"
-tools/parbench-tools history import "$runs" --db "$out/store.sqlite" --branch main --git .
+tools/parbench-tools history import "$@" --db "$out/store.sqlite" --branch main --git .
 tools/parbench-tools history runs --db "$out/store.sqlite" > "$out/runs.md"
 # Exit 1 means an open regression: that is the finding, not a failure of this script.
 tools/parbench-tools history changes --db "$out/store.sqlite" --out "$out/changes.md" || [ $? = 1 ]
-tools/parbench-tools history changes --db "$out/store.sqlite" --max-p 0.001 \
-  --out "$out/changes-otava.md" || [ $? = 1 ]
-tools/parbench-tools history changes --db "$out/store.sqlite" --max-p 0.001 --points \
-  --no-executor-series --filter '^overhead/(serial|threads|processes)' --format json \
-  --out "$out/changes-otava.json" || [ $? = 1 ]
+tools/parbench-tools history changes --db "$out/store.sqlite" --points --no-executor-series \
+  --filter '^overhead/threads/workers:(1|2)$' --format json --out "$out/changes.json" || [ $? = 1 ]
+tools/parbench-tools history changes --db "$out/store.sqlite" --no-executor-series \
+  --filter '^overhead/threads/workers:2$' --plot "$out" > /dev/null || [ $? = 1 ]

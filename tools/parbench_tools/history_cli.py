@@ -175,7 +175,25 @@ def cmd_changes(args) -> int:
     else:
         text = ch.to_markdown(reports, options)
     _write(text, args.out)
+    if args.plot:
+        _plot_series(reports, args.plot, drawn_all=args.filter is not None)
     return 1 if any(f.open_regression for r in reports for f in r.found) else 0
+
+
+def _plot_series(reports, folder: str, drawn_all: bool) -> None:
+    """Each series with a change point (with --filter: each series it keeps) as a figure."""
+    import re as _re
+
+    from .plots import series_figure
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for r in reports:
+        if r.min_change_pct is None or not (r.found or drawn_all) or not r.points:
+            continue
+        name = _re.sub(r"[^A-Za-z0-9]+", "_", f"{r.key.metric} {r.key.name} "
+                                              f"{r.key.branch} {r.key.machine[:8]}").strip("_")
+        written += series_figure(r, os.path.join(folder, name))
+    print(f"wrote {len(written)} files to {folder}", file=sys.stderr)
 
 
 def cmd_mark(args) -> int:
@@ -363,6 +381,10 @@ def add_parser(sub, make_parser) -> None:
                         "0.001, which flags about 1%% of stationary series of 60 runs)")
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--points", action="store_true", help="json: every run's value too")
+    s.add_argument("--plot", metavar="DIR", help="draw each series with a change point (with "
+                                                 "--filter: each series it keeps) into DIR: "
+                                                 "the runs, the disturbed ones marked, the "
+                                                 "change points and levels (PNG and SVG)")
     s.add_argument("--out", help="write here instead of standard output")
     _db_option(s)
     s.set_defaults(func=cmd_changes)
