@@ -280,9 +280,13 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
             row.gate, row.reason = INCONCLUSIVE, problems[0]
             continue
         key, points = by_name.get(name, (None, []))
+        if key is None:
+            row.gate, row.reason = INCONCLUSIVE, ("no stored run of this machine and build on "
+                                                  f"branch {options.branch} has it")
+            continue
         wanted = fpm.family_settings(fpm.settings(run.context), b.name.workload, families)
         row.baseline = (_baseline(key, points, options, marks, row, wanted,
-                                  expected.get(key.digest, set())) if key else [])
+                                  expected.get(key.digest, set())))
         row.reason = _why_untestable(b, options.metric, options.max_interference)
         if row.reason:
             row.gate = INCONCLUSIVE
