@@ -378,7 +378,7 @@ def add_parser(sub, make_parser) -> None:
                           "thresholds-file line matches (default %(default)s)")
     s.add_argument("--max-p", type=float, default=cpd_max_p(), metavar="P",
                    help="the t-test's significance level (default %(default)s; Otava's is "
-                        "0.001, which flags about 1%% of stationary series of 60 runs)")
+                        "0.001, which flags about 0.9%% of stationary series of 60 runs)")
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--points", action="store_true", help="json: every run's value too")
     s.add_argument("--plot", metavar="DIR", help="draw each series with a change point (with "
