@@ -5,25 +5,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include "bench/profile.h"
 #include "executors/executor.h"
 
 namespace parbench {
 namespace {
 
-// 1, 2, 4, 8 and the CPU count, sorted, without duplicates.
+// The default profile's (quick): 1 and the CPU count. ParseFlags sets the full profile's.
 std::string DefaultWorkers(int cpus) {
-  std::vector<int> counts = {1, 2, 4, 8, std::clamp(cpus, 1, kDefaultMaxWorkers)};
-  std::sort(counts.begin(), counts.end());
-  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
-  std::string out;
-  for (int w : counts) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(w);
-  }
-  return out;
+  return JoinCounts(QuickWorkerCounts(std::clamp(cpus, 1, kDefaultMaxWorkers)));
 }
 
 // Every executor that can run here, in registry order.
@@ -80,6 +74,13 @@ void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out
 // The suite's own flags; the families' follow in AllFlags().
 std::vector<FlagSpec> SuiteFlags() {
   return {
+      {.name = "profile",
+       .type = FlagType::kString,
+       .default_value = "quick",
+       .help = "quick: every family and executor at fewer points, 3 repetitions of >= 0.05 s; "
+               "full: every point, 5 repetitions of >= 0.2 s (published numbers)",
+       .allowed = "quick or full",
+       .check = CheckProfile},
       // The limit is the largest any executor takes (an event loop's tasks in flight); a
       // count above an executor's own limit is left out for that executor.
       {.name = "workers",
@@ -88,7 +89,8 @@ std::vector<FlagSpec> SuiteFlags() {
        .hi = MaxWorkersOfAnyExecutor(),
        .help = "worker counts for every executor with workers (counts above an executor's "
                "limit are left out for it)",
-       .default_help = "1,2,4,8 and the CPU count; an executor may have its own",
+       .default_help = "quick: 1 and the CPU count, and for api and io 1,2,4,8 too; full: "
+                       "1,2,4,8 and the CPU count; an executor may have its own",
        .machine_default = DefaultWorkers},
       {.name = "executors",
        .type = FlagType::kString,
@@ -132,6 +134,15 @@ void SetDefaults(Options& options, int cpus) {
   }
 }
 
+// The full profile measures at every default worker count (the flag's default is quick's).
+void SetProfileWorkers(Options& options, const std::vector<FlagSpec>& specs, int cpus) {
+  if (IsQuick(options) || options.WasSet("workers")) return;
+  const std::string full = JoinCounts(FullWorkerCounts(std::clamp(cpus, 1, kDefaultMaxWorkers)));
+  const auto workers = std::find_if(specs.begin(), specs.end(),
+                                    [](const FlagSpec& f) { return f.name == "workers"; });
+  options.Set("workers", ParseFlagValue(*workers, full), full, /*was_set=*/false);
+}
+
 // results/run.json -> results/run.trace.json: the trace goes next to the JSON by default.
 std::string TraceNextTo(const std::string& benchmark_out) {
   const std::size_t dot = benchmark_out.rfind('.');
@@ -173,7 +184,13 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
       if (name == "help") parsed.help = true;
       if (eq != std::string_view::npos && name == "benchmark_out") {
         parsed.benchmark_out = arg.substr(eq + 1);
+        parsed.benchmark_out_given = true;
       }
+      if (eq != std::string_view::npos && name == "benchmark_format") {
+        parsed.benchmark_format = arg.substr(eq + 1);
+      }
+      parsed.min_time_given = parsed.min_time_given || name == "benchmark_min_time";
+      parsed.repetitions_given = parsed.repetitions_given || name == "benchmark_repetitions";
       if (name == "benchmark_list_tests") {
         parsed.list_tests = eq == std::string_view::npos || arg.substr(eq + 1) != "false";
       }
@@ -196,6 +213,7 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
   *argc = kept;
   argv[kept] = nullptr;
 
+  SetProfileWorkers(parsed.options, specs, cpus);
   // What only the flags together can tell (a --py_task's module imports, a --plugin is one).
   for (const Family& family : Families()) {
     if (family.validate) family.validate(parsed.options);
@@ -206,6 +224,36 @@ ParsedFlags ParseFlags(int* argc, char** argv, int cpus) {
     parsed.options.Set("timeline_out", trace, trace, /*was_set=*/false);
   }
   return parsed;
+}
+
+std::vector<std::string> AddedBenchmarkFlags(ParsedFlags* parsed) {
+  std::vector<std::string> added;
+  const Profile& profile = ProfileNamed(parsed->options.String("profile"));
+  if (!parsed->min_time_given) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", profile.min_time_s);
+    added.push_back("--benchmark_min_time=" + std::string(text));
+  }
+  if (!parsed->repetitions_given) {
+    added.push_back("--benchmark_repetitions=" + std::to_string(profile.repetitions));
+  }
+  if (!parsed->benchmark_out_given && !parsed->help && !parsed->list_tests &&
+      ::access(".", W_OK) != 0) {
+    parsed->no_results_file = "the current directory is not writable, so this run leaves no " +
+                              std::string(kDefaultResultsFile) + " (give --benchmark_out=FILE)";
+  } else if (!parsed->benchmark_out_given && !parsed->help && !parsed->list_tests) {
+    // Results the tools can read, whatever the command line said (json is the only format
+    // they take).
+    parsed->benchmark_out = kDefaultResultsFile;
+    parsed->benchmark_out_json = true;
+    added.push_back("--benchmark_out=" + parsed->benchmark_out);
+    added.push_back("--benchmark_out_format=json");
+    if (!parsed->options.WasSet("timeline_out")) {
+      const std::string trace = TraceNextTo(parsed->benchmark_out);
+      parsed->options.Set("timeline_out", trace, trace, /*was_set=*/false);
+    }
+  }
+  return added;
 }
 
 void CheckOutputs(const ParsedFlags& parsed) {

@@ -21,8 +21,24 @@ struct ParsedFlags {
   // Google Benchmark's --benchmark_out (left in argv for it), and whether it writes JSON.
   std::string benchmark_out;
   bool benchmark_out_json = true;
-  bool list_tests = false;  // --benchmark_list_tests: names only, nothing runs
+  bool benchmark_out_given = false;  // --benchmark_out=... was given (even empty)
+  bool list_tests = false;           // --benchmark_list_tests: names only, nothing runs
+  // Google Benchmark's flags the profile would otherwise set, when the command line gives them.
+  bool min_time_given = false;     // --benchmark_min_time
+  bool repetitions_given = false;  // --benchmark_repetitions
+  // --benchmark_format (not given: bench's own console; given: Google Benchmark's reporter).
+  std::string benchmark_format;
+  // Why no default results file is written ("" when one is, or --benchmark_out was given).
+  std::string no_results_file;
 };
+
+// Where bench writes its JSON when --benchmark_out is not given (in the current directory).
+inline constexpr std::string_view kDefaultResultsFile = "parbench-run.json";
+
+// The Google Benchmark flags bench adds to the command line: the profile's minimum time and
+// repetitions unless given, and --benchmark_out=parbench-run.json (JSON) unless an output was
+// given or nothing runs (--help, --benchmark_list_tests). Also sets parsed->benchmark_out.
+[[nodiscard]] std::vector<std::string> AddedBenchmarkFlags(ParsedFlags* parsed);
 
 // Removes the suite's and families' flags from argv (shifting the rest down and updating
 // argc) and returns them validated; Google Benchmark's own flags are left in place. Throws

@@ -4,13 +4,22 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
+#include "bench/console.h"
 #include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/machine.h"
 #include "bench/probes.h"
+#include "bench/profile.h"
 #include "bench/suite.h"
 #include "common/cleanup.h"
 #include "common/resources.h"
@@ -38,7 +47,8 @@ std::string NoiseProbeWithWarning(int cpus, const char* when) {
     if (noise < 0.9) {
       std::fprintf(stderr,
                    "bench: warning: the noise probe %s the run ran %d threads at %.0f%% "
-                   "efficiency: the machine is busy or a core is taken; speedups will read low\n",
+                   "efficiency:\n  the machine is busy or a core is taken; speedups will read "
+                   "low\n",
                    when, cpus, noise * 100);
     }
     return std::to_string(noise);
@@ -65,6 +75,100 @@ bool FinishResults(const parbench::ParsedFlags& flags, int cpus) {
   }
 }
 
+// Google Benchmark's settings as the command line (with what bench added) gives them.
+struct GbSettings {
+  std::string min_time = "0.5";  // Google Benchmark's defaults
+  std::string repetitions = "1";
+  std::string filter;
+};
+
+GbSettings ReadGbSettings(const std::vector<char*>& args) {
+  GbSettings s;
+  for (const char* a : args) {
+    const std::string_view arg = a == nullptr ? "" : a;
+    const std::string_view value = arg.substr(arg.find('=') + 1);
+    if (arg.starts_with("--benchmark_min_time=")) s.min_time = value;
+    if (arg.starts_with("--benchmark_repetitions=")) s.repetitions = value;
+    if (arg.starts_with("--benchmark_filter=")) s.filter = value;
+  }
+  return s;
+}
+
+// Hands the command line and the flags bench added to Google Benchmark (which prints its own
+// help and exits on --help); returns its settings, or nothing when it found an argument it
+// does not know (it said which).
+std::optional<GbSettings> InitializeBenchmark(int argc, char** argv,
+                                              std::vector<std::string> added) {
+  std::vector<char*> args(argv, argv + argc);
+  for (std::string& flag : added) args.push_back(flag.data());
+  int count = static_cast<int>(args.size());
+  GbSettings gb = ReadGbSettings(args);
+  args.push_back(nullptr);
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return std::nullopt;
+  return gb;
+}
+
+// The profile's settings as they apply and what the profile left out of the registered
+// families, in the context; the same in a few lines for the console's header.
+std::string AddProfileContext(const parbench::SuiteEnv& env, const GbSettings& gb) {
+  benchmark::AddCustomContext("parbench_benchmark_min_time", gb.min_time);
+  benchmark::AddCustomContext("parbench_benchmark_repetitions", gb.repetitions);
+  std::set<std::string> families;  // those the filter selects
+  for (const parbench::Registered* r : parbench::Selected(env.registered, gb.filter)) {
+    families.insert(r->family);
+  }
+  benchmark::AddCustomContext("parbench_profile_left_out",
+                              parbench::LeftOutJson(env.options(), env.cpus(), families));
+  const std::string& profile = env.options().String("profile");
+  return "profile " + profile + ": " + gb.repetitions +
+         (gb.repetitions == "1" ? " repetition" : " repetitions") + " of >= " + gb.min_time +
+         " s each" +
+         (profile == "quick" ? " (--profile=full measures every point, for published numbers)"
+                             : "") +
+         "\n" + parbench::LeftOutText(env.options(), env.cpus(), families);
+}
+
+// How to call parbench-tools from the current directory: beside bench (installed), or in the
+// source tree above the build directory; else by name.
+std::string ToolsCommand() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (const fs::path& candidate :
+       {exe_dir / "parbench-tools", exe_dir / ".." / "tools" / "parbench-tools"}) {
+    if (!ec && fs::exists(candidate, ec)) {
+      const fs::path relative = fs::relative(candidate, fs::current_path(ec), ec);
+      // From far away (more than one level up), the absolute path reads better.
+      const bool far = relative.string().starts_with("../..");
+      return ec || relative.empty() || far ? fs::canonical(candidate, ec).string()
+                                           : relative.string();
+    }
+  }
+  return "parbench-tools";
+}
+
+// bench's own console (the default): a few lines of context, a row per benchmark, a summary.
+// nullptr when --benchmark_format asks for one of Google Benchmark's (console: every counter
+// and the whole context).
+std::unique_ptr<parbench::SuiteConsole> MakeConsole(
+    const parbench::SuiteEnv& env, const parbench::ParsedFlags& flags, const GbSettings& gb,
+    const std::string& profile_text, const parbench::CpuBudget& budget, const std::string& noise) {
+  if (!flags.benchmark_format.empty() || flags.list_tests) return nullptr;
+  const nlohmann::json machine = nlohmann::json::parse(parbench::MachineJson(budget));
+  std::string header = profile_text + "machine: " + machine.value("cpu_model", "?") + ", " +
+                       std::to_string(budget.machine) + " CPUs, " + std::to_string(env.cpus()) +
+                       " usable; noise probe " + noise.substr(0, 4) + " (1.00 is quiet); bench " +
+                       std::string(parbench::BuildRevision()) + "\n";
+  if (!flags.benchmark_out.empty()) {
+    const std::string& trace = env.options().String("timeline_out");
+    header += "results: " + flags.benchmark_out + (trace.empty() ? "" : ", trace " + trace) +
+              " (every repetition, every counter, the context)\n";
+  }
+  return std::make_unique<parbench::SuiteConsole>(env, header + "\n", ToolsCommand(),
+                                                  flags.benchmark_out, gb.filter);
+}
+
 }  // namespace
 
 // The suite on rank 0 (or without mpirun): flags, registration, the run, the results.
@@ -79,16 +183,22 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
   }
   const int cores = budget.usable;
   parbench::ParsedFlags flags;
+  std::vector<std::string> added;
   try {
     flags = parbench::ParseFlags(&argc, argv, cores);
+    added = parbench::AddedBenchmarkFlags(&flags);  // the profile's, the default output
     parbench::CheckOutputs(flags);
   } catch (const parbench::FlagError& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());
     return 2;
   }
   if (flags.help) std::fputs(parbench::FlagsHelp(cores).c_str(), stdout);
-  benchmark::Initialize(&argc, argv);  // prints its own help and exits on --help
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (!flags.no_results_file.empty()) {
+    std::fprintf(stderr, "bench: warning: %s\n", flags.no_results_file.c_str());
+  }
+  const std::optional<GbSettings> settings = InitializeBenchmark(argc, argv, std::move(added));
+  if (!settings) return 2;
+  const GbSettings& gb = *settings;
   if (parbench::BuildRevision() == "unknown") {
     std::fprintf(stderr,
                  "bench: warning: this bench was built without a known revision (no .git, not a "
@@ -105,10 +215,13 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
     env.timeline.SetHosts(mpi->hosts);
   parbench::RegisterSuite(env);
   parbench::AddMachineContext(env, budget);
+  const std::string profile_text = AddProfileContext(env, gb);
   // Before anything runs: is every core ours? A stolen core looks like a slow executor.
-  benchmark::AddCustomContext("parbench_noise_efficiency", NoiseProbeWithWarning(cores, "before"));
+  const std::string noise = NoiseProbeWithWarning(cores, "before");
+  benchmark::AddCustomContext("parbench_noise_efficiency", noise);
 
-  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  const auto console = MakeConsole(env, flags, gb, profile_text, budget, noise);
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks(console.get());
   benchmark::Shutdown();
   env.Release();  // stop and reap every worker, stop the server, remove temp dirs
   if (ran == 0 && !flags.list_tests) {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "bench/profile.h"
+
 namespace parbench {
 namespace {
 
@@ -39,8 +41,8 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
   const std::string name(family.display_name());
   const std::vector<const ExecutorInfo*> executors = ExecutorsFor(family, env.options());
   json axes = json::array();
-  const std::vector<Axis> family_axes =
-      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+  const std::vector<Axis> family_axes = ProfileAxes(
+      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
   for (const Axis& axis : family_axes) {
     json entry = {{"name", axis.name}, {"values", axis.values}};
     if (axis.scope != Scope::kEveryExecutor) entry["executors"] = ScopeNames(axis.scope, executors);
@@ -63,7 +65,7 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
                   {"compare_to", ScopeNames(ref.compare_to, run_executors)}};
     if (ref.axes) {  // startup/raw_spawn/workers:W, transfer/raw_mpi/size:S
       json ref_axes = json::array();
-      for (const Axis& axis : ref.axes(env.options(), env.cpus())) {
+      for (const Axis& axis : ProfileAxes(ref.axes(env.options(), env.cpus()), env.options())) {
         ref_axes.push_back({{"name", axis.name}, {"values", axis.values}});
       }
       entry["axes"] = ref_axes;
@@ -72,14 +74,22 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
   }
   json executor_names = json::array();
   for (const ExecutorInfo* e : executors) executor_names.push_back(e->name);
-  return {{"name", name},
-          {"summary", family.display_summary()},
-          {"workload", family.workload != nullptr ? family.workload->name : ""},
-          {"time_unit", family.time_unit},
-          {"executors", executor_names},
-          {"axes", axes},
-          {"counters", counters},
-          {"references", references}};
+  json entry = {{"name", name},
+                {"summary", family.display_summary()},
+                {"workload", family.workload != nullptr ? family.workload->name : ""},
+                {"time_unit", family.time_unit},
+                {"executors", executor_names},
+                {"axes", axes},
+                {"counters", counters},
+                {"references", references},
+                {"reading", family.reading == Reading::kCost ? "cost" : "speedup"},
+                {"shown_counters", family.shown_counters}};
+  // A cost family: what its tables show ("per task" from ns_per_task; "" counter: the time
+  // per iteration).
+  if (family.reading == Reading::kCost) {
+    entry["cost"] = {{"per", family.cost.per}, {"counter", family.cost.counter}};
+  }
+  return entry;
 }
 
 }  // namespace

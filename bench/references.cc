@@ -211,6 +211,7 @@ const bool kServerLoad = RegisterFamily({
       return std::make_unique<ServerLoad>(EnvOf(fixtures).ApiServer(), fixtures.options(),
                                           static_cast<int>(point.Int("clients")));
     },
+    .shown_counters = {"server_delay_ms_median", "max_in_flight"},
 });
 
 const bool kRawPipe = RegisterReference({

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "bench/machine.h"
+#include "bench/profile.h"
 #include "common/resources.h"
 
 namespace parbench {
@@ -80,7 +81,7 @@ std::optional<Measurement> TimedLoop(benchmark::State& state, SuiteEnv& env, con
     state.ResumeTiming();
   }
   if (m.iterations == 0) return std::nullopt;
-  env.timeline.Record(name, workers, start, stop, results);
+  env.timeline.Record(name, workers, start, stop, results, m.iterations);
   return m;
 }
 
@@ -136,9 +137,12 @@ class CpuMeter {
 
 // One untimed iteration before the timed ones: first-touch page faults, a pool's first
 // frames, cold caches and lazily loaded libraries land here, not in the first measurement.
-// Returns "" or why it failed.
+// Once per benchmark (`warmed` remembers it), not once per call: Google Benchmark calls a
+// benchmark for each sizing trial and each repetition. Returns "" or why it failed.
 template <typename Iteration>
-std::string WarmUp(const Prepared& prep, Iteration iteration) {
+std::string WarmUp(const Prepared& prep, bool& warmed, Iteration iteration) {
+  if (warmed) return "";
+  warmed = true;
   try {
     return Verify(prep, iteration());
   } catch (const std::exception& e) {
@@ -161,6 +165,7 @@ struct Target {
   const ExecutorInfo* executor;
   int workers;
   std::string name;
+  std::shared_ptr<bool> warmed = std::make_shared<bool>(false);  // its warm-up has run
 };
 
 // The body of every batch benchmark: the pool (from the cache) and the inputs are ready before
@@ -179,7 +184,8 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
   const auto drop_if_broken = [&] {
     if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
   };
-  if (std::string problem = WarmUp(prep, [&] { return executor->Run(batch); }); !problem.empty()) {
+  if (std::string problem = WarmUp(prep, *t.warmed, [&] { return executor->Run(batch); });
+      !problem.empty()) {
     Skip(state, env, "warm-up: " + problem);
     drop_if_broken();
     return;
@@ -203,7 +209,7 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
   const Batch batch{
       .job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
   const auto start_run_stop = [&] { return MakeExecutor(t.executor->name, options)->Run(batch); };
-  if (std::string problem = WarmUp(prep, start_run_stop); !problem.empty()) {
+  if (std::string problem = WarmUp(prep, *t.warmed, start_run_stop); !problem.empty()) {
     Skip(state, env, "warm-up: " + problem);
     return;
   }
@@ -302,6 +308,10 @@ std::vector<int> WorkerCounts(const Family& family, const ExecutorInfo& executor
     counts = family.workers(o, env.cpus());
   } else if (!o.WasSet("workers") && !executor.default_workers.empty()) {
     counts = executor.default_workers;
+  } else if (!o.WasSet("workers") && (family.waits || executor.traits.remote_workers)) {
+    // Tasks that wait, or workers on other hosts: counts above the usable CPUs say something,
+    // so the quick profile keeps the full profile's.
+    counts = FullWorkerCounts(env.cpus());
   }
   return WorkerCountsFor(executor, std::move(counts));
 }
@@ -437,8 +447,8 @@ std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Option
 }
 
 void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
-  const std::vector<Axis> axes =
-      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+  const std::vector<Axis> axes = ProfileAxes(
+      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
   const std::string family_name(family.display_name());
   if (family.under == Under::kNoExecutor) {
     for (const Point& point : Cartesian(axes)) {
@@ -461,8 +471,8 @@ void RegisterFamilyBenchmarks(SuiteEnv& env, const Family& family) {
         })) {
       continue;
     }
-    const std::vector<Axis> ref_axes =
-        ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+    const std::vector<Axis> ref_axes = ProfileAxes(
+        ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
     for (const Point& point : Cartesian(ref_axes)) {
       Register(env,
                {family_name + "/" + std::string(ref.name) + point.Suffix(), family_name,

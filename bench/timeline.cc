@@ -24,7 +24,8 @@ std::string ThisHost() {
 Timeline::Timeline() : hosts_{ThisHost()} {}
 
 void Timeline::Record(const std::string& name, int workers, std::int64_t start_ns,
-                      std::int64_t stop_ns, const std::vector<Result>& results) {
+                      std::int64_t stop_ns, const std::vector<Result>& results,
+                      std::int64_t iterations) {
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const Entry& e) { return e.name == name; });
   if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{});
@@ -32,8 +33,14 @@ void Timeline::Record(const std::string& name, int workers, std::int64_t start_n
   it->workers = workers;
   it->start_ns = start_ns;
   it->stop_ns = stop_ns;
+  it->tasks = results.size();
+  it->iterations = iterations;
+  ++it->runs;
   it->spans.clear();
-  for (const Result& r : results) it->spans.push_back(r.span);
+  for (const Result& r : results) {
+    if (it->spans.size() == kMaxSpans) break;
+    it->spans.push_back(r.span);
+  }
 }
 
 void Timeline::Write(const std::string& path) const {
@@ -94,7 +101,12 @@ void Timeline::Write(const std::string& path) const {
                       {"tid", e.workers},
                       {"ts", 0.0},
                       {"dur", Micros(e.stop_ns - e.start_ns)},
-                      {"args", {{"workers", e.workers}, {"tasks", e.spans.size()}}}});
+                      {"args",
+                       {{"workers", e.workers},
+                        {"tasks", e.tasks},
+                        {"tasks_recorded", e.spans.size()},
+                        {"iterations", e.iterations},
+                        {"runs", e.runs}}}});
     for (const Span& s : e.spans) {
       events.push_back({{"name", "task " + std::to_string(s.task)},
                         {"cat", "task"},
@@ -119,7 +131,7 @@ void Timeline::Write(const std::string& path) const {
       // Spans name their host by index into this table (0: where bench ran).
       {"otherData", {{"generator", "parbench"}, {"clock", "CLOCK_MONOTONIC"}, {"hosts", hosts_}}}};
   std::ofstream out(path);
-  out << trace.dump(1) << '\n';
+  out << trace.dump() << '\n';
   out.close();
   if (!out) {
     throw std::runtime_error("cannot write the timeline to '" + path +

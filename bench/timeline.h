@@ -18,15 +18,21 @@ class Timeline {
   // Replaces the host table (an MPI run: every rank's host, rank 0's first).
   void SetHosts(std::vector<std::string> hosts) { hosts_ = std::move(hosts); }
 
-  // Keeps the spans of one iteration of benchmark `name`, replacing what an earlier call for
-  // the same name recorded (so the last iteration of the last run wins).
+  // The most task spans kept per benchmark: a trace of a granularity run would otherwise hold
+  // millions (the first ones are kept; the iteration event says how many there were).
+  static constexpr std::size_t kMaxSpans = 1000;
+
+  // Keeps the spans of one iteration of benchmark `name` (the `iterations`-th of its run),
+  // replacing what an earlier call for the same name recorded (so the last iteration of the
+  // last run, i.e. of the last repetition, wins) and counting the runs.
   void Record(const std::string& name, int workers, std::int64_t start_ns, std::int64_t stop_ns,
-              const std::vector<Result>& results);
+              const std::vector<Result>& results, std::int64_t iterations = 1);
 
   // Writes the trace: one pid per benchmark (named by a process_name metadata event), one tid
   // per worker slot, an X event per task (ts/dur in µs from the iteration's start, args with the
   // task index, host index, rank, OS pid and tid, clock) and one X event for the whole
-  // iteration; otherData.hosts names the hosts. Lanes of workers with ranks are named
+  // iteration (args: workers, tasks, tasks_recorded, iterations, runs); otherData.hosts names
+  // the hosts. Compact JSON: a trace is large. Lanes of workers with ranks are named
   // "HOST rank R (worker S)" and sorted by host, then slot. Throws std::runtime_error
   // when the file cannot be written.
   void Write(const std::string& path) const;
@@ -40,6 +46,9 @@ class Timeline {
     std::int64_t start_ns = 0;
     std::int64_t stop_ns = 0;
     std::vector<Span> spans;
+    std::size_t tasks = 0;        // in the iteration (spans holds at most kMaxSpans of them)
+    std::int64_t iterations = 1;  // of the run the iteration was the last of
+    int runs = 0;                 // how often the benchmark ran (sizing trials, repetitions)
   };
   std::vector<Entry> entries_;
   std::vector<std::string> hosts_;

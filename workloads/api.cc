@@ -167,6 +167,8 @@ const bool kRegistered = RegisterFamily({
                       {"cpu_per_request_us", "us", false},
                       {"client_cpu_per_request_us", "us", false},
                       {"server_cpu_per_request_us", "us", false}},
+    .waits = true,
+    .shown_counters = {"ideal_fraction", "client_cpu_per_request_us"},
 });
 
 }  // namespace

@@ -66,6 +66,7 @@ const bool kCpu = RegisterFamily({
           return PrepareSteps(f.options().Int("cpu_n"),
                               static_cast<std::uint32_t>(f.options().Int("tasks")));
         },
+    .shown_counters = {"utilization"},
 });
 
 // One task of n and of 2n steps under the baseline: its time must double, or the loop was
@@ -88,6 +89,7 @@ const bool kCpuScaling = RegisterFamily({
                                   static_cast<double>(point.Int("steps"))}};
         },
     .counter_specs = {{"ns_per_step", "ns", false}},
+    .shown_counters = {"ns_per_step"},
 });
 
 }  // namespace

@@ -81,6 +81,7 @@ const bool kRegistered = RegisterFamily({
                                          static_cast<double>(m.tasks) / m.seconds() / 1e9}};
         },
     .counter_specs = {{"gflops", "GFLOP/s", true}},
+    .shown_counters = {"gflops"},
 });
 
 }  // namespace

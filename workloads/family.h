@@ -44,6 +44,9 @@ struct Axis {
   std::string name{};
   std::vector<std::string> values{};
   Scope scope = Scope::kEveryExecutor;
+  // The values bench's quick profile keeps (empty: all of them); the full profile runs every
+  // value. Each must be one of `values`.
+  std::vector<std::string> quick{};
 };
 
 // The axis values of one benchmark, in axis order.
@@ -155,6 +158,18 @@ enum class Body {
   kStartup,  // start a pool, run one task per worker, shut the pool down
 };
 
+// How a family's results are read.
+enum class Reading {
+  kSpeedup,  // its time against the baseline's for the same work (cpu, io, api, ...)
+  kCost,     // what one unit of work costs, in its own unit, against the floor (overhead, ...)
+};
+
+// What a cost family's tables show per executor.
+struct Cost {
+  std::string_view per{};      // "per task", "per round trip", "per start", "throughput"
+  std::string_view counter{};  // the counter that holds it; "": the time per iteration
+};
+
 // One row of the family table.
 struct Family {
   // The tasks it runs (nullptr for a probe family). Workers find it by its name.
@@ -186,6 +201,14 @@ struct Family {
   // Checks the parsed flags together, before anything runs (optional): throws FlagError (one
   // line) for what cannot work, e.g. a --py_task whose module does not import.
   std::function<void(const Options& options)> validate{};
+  // Its tasks mostly wait (api, io): more workers than CPUs can pay off, so bench's quick
+  // profile keeps the worker counts above the usable CPUs for it.
+  bool waits = false;
+  // Read as a speedup, or (overhead, roundtrip, transfer, startup) as a cost: `cost` says what.
+  Reading reading = Reading::kSpeedup;
+  Cost cost{};
+  // The counters bench's console shows in this family's rows (every counter goes to the JSON).
+  std::vector<std::string_view> shown_counters{};
 
   // The name and summary with the workload's filled in.
   [[nodiscard]] std::string_view display_name() const;

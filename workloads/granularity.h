@@ -1,10 +1,11 @@
-// granularity: tasks of a calibrated duration, swept on a log axis from 100 ns to 10 ms.
+// granularity: tasks of a calibrated duration, swept on a log axis from 10 ns to 10 ms.
 // Question it answers: from which task size does an executor pay off (its METG, the minimum
 // effective task granularity: the shortest task at which it still reaches 50% efficiency)?
 //
 // A task is the cpu workload's loop (xorshift64, cannot be folded) with a step count calibrated
-// once per process, so that it lasts the nominal duration on this machine. The tasks' measured
-// duration is reported beside the nominal one.
+// once per process, so that it lasts the nominal duration on this machine (10 ns is a few
+// steps: each task still computes and is checked). The tasks' measured duration is reported
+// beside the nominal one; it includes the two clock reads that time each task.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,8 @@
 
 namespace parbench::granularity {
 
-// The nominal task durations of the sweep, in ns: 100 ns to 10 ms, three points a decade.
+// The nominal task durations of the sweep, in ns: 10 ns to 10 ms, three points a decade (10 and
+// 30 ns reach below the METG of the pools whose workers are threads).
 [[nodiscard]] const std::vector<std::int64_t>& Durations();
 
 // "100ns", "3us", "10ms": a duration as the axis shows it.

@@ -334,6 +334,8 @@ const bool kRegistered = RegisterFamily({
                                                    static_cast<double>(m.tasks) / m.seconds()}};
         },
     .counter_specs = {{"bytes_per_second", "B/s", true}},
+    .waits = true,
+    .shown_counters = {"bytes_per_second"},
 });
 
 }  // namespace

@@ -149,6 +149,9 @@ const bool kOverheadFamily = RegisterFamily({
               {"ns_per_task", static_cast<double>(m.wall_ns) / static_cast<double>(m.tasks)}};
         },
     .counter_specs = {{"ns_per_task", "ns", false}},
+    .reading = Reading::kCost,
+    .cost = {.per = "per task", .counter = "ns_per_task"},
+    .shown_counters = {"ns_per_task"},
 });
 
 // transport:shm only for executors with a transport (threads share memory anyway); the
@@ -170,6 +173,8 @@ const bool kTransferFamily = RegisterFamily({
         [](const Options& o, int) {
           Axis size{"size", {}};
           for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
+          // Quick, with the default sizes: a small message and a large one.
+          if (!o.WasSet("transfer_sizes")) size.quick = {"4KiB", "16MiB"};
           return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kHasTransport}};
         },
     .prepare = PrepareTransfer,
@@ -180,6 +185,9 @@ const bool kTransferFamily = RegisterFamily({
                                                    static_cast<double>(m.tasks) / m.seconds()}};
         },
     .counter_specs = {{"bytes_per_second", "B/s", true}},
+    .reading = Reading::kCost,
+    .cost = {.per = "throughput", .counter = "bytes_per_second"},
+    .shown_counters = {"bytes_per_second"},
 });
 
 // kind:inline lets the caller run the task itself (what tbb's and openmp's callers do);
@@ -200,6 +208,8 @@ const bool kRoundtripFamily = RegisterFamily({
           prepared.handoff = point.Get("kind") == "handoff";
           return prepared;
         },
+    .reading = Reading::kCost,
+    .cost = {.per = "per round trip"},
 });
 
 const bool kStartupFamily = RegisterFamily({
@@ -223,6 +233,9 @@ const bool kStartupFamily = RegisterFamily({
                            static_cast<double>(m.value_sum) / static_cast<double>(m.tasks) / 1e6}};
         },
     .counter_specs = {{"interpreter_start_ms", "ms", false}},
+    .reading = Reading::kCost,
+    .cost = {.per = "per start"},
+    .shown_counters = {"interpreter_start_ms"},
 });
 
 }  // namespace

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Regenerates results/history/ from the runs of the project's own past revisions: the store
-# (store.sqlite) and what `history changes` finds in it, at this tool's default significance
+# (store.sqlite) and what `history changes` finds in it at this tool's default significance
 # (changes.md; changes.json: the two series of the thread pool's overhead, every run; and a
-# plot of one of them). Run from the repository's top folder: results/history/make.sh
-# [RUNS_FOLDER...]. The runs were made by
-# /work/hist/build_runs.sh on the reference machine, and a second run of the revisions whose
-# first was disturbed by results/history/rerun.sh (README.md beside this file).
+# plot of one of them). Run from the repository's top folder:
+#   results/history/make.sh RUNS_FOLDER [MORE_RUNS_FOLDER...]
+# The runs were made by building each listed revision (Release, bench only) and running
+# overhead and roundtrip at 5 repetitions on the reference machine; a second run of the
+# revisions whose first was disturbed came from results/history/rerun.sh (runs.md lists them
+# all). At least one folder is required.
 set -eu
-[ $# -gt 0 ] || set -- /work/hist/runs /tmp/hist-extra
+[ $# -gt 0 ] || { echo "usage: results/history/make.sh RUNS_FOLDER [MORE_RUNS_FOLDER...]" >&2; exit 2; }
 out=results/history
 rm -f "$out/store.sqlite"
 tools/parbench-tools history import "$@" --db "$out/store.sqlite" --branch main --git .

@@ -2,7 +2,7 @@
 """How fast the run store is, at the sizes issue 22 names (a benchmark of the tools, not a
 test: it asserts nothing and prints times). Run from the repository's top folder:
 
-    /work/bin/quiet results/history/speed.py [--runs 1000] [--benchmarks 300] [--reps 5]
+    results/history/speed.py [--runs 1000] [--benchmarks 300] [--reps 5]
 
 1. ingest: RUNS runs x BENCHMARKS benchmarks x REPS repetitions into a new SQLite store, as
    `history add` does it (each run parsed by the tools' reader, its executor series derived,

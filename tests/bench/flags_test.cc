@@ -37,10 +37,45 @@ std::string ErrorOf(std::vector<std::string> args) {
 
 TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
   const Options options = Parse({}).options;
-  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(options.String("profile"), "quick");
+  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 2})) << "quick: 1 and the usable CPUs";
+  EXPECT_FALSE(options.WasSet("workers"));
+  EXPECT_EQ(Parse({"--profile=full"}).options.Workers(), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(Parse({"--profile=full", "--workers=3"}).options.Workers(), (std::vector<int>{3}));
+  EXPECT_EQ(Parse({"--workers=4"}).options.Workers(), (std::vector<int>{4}));
   EXPECT_EQ(options.Int("tasks"), 16);
   EXPECT_TRUE(options.String("timeline_out").empty());
   EXPECT_FALSE(options.WasSet("tasks"));
+}
+
+TEST(FlagsTest, AProfileOtherThanQuickOrFullIsRefusedInOneLine) {
+  EXPECT_EQ(ErrorOf({"--profile=slow"}), "--profile: 'slow' is invalid: allowed is quick or full");
+}
+
+TEST(FlagsTest, TheProfileSetsGoogleBenchmarksTimingUnlessGivenAndAResultsFile) {
+  ParsedFlags quick = Parse({});
+  EXPECT_EQ(AddedBenchmarkFlags(&quick),
+            (std::vector<std::string>{"--benchmark_min_time=0.05", "--benchmark_repetitions=3",
+                                      "--benchmark_out=parbench-run.json",
+                                      "--benchmark_out_format=json"}));
+  EXPECT_EQ(quick.benchmark_out, "parbench-run.json");
+  EXPECT_EQ(quick.options.String("timeline_out"), "parbench-run.trace.json");
+
+  ParsedFlags full = Parse({"--profile=full"});
+  const std::vector<std::string> added = AddedBenchmarkFlags(&full);
+  EXPECT_EQ(added.at(0), "--benchmark_min_time=0.2");
+  EXPECT_EQ(added.at(1), "--benchmark_repetitions=5");
+
+  ParsedFlags given =
+      Parse({"--benchmark_min_time=1", "--benchmark_repetitions=9", "--benchmark_out=x.json"});
+  EXPECT_TRUE(AddedBenchmarkFlags(&given).empty()) << "what the user gives wins";
+  EXPECT_EQ(given.benchmark_out, "x.json");
+
+  ParsedFlags none = Parse({"--benchmark_out="});
+  EXPECT_EQ(AddedBenchmarkFlags(&none).size(), 2U) << "an empty --benchmark_out: no file";
+  EXPECT_TRUE(none.benchmark_out.empty());
+  ParsedFlags listing = Parse({"--benchmark_list_tests"});
+  EXPECT_EQ(AddedBenchmarkFlags(&listing).size(), 2U) << "nothing runs: no results file";
 }
 
 TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bench/flags.h"
+#include "bench/profile.h"
 #include "bench/suite.h"
 
 namespace parbench {
@@ -117,7 +118,8 @@ TEST_F(ManifestTest, ListsEveryRegisteredFamilyWithItsAxesExecutorsAndCounters) 
     EXPECT_EQ(f.at("executors"), executors) << name;
 
     const std::vector<Axis> axes =
-        family.axes ? family.axes(env_->options(), env_->cpus()) : std::vector<Axis>{};
+        ProfileAxes(family.axes ? family.axes(env_->options(), env_->cpus()) : std::vector<Axis>{},
+                    env_->options());
     ASSERT_EQ(f.at("axes").size(), axes.size()) << name;
     for (std::size_t i = 0; i < axes.size(); ++i) {
       const json& a = f.at("axes").at(i);

@@ -9,6 +9,7 @@
 
 #include "bench/flags.h"
 #include "bench/manifest.h"
+#include "bench/profile.h"
 #include "bench/suite.h"
 #include "tests/bench/capture.h"
 
@@ -73,8 +74,8 @@ std::size_t CountFromTable(const SuiteEnv& env) {
     const std::size_t worker_counts = family.workers
                                           ? family.workers(env.options(), env.cpus()).size()
                                           : env.options().Workers().size();
-    const std::vector<Axis> axes =
-        family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{};
+    const std::vector<Axis> axes = ProfileAxes(
+        family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
     if (family.under == Under::kNoExecutor) {
       std::size_t points = 1;
       for (const Axis& axis : axes) points *= axis.values.size();
@@ -108,7 +109,8 @@ std::size_t CountFromTable(const SuiteEnv& env) {
       }
       std::size_t points = 1;
       for (const Axis& axis :
-           ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{}) {
+           ProfileAxes(ref.axes ? ref.axes(env.options(), env.cpus()) : std::vector<Axis>{},
+                       env.options())) {
         points *= axis.values.size();
       }
       total += points;

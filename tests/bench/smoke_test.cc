@@ -16,6 +16,7 @@
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -72,13 +73,28 @@ Outcome RunProgram(const std::string& exe, const std::string& args, const fs::pa
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 
+// The smoke runs' own defaults where the args say nothing: one repetition (the quick profile's
+// three are tested on their own) and no results file in the test's working directory.
+std::string WithSmokeDefaults(std::string args) {
+  if (args.find("benchmark_repetitions") == std::string::npos &&
+      args.find("--profile") == std::string::npos) {
+    args += " --benchmark_repetitions=1";
+  }
+  if (args.find("--benchmark_out=") == std::string::npos) args += " --benchmark_out=";
+  return args;
+}
+
 Outcome RunBench(const std::string& args, const fs::path& dir) {
-  return RunProgram(PARBENCH_BENCH_EXE, args, dir);
+  return RunProgram(PARBENCH_BENCH_EXE, WithSmokeDefaults(args), dir);
 }
 
 json ReadJson(const fs::path& path) {
   std::ifstream in(path);
-  return json::parse(in);  // throws on invalid JSON, failing the test
+  std::stringstream text;
+  text << in.rdbuf();
+  // Google Benchmark writes NaN for the cv of a counter that is always 0 (with repetitions).
+  const std::string valid = std::regex_replace(text.str(), std::regex(": (-?nan|NaN)"), ": null");
+  return json::parse(valid);  // throws on invalid JSON, failing the test
 }
 
 TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
@@ -102,6 +118,12 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
         "parbench_smt", "parbench_memory_bytes", "parbench_kernel", "parbench_end_time"}) {
     EXPECT_TRUE(context.contains(key)) << key;
   }
+  // Google Benchmark's own record of how its library was built (Debian's: "debug", i.e.
+  // without NDEBUG; docs/gbench-build.md says what that costs): kept, so runs say it.
+  ASSERT_TRUE(context.contains("library_build_type"));
+  EXPECT_TRUE(context.at("library_build_type") == "debug" ||
+              context.at("library_build_type") == "release")
+      << context.at("library_build_type");
   // Every flag --help lists is in the context, set or default.
   for (const FlagSpec& flag : AllFlags()) {
     EXPECT_TRUE(context.contains("parbench_" + std::string(flag.name))) << flag.name;
@@ -310,6 +332,7 @@ Outcome RunBenchLimited(const std::vector<std::string>& args, const fs::path& di
   // Everything the child needs is built before fork(): after it, only system calls.
   std::vector<std::string> all = {exe};
   all.insert(all.end(), args.begin(), args.end());
+  all.insert(all.end(), {"--benchmark_repetitions=1", "--benchmark_out="});
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -395,7 +418,7 @@ TEST(SmokeTest, UnderAProcessLimitWhatCannotStartFailsItsBenchmarkAndBenchExitsO
           "processes: cannot start worker", "api server: cannot start its I/O thread"}) {
       EXPECT_NE(o.out.find(error), std::string::npos) << error << " in\n" << o.out;
     }
-    const std::size_t serial = o.out.find("cpu/serial/real_time");
+    const std::size_t serial = o.out.find("cpu/serial ");
     ASSERT_NE(serial, std::string::npos) << o.out;
     const std::string serial_line = o.out.substr(serial, o.out.find('\n', serial) - serial);
     EXPECT_EQ(serial_line.find("ERROR"), std::string::npos) << "serial needs no thread: " << o.out;
@@ -494,6 +517,47 @@ TEST(SmokeTest, AFilterThatMatchesNothingFailsAndLeavesNoResultsFile) {
   EXPECT_FALSE(fs::exists(run)) << "no empty results file for a CI gate to read as a pass";
 }
 
+// A bare run: the quick profile, its settings and what it left out in the context, a results
+// file in the current directory, and a console that fits 120 columns and ends with the
+// summary and the tools' command.
+TEST(SmokeTest, ABareRunIsQuickRecordsItsProfileAndLeavesResultsTheToolsRead) {
+  TempDir dir;
+  const std::string command = "cd " + dir.path().string() + " && " + PARBENCH_BENCH_EXE +
+                              " --benchmark_filter=^cpu/ --cpu_n=1000 --tasks=2 "
+                              "--executors=serial,threads >stdout.txt 2>stderr.txt </dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const json result = ReadJson(dir.path() / "parbench-run.json");
+  EXPECT_TRUE(fs::exists(dir.path() / "parbench-run.trace.json"));
+  const json& context = result.at("context");
+  EXPECT_EQ(context.at("parbench_profile"), "quick");
+  EXPECT_EQ(context.at("parbench_benchmark_repetitions"), "3");
+  EXPECT_EQ(context.at("parbench_benchmark_min_time"), "0.05");
+  const json left = json::parse(context.at("parbench_profile_left_out").get<std::string>());
+  EXPECT_EQ(left.at("profile"), "quick");
+  if (context.at("parbench_usable_cpus") == "2") {
+    EXPECT_EQ(left.at("workers_left_out"), json({4, 8}));
+  }
+  EXPECT_TRUE(left.at("axes_left_out").empty()) << "cpu has no axis quick thins: " << left;
+  std::map<std::string, int> repetitions;
+  for (const json& b : result.at("benchmarks")) {
+    if (b.at("run_type") == "iteration") ++repetitions[b.at("run_name").get<std::string>()];
+  }
+  for (const auto& [name, count] : repetitions) EXPECT_EQ(count, 3) << name;
+
+  std::ifstream in(dir.path() / "stdout.txt");
+  const std::string console((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(console.find("profile quick: 3 repetitions"), std::string::npos) << console;
+  EXPECT_EQ(console.find("parbench_manifest"), std::string::npos) << "the manifest is JSON only";
+  EXPECT_NE(console.find("\n  cpu: at "), std::string::npos) << "a summary line for cpu";
+  EXPECT_NE(console.find(" speedup parbench-run.json --format text"), std::string::npos) << console;
+  std::istringstream lines(console);
+  for (std::string line; std::getline(lines, line);) {
+    std::size_t columns = 0;  // UTF-8: count the first byte of each character
+    for (const char c : line) columns += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    EXPECT_LE(columns, 120U) << line;
+  }
+}
+
 TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
   if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "no taskset here";
   TempDir dir;
@@ -509,7 +573,12 @@ TEST(SmokeTest, OneUsableCpuUnderTasksetSetsTheDefaultsAndTheContext) {
   const json& context = result.at("context");
   EXPECT_EQ(context.at("parbench_usable_cpus"), "1");
   EXPECT_EQ(context.at("parbench_affinity_cpus"), "0");
-  EXPECT_EQ(context.at("parbench_workers"), "1,2,4,8") << "1,2,4,8 and the usable count (1)";
+  EXPECT_EQ(context.at("parbench_workers"), "1") << "quick: 1 and the usable count (1)";
+  const std::string full = "taskset -c 0 " + std::string(PARBENCH_BENCH_EXE) + " " + args +
+                           " --profile=full --benchmark_repetitions=1 >/dev/null 2>&1 </dev/null";
+  ASSERT_EQ(std::system(full.c_str()), 0);
+  EXPECT_EQ(ReadJson(run).at("context").at("parbench_workers"), "1,2,4,8")
+      << "full: 1,2,4,8 and the usable count (1)";
   EXPECT_TRUE(context.contains("parbench_noise_efficiency_end"));
   for (const json& b : result.at("benchmarks")) {
     for (const char* counter : {"interference_cpu_frac", "steal_frac", "tree_cpu_ms",

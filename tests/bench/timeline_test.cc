@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -157,6 +158,31 @@ TEST(TimelineTest, ASecondRecordOfTheSameNameReplacesTheFirst) {
   for (const Result& r : second.results) second_tids.insert(r.span.tid);
   EXPECT_EQ(tids, second_tids);
   EXPECT_EQ(TaskEvents(EventsOf(trace, "b")).size(), 2U);
+}
+
+// A granularity point runs up to 100,000 tasks an iteration: the trace keeps the first
+// kMaxSpans and says how many there were, and how many iterations and runs it saw.
+TEST(TimelineTest, ABenchmarkKeepsAtMostItsSpanBoundAndSaysHowManyTasksThereWere) {
+  const auto many = static_cast<std::uint32_t>(Timeline::kMaxSpans + 500);
+  const Iteration it = RunOnce("serial", 1, many);
+  Timeline timeline;
+  timeline.Record("big", 1, it.start_ns, it.stop_ns, it.results, 7);
+  timeline.Record("big", 1, it.start_ns, it.stop_ns, it.results, 5);
+  const json trace = WriteAndParse(timeline);
+  const std::vector<json> events = EventsOf(trace, "big");
+  const std::vector<json> tasks = TaskEvents(events);
+  ASSERT_EQ(tasks.size(), Timeline::kMaxSpans);
+  std::set<std::uint32_t> kept;
+  for (const json& e : tasks) kept.insert(e.at("args").at("task").get<std::uint32_t>());
+  EXPECT_EQ(*kept.rbegin(), Timeline::kMaxSpans - 1) << "the first tasks are kept";
+  const auto iteration = std::find_if(events.begin(), events.end(), [](const json& e) {
+    return e.at("ph") == "X" && e.at("name") == "iteration";
+  });
+  ASSERT_NE(iteration, events.end());
+  EXPECT_EQ(iteration->at("args").at("tasks"), many);
+  EXPECT_EQ(iteration->at("args").at("tasks_recorded"), Timeline::kMaxSpans);
+  EXPECT_EQ(iteration->at("args").at("iterations"), 5) << "the last run's";
+  EXPECT_EQ(iteration->at("args").at("runs"), 2);
 }
 
 TEST(TimelineTest, AnUnwritablePathThrowsNamingIt) {

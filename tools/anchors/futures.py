@@ -5,12 +5,16 @@ sweeps and written as Google Benchmark JSON named like bench's, so that parbench
 `granularity/py_threads/...` beside `granularity/threads/...`.
 
     /usr/bin/python3 tools/anchors/futures.py --out anchors.json [--durations 1us,10us]
-        [--workers 2] [--repetitions 5] [--min-time 0.2] [--work-ms 10] [--min-tasks 32]
-        [--overhead-tasks 10000] [--start-method forkserver|spawn]
+        [--workers 2] [--dispatch per_task,adaptive] [--repetitions 5] [--min-time 0.2]
+        [--work-ms 10] [--min-tasks 32] [--overhead-tasks 10000]
+        [--start-method forkserver|spawn]
 
 The task is the article's pure-Python loop (`count += i` for i in range(n)), n calibrated once
 per run so that it lasts the nominal duration here; every result is checked. Executors are
-driven in the article's shape, `list(ex.map(f, args))`. Standard library only.
+driven in the article's shape, `list(ex.map(f, args))`. The process pool runs in both of
+bench's dispatch modes (the `dispatch` axis): `per_task`, chunksize 1 (one pickled call per
+message, the article's default), and `adaptive`, chunksize from bench's process pool rule; every
+point reports `tasks_per_message`. Standard library only.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # anchor_common,
 from anchor_common import (ArgParser, TaskError, UsageError, check_writable,  # noqa: E402
                            git_revision, run_main)
 
-# bench's sweep, in its order and spelling (the `task` axis values of its granularity family).
+# bench's sweep from 100 ns, in its order and spelling (the `task` axis values of its
+# granularity family). bench's 10 ns and 30 ns are left out: one step of the Python loop takes
+# tens of ns, so no Python task can be that short.
 DURATIONS = ("100ns", "300ns", "1us", "3us", "10us", "30us", "100us", "300us", "1ms", "3ms",
              "10ms")
 UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000}
@@ -50,6 +56,12 @@ MAX_TASKS = 20_000  # bench's upper clamp of tasks per iteration
 EXECUTORS = ("py_serial", "py_threads", "py_processes")
 BASELINE = "py_serial"
 START_METHODS = ("forkserver", "spawn")
+# bench's dispatch axis for executors that send tasks in messages (here py_processes only):
+# per_task = one task per message; adaptive = bench's process pool rule (adaptive_chunksize).
+DISPATCHES = ("per_task", "adaptive")
+MESSAGE_EXECUTORS = ("py_processes",)  # the executors the dispatch axis applies to
+FRAME_WORK_NS = 200_000  # bench's kFrameWorkNs (executors/process_pool.cc): work per message
+MAX_CHUNK = 65_536  # bench's upper clamp of tasks per message
 CALIBRATION_TRIAL_S = 0.02
 CALIBRATION_TRIALS = 5
 
@@ -163,6 +175,28 @@ def steps_for(duration_ns: int, steps_per_ns: float) -> int:
     return max(1, round(duration_ns * steps_per_ns))
 
 
+def adaptive_chunksize(mean_task_ns: float, tasks: int, workers: int) -> int:
+    """bench's process pool rule for tasks per message (Dispatch::ChunkSize in
+    executors/process_pool.cc): about FRAME_WORK_NS of work per message, at most half of a fair
+    share of the tasks (tasks / (2 x workers)), clamped to 1 .. MAX_CHUNK. bench recomputes the
+    fair share from the tasks still to send before each message; ex.map takes one chunksize for
+    the whole batch, so the fair share here is that of the whole batch."""
+    by_work = FRAME_WORK_NS / max(mean_task_ns, 1.0)
+    fair = tasks / (2.0 * workers)
+    return int(min(max(min(by_work, fair), 1.0), MAX_CHUNK))
+
+
+def parse_dispatches(text: str) -> list[str]:
+    """A comma list of dispatch modes, returned in DISPATCHES' order without repeats."""
+    wanted = [t.strip() for t in text.split(",") if t.strip()]
+    if not wanted:
+        raise UsageError("--dispatch is empty")
+    for t in wanted:
+        if t not in DISPATCHES:
+            raise UsageError(f"unknown dispatch mode {t!r}; bench's are {', '.join(DISPATCHES)}")
+    return [d for d in DISPATCHES if d in wanted]
+
+
 def calibrate(trial_s: float = CALIBRATION_TRIAL_S, trials: int = CALIBRATION_TRIALS) -> float:
     """spin's steps per ns in this interpreter: the fastest of `trials` runs of ~trial_s."""
     n = 1_000
@@ -184,7 +218,8 @@ def calibrate(trial_s: float = CALIBRATION_TRIAL_S, trials: int = CALIBRATION_TR
 @dataclass(frozen=True)
 class Case:
     """One benchmark: family, executor, workers (1 for py_serial), the task axis value ("" for
-    overhead), tasks per iteration and spin steps per task (0 for overhead)."""
+    overhead), tasks per iteration, spin steps per task (0 for overhead) and the dispatch mode
+    ("" for executors without the axis)."""
 
     family: str
     executor: str
@@ -192,15 +227,18 @@ class Case:
     task: str
     tasks: int
     steps: int = 0
+    dispatch: str = ""
 
     @property
     def run_name(self) -> str:
-        """bench's scheme: FAMILY/EXECUTOR[/workers:W][/task:VALUE]."""
+        """bench's scheme: FAMILY/EXECUTOR[/workers:W][/task:VALUE][/dispatch:MODE]."""
         parts = [self.family, self.executor]
         if self.executor != BASELINE:
             parts.append(f"workers:{self.workers}")
         if self.task:
             parts.append(f"task:{self.task}")
+        if self.dispatch:
+            parts.append(f"dispatch:{self.dispatch}")
         return "/".join(parts)
 
     @property
@@ -209,16 +247,21 @@ class Case:
 
 
 def make_cases(durations: list[str], workers: list[int], work_ns: float, min_tasks: int,
-               overhead_tasks: int, steps_per_ns: float) -> list[Case]:
-    """The sweep in bench's order: per duration every executor, then overhead."""
-    executors = [(BASELINE, 1)] + [(e, w) for w in workers for e in EXECUTORS[1:]]
+               overhead_tasks: int, steps_per_ns: float,
+               dispatches: tuple[str, ...] | list[str] = DISPATCHES) -> list[Case]:
+    """The sweep in bench's order: per duration every executor (py_processes once per dispatch
+    mode), then overhead."""
+    executors = [(BASELINE, 1, "")] + [
+        (e, w, d) for w in workers for e in EXECUTORS[1:]
+        for d in (dispatches if e in MESSAGE_EXECUTORS else ("",))]
     cases = []
-    for d in durations:
-        ns = parse_duration(d)
-        for e, w in executors:
-            cases.append(Case("granularity", e, w, d, tasks_per_iteration(ns, work_ns, min_tasks),
-                              steps_for(ns, steps_per_ns)))
-    cases += [Case("overhead", e, w, "", overhead_tasks) for e, w in executors]
+    for task in durations:
+        ns = parse_duration(task)
+        for e, w, d in executors:
+            cases.append(Case("granularity", e, w, task,
+                              tasks_per_iteration(ns, work_ns, min_tasks),
+                              steps_for(ns, steps_per_ns), d))
+    cases += [Case("overhead", e, w, "", overhead_tasks, 0, d) for e, w, d in executors]
     return cases
 
 
@@ -249,16 +292,23 @@ def groups(cases: list[Case]) -> list[list[Case]]:
     return list(out.values())
 
 
-def run_once(pool, fn, args: list) -> list:
-    """One iteration: a plain loop for py_serial, the article's list(ex.map(f, args)) else."""
+def run_once(pool, fn, args: list, chunksize: int = 1) -> list:
+    """One iteration: a plain loop for py_serial, the article's list(ex.map(f, args)) else
+    (ThreadPoolExecutor ignores chunksize: one task per work item)."""
     if pool is None:
         return [fn(a) for a in args]
     with spawning_workers(pool):  # map() submits every task (and starts workers) at once
-        results = pool.map(fn, args)
+        results = pool.map(fn, args, chunksize=chunksize)
     return list(results)
 
 
-def measure(case: Case, pool, min_time: float, sigint: DeferredSigint | None = None) -> dict:
+def tasks_per_message(tasks: int, chunksize: int) -> float:
+    """The mean tasks per message when ex.map cuts `tasks` into chunks of `chunksize`."""
+    return tasks / math.ceil(tasks / chunksize)
+
+
+def measure(case: Case, pool, min_time: float, sigint: DeferredSigint | None = None,
+            chunksize: int = 1) -> dict:
     """Whole iterations until min_time (s) of timed work, as Google Benchmark does; results
     are checked between iterations, outside the timed region. Times in seconds."""
     fn, args = (spin, [case.steps] * case.tasks) if case.steps else (empty, range(case.tasks))
@@ -266,7 +316,7 @@ def measure(case: Case, pool, min_time: float, sigint: DeferredSigint | None = N
     iterations, real, cpu, span = 0, 0.0, 0.0, 0
     while True:
         c0, t0 = time.process_time(), time.perf_counter()
-        results = run_once(pool, fn, args)
+        results = run_once(pool, fn, args, chunksize)
         t1, c1 = time.perf_counter(), time.process_time()
         real, cpu, iterations = real + (t1 - t0), cpu + (c1 - c0), iterations + 1
         if sigint is not None:
@@ -278,17 +328,27 @@ def measure(case: Case, pool, min_time: float, sigint: DeferredSigint | None = N
         if real >= min_time:
             break
     return {"iterations": iterations, "real_s": real / iterations, "cpu_s": cpu / iterations,
-            "span_ns": span / (iterations * case.tasks), "verified": iterations * case.tasks}
+            "span_ns": span / (iterations * case.tasks), "verified": iterations * case.tasks,
+            "chunksize": chunksize}
 
 
-def warm_up(case: Case, pool, sigint: DeferredSigint | None = None) -> None:
-    """One untimed, checked iteration."""
-    measure(case, pool, 0.0, sigint)
+def warm_up(case: Case, pool, sigint: DeferredSigint | None = None) -> int:
+    """One untimed, checked iteration, one task per message (as bench's process pool before it
+    has timed a task); returns the chunksize the case's timed iterations use: 1, or for
+    adaptive dispatch bench's rule on the mean task duration this iteration measured (empty
+    tasks count as 0 ns: the fair share decides)."""
+    m = measure(case, pool, 0.0, sigint)
+    if case.dispatch != "adaptive":
+        return 1
+    return adaptive_chunksize(m["span_ns"], case.tasks, case.workers)
 
 
 def counters(case: Case, m: dict, steps_per_ns: float) -> dict:
-    """bench's counters for the family, plus tasks_verified (a check, not a metric)."""
-    out = {"tasks_per_second": case.tasks / m["real_s"]}
+    """bench's counters for the family, plus tasks_verified (a check, not a metric).
+    tasks_per_message, as bench reports it on every point: py_processes the mean of its
+    chunks; 1 for py_serial and py_threads, which take one task at a time (no messages)."""
+    out = {"tasks_per_second": case.tasks / m["real_s"],
+           "tasks_per_message": tasks_per_message(case.tasks, m["chunksize"])}
     if case.family == "granularity":
         out.update(steps_per_ns=steps_per_ns, task_ns=m["span_ns"],
                    task_ns_nominal=float(parse_duration(case.task)))
@@ -330,45 +390,55 @@ def shut_down(pools: dict) -> None:
 # --- the run's description ------------------------------------------------------------------
 
 _TRAITS = ("shares_memory", "single_worker", "transport_axis", "starts_processes",
-           "remote_workers", "async")
+           "remote_workers", "sends_messages", "async")
 
 
-def _executor(name: str, summary: str, **traits: bool) -> dict:
-    return {"name": name, "summary": summary,
+def _executor(name: str, summary: str, dispatch: str, **traits: bool) -> dict:
+    return {"name": name, "summary": summary, "dispatch": dispatch,
             "traits": {t: traits.get(t, False) for t in _TRAITS}}
 
 
 def manifest() -> dict:
-    """The run manifest (schema 1, /work/notes/manifest.md), as bench writes it."""
+    """The run manifest (schema 1, bench/manifest.cc), as bench writes it."""
     executors = list(EXECUTORS)
+    dispatch = {"name": "dispatch", "values": list(DISPATCHES),
+                "executors": list(MESSAGE_EXECUTORS)}
     return {
         "schema": 1,
         "name_scheme": "FAMILY/EXECUTOR[/workers:W][/AXIS:VALUE...]",
         "baseline": BASELINE,
         "executors": [
             _executor("py_serial", "a plain Python loop calling the task: the baseline",
-                      shares_memory=True, single_worker=True),
+                      "one task at a time, in the caller", shares_memory=True,
+                      single_worker=True),
             _executor("py_threads", "concurrent.futures.ThreadPoolExecutor(W), "
-                      "list(ex.map(f, args))", shares_memory=True),
+                      "list(ex.map(f, args))", "one task at a time: a work item per task "
+                      "(map ignores chunksize for threads)", shares_memory=True),
             _executor("py_processes", "concurrent.futures.ProcessPoolExecutor(W), "
-                      "list(ex.map(f, args)) (chunksize 1)", starts_processes=True),
+                      "list(ex.map(f, args, chunksize=c))", "tasks in pickled chunks: "
+                      "per_task c = 1, adaptive c = bench's process pool rule (about 200 us of "
+                      "work per message, at most tasks / (2 W))", starts_processes=True,
+                      sends_messages=True),
         ],
         "families": [
             {"name": "granularity", "workload": "python_loop", "time_unit": "ms",
              "summary": "pure-Python loops (count += i) calibrated to last 100 ns .. 10 ms: "
                         "from which task size does each of Python's executors pay off?",
-             "executors": executors, "axes": [{"name": "task", "values": list(DURATIONS)}],
+             "executors": executors,
+             "axes": [{"name": "task", "values": list(DURATIONS)}, dispatch],
              "counters": {"task_ns": {"unit": "ns", "bigger_is_better": False},
                           "task_ns_nominal": {"unit": "ns", "bigger_is_better": False},
                           "steps_per_ns": {"unit": "1/ns", "bigger_is_better": True}},
              "references": []},
             {"name": "overhead", "workload": "overhead", "time_unit": "ms",
              "summary": "an empty Python task (returns its index), --overhead-tasks per "
-                        "iteration", "executors": executors, "axes": [],
+                        "iteration", "executors": executors, "axes": [dispatch],
              "counters": {"ns_per_task": {"unit": "ns", "bigger_is_better": False}},
              "references": []},
         ],
-        "counters": {"tasks_per_second": {"unit": "1/s", "bigger_is_better": True}},
+        "counters": {"tasks_per_second": {"unit": "1/s", "bigger_is_better": True},
+                     # How tasks reached the workers, per message (1: one at a time), as bench.
+                     "tasks_per_message": {"unit": "", "bigger_is_better": True}},
     }
 
 
@@ -384,6 +454,10 @@ def context(args, steps_per_ns: float, verified: int) -> dict:
         "python_implementation": platform.python_implementation(),
         "anchors_script": os.path.abspath(__file__),
         "anchors_start_method": args.start_method,
+        "anchors_dispatch": "py_processes' ex.map chunksize: per_task 1; adaptive from bench's "
+                            "process pool rule, min(200 us / mean task duration, tasks / "
+                            "(2 W)) clamped to 1..65536, the mean measured in the benchmark's "
+                            "warm-up iteration (run with chunksize 1)",
         "anchors_cpu_time": "time.process_time() of the parent process: all its threads "
                             "(so py_threads' workers count), not py_processes' workers",
         "anchors_steps_per_ns": f"{steps_per_ns:.6g}",
@@ -413,25 +487,31 @@ def medians(benchmarks: list[dict]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def _column(e: str, w: int, d: str) -> str:
+    """'py_processes/w2/adaptive': an executor's column heading."""
+    return f"{e}/w{w}" + (f"/{d}" if d else "")
+
+
 def efficiency_table(cases: list[Case], benchmarks: list[dict]) -> str:
     """Efficiency = serial time / (W x executor time) per duration, plus overhead per task."""
     med = medians(benchmarks)
     serial = {c.task: med[c.name] for c in cases if c.executor == BASELINE}
-    columns = [(c.executor, c.workers) for c in cases
+    columns = [(c.executor, c.workers, c.dispatch) for c in cases
                if c.family == "overhead" and c.executor != BASELINE]
-    head = "task".ljust(8) + "".join(f"{e}/w{w}".rjust(18) for e, w in columns)
+    width = max([18] + [len(_column(*c)) + 2 for c in columns])
+    head = "task".ljust(8) + "".join(_column(*c).rjust(width) for c in columns)
     lines = ["efficiency = py_serial time / (W x executor time), medians:", head]
     for task in dict.fromkeys(c.task for c in cases if c.family == "granularity"):
         row = task.ljust(8)
-        for e, w in columns:
-            t = med[Case("granularity", e, w, task, 0).name]
-            row += f"{serial[task] / (w * t):18.3f}"
+        for e, w, d in columns:
+            t = med[Case("granularity", e, w, task, 0, 0, d).name]
+            row += f"{serial[task] / (w * t):{width}.3f}"
         lines.append(row)
-    over = {(c.executor, c.workers): med[c.name] / c.tasks * 1e9 for c in cases
+    over = {(c.executor, c.workers, c.dispatch): med[c.name] / c.tasks * 1e9 for c in cases
             if c.family == "overhead"}
     lines.append("overhead, ns per empty task: " + ", ".join(
-        f"{e}" + (f"/w{w}" if e != BASELINE else "") + f" {ns:.0f}"
-        for (e, w), ns in over.items()))
+        (_column(e, w, d) if e != BASELINE else e) + f" {ns:.0f}"
+        for (e, w, d), ns in over.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -447,6 +527,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", default=str(len(os.sched_getaffinity(0))),
                    help="worker counts, comma separated (default: the CPUs this process may "
                         "use)")
+    p.add_argument("--dispatch", default=",".join(DISPATCHES),
+                   help="py_processes' dispatch modes: per_task (chunksize 1), adaptive "
+                        "(bench's rule) (default: both)")
     p.add_argument("--repetitions", type=int, default=5, help="per benchmark (default 5)")
     p.add_argument("--min-time", type=float, default=0.2,
                    help="seconds of timed iterations per repetition (default 0.2)")
@@ -461,6 +544,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.durations = parse_durations(args.durations)
     args.workers = parse_workers(args.workers)
+    args.dispatch = parse_dispatches(args.dispatch)
     for flag, value, low in (("--repetitions", args.repetitions, 1),
                              ("--min-tasks", args.min_tasks, 1),
                              ("--overhead-tasks", args.overhead_tasks, 1)):
@@ -487,7 +571,7 @@ def run(args, out=sys.stdout) -> dict:
         print(f"calibrated: {steps_per_ns:.4g} loop steps per ns "
               f"({1 / steps_per_ns:.1f} ns per step)", file=out, flush=True)
         cases = make_cases(args.durations, args.workers, args.work_ms * 1e6, args.min_tasks,
-                           args.overhead_tasks, steps_per_ns)
+                           args.overhead_tasks, steps_per_ns, args.dispatch)
         for c in cases:  # create and warm every pool before any timing
             sigint.check()
             if (c.executor, c.workers) not in pools:
@@ -495,18 +579,18 @@ def run(args, out=sys.stdout) -> dict:
                                                            args.start_method)
                 warm_up(c, pools[(c.executor, c.workers)], sigint)
         for group in groups(cases):
-            for c in group:
-                warm_up(c, pools[(c.executor, c.workers)], sigint)
+            chunks = {c: warm_up(c, pools[(c.executor, c.workers)], sigint) for c in group}
             reps = {c: [] for c in group}
             for _ in range(args.repetitions):  # interleaved: load drift hits every executor
                 for c in group:
                     reps[c].append(measure(c, pools[(c.executor, c.workers)], args.min_time,
-                                           sigint))
+                                           sigint, chunks[c]))
             for c in group:
                 verified += sum(m["verified"] for m in reps[c])
                 benchmarks += entries(c, cases.index(c), reps[c], steps_per_ns)
                 m = statistics.median(r["real_s"] for r in reps[c])
-                print(f"{c.name:<55} {m * 1e3:10.3f} ms  x{args.repetitions}", file=out,
+                print(f"{c.name:<70} {m * 1e3:10.3f} ms  x{args.repetitions}  "
+                      f"{tasks_per_message(c.tasks, chunks[c]):g} tasks/message", file=out,
                       flush=True)
     except concurrent.futures.BrokenExecutor as e:
         raise TaskError(f"a pool broke: {e}") from None

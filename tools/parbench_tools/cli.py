@@ -70,6 +70,31 @@ def _confidence(text: str) -> float:
     return value
 
 
+def _verdicts_markdown(run: Run, tables) -> str:
+    """The profile line and one verdict per table, above the tables."""
+    from .profile import profile_line
+    from .verdict import verdicts
+    found = verdicts(run, tables)
+    head = f"{profile_line(run)}\n\n" if profile_line(run) else ""
+    if not found:
+        return head
+    return head + "**Verdicts:**\n\n" + "".join(f"- {v}\n" for v in found) + "\n"
+
+
+def _width(text: str | None) -> int:
+    """--width, else the terminal's (80 when it cannot tell); at least 40."""
+    if text is None:
+        import shutil
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ToolError("--width", f"'{text}' is not a whole number of columns") from None
+    if value < 40:
+        raise ToolError("--width", f"must be at least 40 columns, not {value}")
+    return value
+
+
 def _trust_options(s, confidence: bool = False) -> None:
     s.add_argument("--max-interference", default=str(trust.MAX_INTERFERENCE), metavar="FRAC",
                    help="flag (⚠) a benchmark whose interference_cpu_frac + steal_frac, the "
@@ -90,8 +115,14 @@ def cmd_speedup(args) -> int:
         raise ToolError(args.run, f"has no benchmarks of an executor ({names}) to compare with "
                                   f"its {run.manifest.baseline} baseline")
     if args.format == "markdown":
-        text = _with_noise_warnings(speedup_mod.to_markdown(tables, confidence, limit), [run],
+        text = _with_noise_warnings(_verdicts_markdown(run, tables) +
+                                    speedup_mod.to_markdown(tables, confidence, limit), [run],
                                     limit)
+    elif args.format == "text":
+        from .textformat import to_text
+        warnings = [w for w in trust.noise_warnings(run) + [trust.disturbed_warning(run, limit)]
+                    if w]
+        text = to_text(run, tables, warnings, _width(args.width), confidence)
     elif args.format == "json":
         text = json.dumps(speedup_mod.to_rows(tables), indent=1) + "\n"
     else:
@@ -107,12 +138,33 @@ def cmd_speedup(args) -> int:
     return 1 if missing else 0
 
 
+def _trace_run(trace: str, run_path: str | None) -> Run | None:
+    """--run's run, else RUN.json next to RUN.trace.json(.gz) when it loads: its speedups and
+    interference go into the timelines' titles."""
+    if run_path:
+        return load_run(run_path)
+    guess = _run_next_to(trace)
+    if guess and os.path.exists(guess):
+        try:
+            return load_run(guess)
+        except ToolError:
+            return None
+    return None
+
+
+def _run_next_to(trace: str) -> str | None:
+    for suffix in (".trace.json.gz", ".trace.json"):
+        if trace.endswith(suffix):
+            return trace[:-len(suffix)] + ".json"
+    return None
+
+
 def _trace_manifest(trace: str, run_path: str | None):
     """The manifest to read a trace's names with: --run's, else that of RUN.json next to
     RUN.trace.json when it loads, else the fallback names."""
     if run_path:
         return load_run(run_path).manifest
-    guess = trace[:-len(".trace.json")] + ".json" if trace.endswith(".trace.json") else None
+    guess = _run_next_to(trace)
     if guess and os.path.exists(guess):
         try:
             return load_run(guess).manifest
@@ -128,9 +180,10 @@ def cmd_timeline(args) -> int:
     bad = [f for f in formats if f not in ("png", "svg")]
     if bad or not formats:
         raise ToolError("--formats", f"takes png and/or svg, not '{args.formats}'")
-    manifest = _trace_manifest(args.trace, args.run)
+    run = _trace_run(args.trace, args.run)
+    manifest = run.manifest if run is not None else _trace_manifest(args.trace, None)
     timelines = load_trace(args.trace, manifest)
-    files = timeline_figures(timelines, args.out_dir, formats, manifest)
+    files = timeline_figures(timelines, args.out_dir, formats, manifest, run)
     print(f"wrote {len(files)} files to {args.out_dir}")
     return 0
 
@@ -237,29 +290,53 @@ def cmd_compare(args) -> int:
 
 
 def cmd_machines(args) -> int:
-    limit = _fraction(args.max_interference)
-    runs = [load_run(p) for p in args.runs]
+    from . import machines_format as fmt
+    limit, confidence = _fraction(args.max_interference), _confidence(args.confidence)
+    files, given = machines_mod.labelled_files(args.runs or [], args.label or [])
+    if not files:
+        raise ToolError("machines", "needs two or more files (RUN.json or --label NAME=FILE)")
+    runs = [load_run(p) for p in files]
+    if len(runs) < 2 and not machines_mod.mpi_ranks(runs[0]):
+        # One run is enough when it ran under mpirun: its ranks' machines are the comparison.
+        raise ToolError("machines", "needs at least two files (or one run of bench under "
+                                    "mpirun)")
     machines_mod.check_common(runs)
-    # Machines differ on purpose; what they ran must not (workload parameters, build).
-    differs = [(run, fingerprint.comparability(
-        runs[0].context, run.context, False,
-        {b.name.workload for n, b in run.benchmarks.items() if n in runs[0].benchmarks}))
-        for run in runs[1:]]
-    differs = [(run, d) for run, d in differs if d]
-    if differs and args.strict:
-        run, d = differs[0]
-        raise ToolError(run.path, f"did not run what {runs[0].path} ran (--strict): "
-                                  + "; ".join(d))
-    for run, d in differs:
-        print(f"parbench-tools: warning: {run.path} is not comparable with {runs[0].path}: "
-              + "; ".join(d), file=sys.stderr)
-    labels = [str(r.context.get("host_name") or os.path.basename(r.path)) for r in runs]
-    if len(set(labels)) < len(labels):  # same host twice: fall back to file names
-        labels = [os.path.basename(r.path) for r in runs]
-    warnings = "".join(f"**Warning:** `{run.path}` did not run what `{runs[0].path}` ran: "
-                       + "; ".join(d) + ".\n\n" for run, d in differs)
-    _write(warnings + machines_mod.to_markdown(runs, labels, limit), args.out)
+    labels = [given.get(f, label) for f, label in
+              zip(files, machines_mod.default_labels(runs))]
+    if len(set(labels)) < len(labels):
+        raise ToolError("--label", f"two runs would both be labelled '{_twice(labels)}'")
+    summary = machines_mod.summarize(runs, labels, limit, confidence)
+    if args.strict:
+        for label, c in zip(labels[1:], summary.comparisons):
+            if c.differences:
+                raise ToolError(files[labels.index(label)],
+                                f"is not the same workload and build as {files[0]} (--strict): "
+                                + ", ".join(d.text for d in c.differences))
+    if args.format == "json":
+        text = json.dumps(fmt.to_json(summary), indent=1, allow_nan=False) + "\n"
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fmt.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(fmt.to_rows(summary))
+        text = buf.getvalue()
+    elif args.format == "html":
+        notes = [f"{run.path}: {w}" for run in runs
+                 for w in trust.noise_warnings(run) + [trust.disturbed_warning(run, limit)] if w]
+        text = fmt.to_html(summary, limit, notes)
+    else:
+        text = _with_noise_warnings(fmt.to_markdown(summary, limit), runs, limit)
+    _write(text, args.out)
+    if args.out_plot:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_plot)), exist_ok=True)
+        written = fmt.figure(summary, args.out_plot)
+        print("wrote " + (", ".join(written) or "no plot (no speedup and no METG to draw)"),
+              file=sys.stderr)
     return 0
+
+
+def _twice(labels: list[str]) -> str:
+    return next(x for x in labels if labels.count(x) > 1)
 
 
 def cmd_export(args) -> int:
@@ -273,8 +350,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_goals(args) -> int:
+    from .profile import refuse_quick
     limit = _fraction(args.max_interference)
     run = load_run(args.run)
+    refuse_quick(run, "judging the executors against parbench's goals")
     goals = goals_mod.evaluate(run, limit)
     if not goals:
         raise ToolError(args.run, "has none of the executor-speed benchmarks (overhead, "
@@ -291,12 +370,24 @@ def cmd_goals(args) -> int:
     return 1 if missed else 0
 
 
+def _granularity_labels(files: list[str], runs: list[Run], given: dict[str, str]) -> dict:
+    """Each file's label: the one given, else its file name while those differ, else its
+    machine (host, usable CPUs, affinity or quota; the date where two are the same)."""
+    names = [os.path.basename(f) for f in files]
+    default = names if len(set(names)) == len(names) else machines_mod.default_labels(runs)
+    return {run.path: given.get(f, label) for f, run, label in zip(files, runs, default)}
+
+
 def cmd_granularity(args) -> int:
     limit = _fraction(args.max_interference)
-    runs = [load_run(p) for p in args.runs]
+    files, given = machines_mod.labelled_files(args.runs or [], args.label or [])
+    if not files:
+        raise ToolError("granularity", "needs a file (RUN.json or --label NAME=FILE)")
+    runs = [load_run(p) for p in files]
+    labels = _granularity_labels(files, runs, given)
     curves = []
     for run in runs:
-        found = granularity_mod.curves(run, limit)
+        found = granularity_mod.curves(run, limit, args.efficiency)
         if not found:
             raise ToolError(run.path, "has no task-duration sweep (no family whose manifest "
                                       f"or benchmarks report {granularity_mod.NOMINAL_COUNTER}"
@@ -312,24 +403,40 @@ def cmd_granularity(args) -> int:
         writer.writerows(granularity_mod.to_rows(curves))
         text = buf.getvalue()
     else:
-        text = granularity_mod.to_markdown(curves, limit)
+        from .profile import is_quick
+        text = granularity_mod.to_markdown(curves, limit, labels)
+        quick = [run.path for run in runs if is_quick(run)]
+        if quick:
+            text += (f"\n{', '.join(quick)}: a quick run (every other task duration, 3 short "
+                     "repetitions): each METG is read from fewer points; bench --profile=full "
+                     "for numbers to publish.\n")
         verdicts = [(run, granularity_mod.verdict(run, [c for c in curves
                                                         if c.source == run.path]))
                     for run in runs]
-        text += "".join(f"\n{'**' + run.path + ':** ' if len(runs) > 1 else ''}{v}\n"
+        text += "".join(f"\n{_verdict_prefix(run, labels) if len(runs) > 1 else ''}{v}\n"
                         for run, v in verdicts if v)
         text = _with_noise_warnings(text, runs, limit)
     _write(text, args.out)
     if args.out_plot:
         from .plots import granularity_figure
         os.makedirs(os.path.dirname(os.path.abspath(args.out_plot)), exist_ok=True)
-        files = granularity_figure(curves, args.out_plot, max_interference=limit)
+        files = granularity_figure(curves, args.out_plot, max_interference=limit,
+                                   labels=labels)
         print("wrote " + (", ".join(files) or "no plot (no point has an efficiency)"),
               file=sys.stderr)
     broken = [(c, p) for c in curves for p in c.errors]
     for c, p in broken:
         print(f"parbench-tools: {c.source}: {p.name}: {p.error}", file=sys.stderr)
     return 1 if broken else 0
+
+
+def _verdict_prefix(run: Run, labels: dict[str, str]) -> str:
+    """'**results/a/run.json:** ', or '**LABEL** (`results/a/run.json`): ' when the label is
+    not the file name."""
+    label = labels.get(run.path, "")
+    if label in ("", os.path.basename(run.path)):
+        return f"**{run.path}:** "
+    return f"**{label}** (`{run.path}`): "
 
 
 def cmd_report(args) -> int:
@@ -339,8 +446,9 @@ def cmd_report(args) -> int:
     run = load_run(args.run)
     trace = args.trace
     if trace is None:
-        guess = os.path.splitext(args.run)[0] + ".trace.json"
-        trace = guess if os.path.exists(guess) else None
+        base = os.path.splitext(args.run)[0]
+        trace = next((guess for guess in (base + ".trace.json", base + ".trace.json.gz")
+                      if os.path.exists(guess)), None)
     timelines = load_trace(trace, run.manifest) if trace else None
     page = build_report(run, timelines, limit, confidence)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -365,9 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = _parser(sub, "speedup", "speedup tables per family (Markdown, CSV or JSON)")
+    s = _parser(sub, "speedup", "speedup tables and a verdict per family (Markdown, text, CSV "
+                                "or JSON)")
     s.add_argument("run", help="Google Benchmark JSON file")
-    s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    s.add_argument("--format", choices=("markdown", "text", "csv", "json"), default="markdown",
+                   help="text: for a terminal, verdicts first, tables that fit --width")
+    s.add_argument("--width", metavar="COLUMNS",
+                   help="text: the width to fit (default: the terminal's)")
     s.add_argument("--out", help="write here instead of standard output")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_speedup)
@@ -428,14 +540,34 @@ def build_parser() -> argparse.ArgumentParser:
     history_cli.add_gate_options(s, with_thresholds=False)
     s.set_defaults(func=cmd_compare)
 
-    s = _parser(sub, "machines", "compare machines: context, times and speedups")
-    s.add_argument("runs", nargs="+", help="two or more Google Benchmark JSON files (one "
-                   "is enough for a run under mpirun: every rank's machine is in it)")
-    s.add_argument("--out", help="write the Markdown here instead of standard output")
+    s = _parser(
+        sub, "machines", "compare machines: a summary, then context, times and speedups",
+        "A summary first: per family the geometric mean of each machine's time ratio against "
+        "the first run (with a bootstrap interval over the repetitions), each executor's "
+        "speedup at workers = the machine's usable CPUs, and METG per executor when the runs "
+        "swept task durations, in words. A family whose workload settings differ between the "
+        "runs (a flag it owns, such as --cpu_n, or --tasks where it changed the tasks per "
+        "iteration) is not compared; every difference, the build's included, is named in a "
+        "warning. Then each machine's context, every benchmark's time and every speedup.")
+    s.add_argument("runs", nargs="*", metavar="RUN.json",
+                   help="two or more Google Benchmark JSON files (one is enough for a run "
+                        "under mpirun: every rank's machine is in it); the first is the "
+                        "reference")
+    s.add_argument("--label", action="append", metavar="NAME=FILE",
+                   help="call FILE's machine NAME (repeatable; a file not among RUN.json is "
+                        "added after them). Default: host and usable CPUs (affinity mask, "
+                        "quota), then the date where two would read the same")
     s.add_argument("--strict", action="store_true",
-                   help="refuse (exit 2) runs whose workload parameters or build differ, "
-                        "instead of warning")
-    _trust_options(s)
+                   help="refuse (exit 2) runs whose workload settings, worker lists or build "
+                        "differ from the first run's, instead of warning")
+    s.add_argument("--format", choices=("markdown", "csv", "json", "html"), default="markdown",
+                   help="csv and json hold the summary's numbers; html is one self-contained "
+                        "page with the figure")
+    s.add_argument("--out", help="write here instead of standard output")
+    s.add_argument("--out-plot", metavar="PREFIX",
+                   help="also draw speedup at workers = usable CPUs and METG, executors x "
+                        "machines: PREFIX.png and PREFIX.svg")
+    _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_machines)
 
     s = _parser(sub, "export", "files for CI dashboards")
@@ -467,25 +599,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = _parser(
         sub, "granularity", "METG: from which task duration each executor pays off",
-        "Per file, efficiency = baseline time / (min(workers, usable CPUs) x executor time) at "
-        "each task duration of a sweep (bench's granularity family, the anchors' Python "
-        "sweep), against the duration the baseline measured; METG(50%) per executor, workers "
-        "and payload: where the efficiency last rises through 0.5 (interpolated in "
-        "log(duration)), every range below 0.5, the efficiency at the longest task; with "
-        "Markdown, one sentence per run saying from which task each executor pays off.")
-    s.add_argument("runs", nargs="+", metavar="RUN.json",
+        "Per file, at each task duration of a sweep (bench's granularity family, the anchors' "
+        "Python sweep), the efficiency under two definitions: parbench's = baseline time / "
+        "(min(workers, usable CPUs) x executor time), against the duration the baseline "
+        "measured; Task Bench's = useful work / (wall time x CPUs), against the task "
+        "granularity wall time x CPUs / tasks. METG(50%) per executor, workers, payload and "
+        "dispatch mode under both: where the efficiency last rises through 0.5 (interpolated "
+        "in log(duration)); every range below 0.5 and the efficiency at the longest task under "
+        "--efficiency's; with Markdown, one sentence per run saying from which task each "
+        "executor pays off.")
+    s.add_argument("runs", nargs="*", metavar="RUN.json",
                    help="bench's results, and more files (e.g. tools/anchors/futures.py's), "
                         "each against its own manifest's baseline")
+    s.add_argument("--label", action="append", metavar="NAME=FILE",
+                   help="call FILE's curves NAME (repeatable; a file not among RUN.json is "
+                        "added after them). Default: the file name, or, where two files have "
+                        "the same name, the machine (host and usable CPUs, then the date)")
     s.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     s.add_argument("--out", help="write the table here instead of standard output")
     s.add_argument("--out-plot", metavar="PREFIX",
                    help="also draw efficiency against task duration: PREFIX.png and PREFIX.svg")
+    s.add_argument("--efficiency", choices=granularity_mod.DEFINITIONS,
+                   default=granularity_mod.DEFAULT_DEFINITION,
+                   help="the definition the ranges, the verdict and the plot use: parbench "
+                        "(against serial at the same task; the default) or taskbench (useful "
+                        "work / (wall x CPUs), against the task granularity)")
     _trust_options(s)
     s.set_defaults(func=cmd_granularity)
 
     s = _parser(sub, "report", "one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")
-    s.add_argument("--trace", help="trace file (default: RUN.trace.json next to RUN.json)")
+    s.add_argument("--trace", help="trace file (default: RUN.trace.json or RUN.trace.json.gz "
+                                   "next to RUN.json)")
     s.add_argument("--out", default="report.html", help="the HTML file to write")
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
@@ -497,10 +642,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "machines" and len(args.runs) < 2:
-        # One run is enough when it ran under mpirun: its ranks' machines are the comparison.
-        if not machines_mod.mpi_ranks(load_run(args.runs[0])):
-            parser.error("machines needs at least two files (or one run of bench under mpirun)")
     try:
         return args.func(args)
     except ToolError as e:

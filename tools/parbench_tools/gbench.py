@@ -12,9 +12,11 @@ and only its time-type part (``/real_time``, ``/manual_time``, ``/process_time``
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import statistics
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,14 +193,20 @@ def is_finite_number(value: Any) -> bool:
 
 
 def load_json(path: str) -> Any:
-    """Reads a JSON file; every failure is a ToolError naming the file. NaN and Infinity are
-    read (Google Benchmark writes them for counters, e.g. a rate over no time, and for the cv of
-    a zero mean); where a time must be a number, the reader below refuses them."""
+    """Reads a JSON file, gzip-compressed or not; every failure is a ToolError naming the file.
+    NaN and Infinity are read (Google Benchmark writes them for counters, e.g. a rate over no
+    time, and for the cv of a zero mean); where a time must be a number, the reader below
+    refuses them."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":  # gzip's magic: a compressed run (results/machines/)
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
     except OSError as e:
         raise ToolError(path, f"cannot read: {e.strerror or e}") from None
+    except (EOFError, zlib.error):
+        raise ToolError(path, "is a damaged gzip file (truncated?)") from None
     except UnicodeDecodeError:
         raise ToolError(path, "is not text (not UTF-8)") from None
     if not text.strip():

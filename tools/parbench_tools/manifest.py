@@ -58,8 +58,30 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What a cost family's tables show: `per` ("per task", "throughput") from `counter`, or
+    from the time per iteration when `counter` is empty."""
+
+    per: str
+    counter: str = ""
+    unit: str = ""  # the counter's unit when the manifest does not declare the counter
+
+
+# Runs made before the manifest said which families are costs: the suite's four.
+COST_FALLBACK = {"overhead": Cost("per task", "ns_per_task", "ns"),
+                 "roundtrip": Cost("per round trip"),
+                 "transfer": Cost("throughput", "bytes_per_second", "B/s"),
+                 "startup": Cost("per start")}
+
+
+# The floors of runs made before the manifest named them (family, executor) -> reference.
+REFERENCE_FALLBACK = {("roundtrip", "processes"): "raw_pipe", ("startup", "processes"): "raw_spawn"}
+
+
+@dataclass(frozen=True)
 class Family:
-    """One family: its executors, axes (in name order), counters and references."""
+    """One family: its executors, axes (in name order), counters and references; `cost` when
+    it is read as a cost in its own unit rather than as a speedup."""
 
     name: str
     summary: str = ""
@@ -69,6 +91,7 @@ class Family:
     axes: tuple[Axis, ...] = ()
     counters: dict[str, Counter] = field(default_factory=dict, compare=False, hash=False)
     references: tuple[Reference, ...] = ()
+    cost: Cost | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +129,8 @@ class Manifest:
     def reference(self, family: str, compare_to: str) -> Reference | None:
         fam = self.families.get(family)
         if fam is None:
-            return None
+            name = None if self.declared else REFERENCE_FALLBACK.get((family, compare_to))
+            return Reference(name, compare_to=(compare_to,)) if name else None
         return next((r for r in fam.references if compare_to in r.compare_to), None)
 
 
@@ -215,7 +239,22 @@ def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> F
         workload=r.text(obj, "workload", where, name),
         time_unit=r.text(obj, "time_unit", where, ""),
         executors=r.names(obj, "executors", where, executors) if "executors" in obj else executors,
-        axes=tuple(axes), counters=r.counters(obj, where), references=tuple(references))
+        axes=tuple(axes), counters=r.counters(obj, where), references=tuple(references),
+        cost=_cost(r, obj, where, name))
+
+
+def _cost(r: _Reader, obj: dict, where: str, name: str) -> Cost | None:
+    """The family's cost reading (bench writes "reading" and "cost"); runs from before that
+    read the suite's four cost families by name."""
+    if "reading" not in obj:
+        return COST_FALLBACK.get(name)
+    reading = r.text(obj, "reading", where)
+    if reading == "speedup":
+        return None
+    if reading != "cost":
+        r.fail(f"{where}.reading", f"must be 'speedup' or 'cost', not {reading!r}")
+    cost = r.obj(obj.get("cost"), f"{where}.cost")
+    return Cost(r.text(cost, "per", f"{where}.cost"), r.text(cost, "counter", f"{where}.cost", ""))
 
 
 def parse_manifest(path: str, context: dict) -> Manifest:

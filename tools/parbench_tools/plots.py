@@ -10,7 +10,7 @@ from .gbench import Run, cores, group_label
 from .manifest import FALLBACK, Manifest
 from .speedup import format_seconds, speedup_tables
 from .trace import Timeline
-from .trust import MARK, MAX_INTERFERENCE
+from .trust import MARK, MAX_INTERFERENCE, disturbed, interference
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -37,10 +37,37 @@ def _save(fig, base: str, formats) -> list[str]:
     return written
 
 
+def lane_title(tl: Timeline, baseline: Timeline | None, run: Run | None,
+               max_interference: float = MAX_INTERFERENCE) -> str:
+    """What one executor's lanes show: 'threads: last of 5 iterations (last repetition), this
+    one 1.97× serial's, median 1.98×; interference 3%', ⚠ first when it ran disturbed."""
+    which = (f"last of {tl.iterations} iteration{'s' if tl.iterations != 1 else ''}"
+             if tl.iterations else "its last iteration") + " (last repetition)"
+    parts = [f"{tl.name.executor}: {which}"]
+    if tl.tasks_total and tl.tasks_total > len(tl.tasks):
+        parts[0] += f", first {len(tl.tasks)} of {tl.tasks_total} tasks"
+    if baseline is not None and baseline is not tl and tl.wall_ms > 0:
+        parts.append(f"this one {baseline.wall_ms / tl.wall_ms:.3g}× "
+                     f"{baseline.name.executor}'s")
+    bench = run.benchmarks.get(tl.name.full) if run is not None else None
+    mark = ""
+    if bench is not None and baseline is not None and baseline is not tl:
+        base = run.benchmarks.get(baseline.name.full)
+        if base is not None and base.measured and bench.measured and bench.median > 0:
+            parts.append(f"median {base.median / bench.median:.3g}×")
+    if bench is not None and (i := interference(bench)) is not None:
+        parts.append(f"interference {i:.0%}")
+        mark = f"{MARK} " if disturbed(bench, max_interference) else ""
+    return mark + ", ".join(parts)
+
+
 def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "svg"),
-                     manifest: Manifest = FALLBACK) -> list[str]:
+                     manifest: Manifest = FALLBACK, run: Run | None = None,
+                     max_interference: float = MAX_INTERFERENCE) -> list[str]:
     """One figure per group and worker count, the baseline executor first and the others in
-    the manifest's order, stacked on one time axis. Returns the files written."""
+    the manifest's order, stacked on one time axis, each executor's lanes titled with which
+    iteration they show, its speedup and (with `run`) its interference. Returns the files
+    written."""
     plt = _pyplot()
     by_group: dict = {}
     for tl in timelines:
@@ -67,9 +94,12 @@ def timeline_figures(timelines: list[Timeline], out_dir: str, formats=("png", "s
                       max((k.start_ms + k.dur_ms for r in rows for k in r.tasks), default=0))
             for ax, tl in zip(axes[:, 0], rows):
                 _draw_lanes(ax, tl, end)
+                title = lane_title(tl, baseline, run, max_interference)
+                ax.set_title(title, fontsize=8, loc="left",
+                             color="red" if title.startswith(MARK) else "black")
             axes[-1, 0].set_xlabel("time since the iteration started (ms)")
             fig.suptitle(f"{group_label(group)} — {workers} worker{'s' if workers > 1 else ''}"
-                         " (last iteration; one bar per task, gaps are idle time)", fontsize=10)
+                         " (one bar per task, gaps are idle time)", fontsize=10)
             fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # keep the title clear
             base = os.path.join(out_dir, f"timeline_{_slug(group_label(group))}_w{workers}")
             written += _save(fig, base, formats)
@@ -113,13 +143,37 @@ def _disturbed_marker(ax, xs, ys, limit: float, labelled: list) -> None:
                label=label)
 
 
+def ideal_line(workers: list[int], cpus: int | None) -> tuple[list[int], list[int]]:
+    """The ideal speedup at 1, at the measured worker counts and at the usable CPUs: the
+    worker count, capped at the usable CPUs (more workers than CPUs cannot compute faster).
+    Drawn through the same counts as the measurements, it reads right at each of them on a
+    log axis (a straight segment from 1 to 8 would read 3.3 at 2)."""
+    xs = sorted({1, *workers} | ({cpus} if cpus and cpus < max(workers, default=1) else set()))
+    return xs, [min(x, cpus) if cpus else x for x in xs]
+
+
+def plotted_tables(run: Run, max_interference: float = MAX_INTERFERENCE) -> list:
+    """The speedup tables worth a panel: a baseline, and an executor measured at two or more
+    worker counts (no single-point panels); not a cost family (its speedups read as 'near
+    zero' while it is a cost) nor a task-duration sweep (drawn by granularity_figure)."""
+    tables = []
+    for t in speedup_tables(run, max_interference):
+        if t.baseline_s is None or t.cost is not None or t.sweep:
+            continue
+        counts = [len([c for c in t.cells if c.executor == e and c.speedup is not None])
+                  for e in t.executors]
+        if max(counts, default=0) >= 2:
+            tables.append(t)
+    return tables
+
+
 def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
                    max_interference: float = MAX_INTERFERENCE) -> list[str]:
-    """Speedup against worker count, one panel per group, one line per executor (the manifest's
-    order), the ideal line and the usable CPUs marked; disturbed points ringed in red."""
+    """Speedup against worker count, one panel per group of a speedup family, one line per
+    executor (the manifest's order), the ideal line (capped at the usable CPUs) and the usable
+    CPUs marked, the y axis scaled to the data; disturbed points ringed in red."""
     plt = _pyplot()
-    tables = [t for t in speedup_tables(run, max_interference) if t.baseline_s is not None
-              and t.workers]
+    tables = plotted_tables(run, max_interference)
     if not tables:
         return []
     ncols = 3 if len(tables) > 4 else max(1, len(tables))
@@ -128,7 +182,8 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
     ncpus = cores(run)
     for ax, t in zip(axes.flat, tables):
         top = max(t.workers)
-        ax.plot([1, top], [1, top], linestyle=":", color="gray", label="ideal")
+        ax.plot(*ideal_line(t.workers, ncpus), linestyle=":", color="gray",
+                label=f"ideal (capped at {ncpus} CPUs)" if ncpus and ncpus < top else "ideal")
         ax.axhline(1, color="black", linewidth=0.5)
         if ncpus:
             ax.axvline(ncpus, color="red", linestyle="--", linewidth=0.8,
@@ -146,6 +201,9 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
         ax.set_xscale("log", base=2)
         ax.set_xticks(t.workers)
         ax.set_xticklabels([str(w) for w in t.workers])
+        ax.minorticks_off()
+        speedups = [c.speedup for c in t.cells if c.speedup is not None]
+        ax.set_ylim(0, max(speedups + [min(top, ncpus or top), 1.0]) * 1.15)
         title = t.label + (f" ({MARK} disturbed baseline)" if t.baseline_disturbed else "")
         ax.set_title(title, fontsize=9, color="red" if t.baseline_disturbed else "black")
         ax.set_xlabel("workers", fontsize=8)
@@ -160,17 +218,21 @@ def speedup_figure(run: Run, out_base: str, formats=("png", "svg"),
 
 
 def granularity_figure(curves, out_base: str, formats=("png", "svg"),
-                       max_interference: float = MAX_INTERFERENCE) -> list[str]:
+                       max_interference: float = MAX_INTERFERENCE,
+                       labels: dict[str, str] | None = None) -> list[str]:
     """Efficiency against task duration (log x), one curve per (executor, workers, payload)
-    and file, the 0.5 line, each METG starred on it, disturbed points ringed in red."""
+    and file, the 0.5 line, each METG starred on it, disturbed points ringed in red. With
+    several files: one colour per file (machine), named by `labels` (by file, else the file
+    name), one marker per executor."""
     from matplotlib.ticker import FuncFormatter
     from .granularity import LEVEL, format_ns
     plt = _pyplot()
-    drawn = [c for c in curves if any(p.efficiency is not None for p in c.points)]
+    drawn = [c for c in curves if c.xy()]
     if not drawn:
         return []
     fig, ax = plt.subplots(figsize=(9, 5.5))
-    sources = {c.source for c in drawn}
+    sources = list(dict.fromkeys(c.source for c in drawn))
+    names = list(dict.fromkeys(c.executor for c in drawn))
     several_workers = len({c.workers for c in drawn}) > 1
     executors = list(dict.fromkeys((c.source, c.executor) for c in drawn))
     payloads = list(dict.fromkeys(c.payload for c in drawn if not c.plain))
@@ -178,23 +240,28 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     labelled: list = []
     top = 1.0
     for c in drawn:
-        pts = [(p.task_ns, p.efficiency, p.flagged) for p in c.points
-               if p.task_ns is not None and p.efficiency is not None]
+        pts = c.xy()  # under the curve's efficiency definition
         label = c.executor
-        if len(sources) > 1 and sum(1 for s, e in executors if e == c.executor) > 1:
-            label = f"{os.path.basename(c.source)}: {label}"
+        if len(sources) > 1:
+            label = f"{(labels or {}).get(c.source) or os.path.basename(c.source)}: {label}"
         if several_workers:
             label += f" ×{c.workers}"
         if not c.plain:
             label += f", {c.payload}"
+        if c.dispatch:
+            label += f", {c.dispatch}"
         m = c.analysis
         label += f" (METG {format_ns(m.value_ns)})" if m.status == "crossed" else \
             f" ({m.status})"
         index = executors.index((c.source, c.executor))
+        if len(sources) > 1:  # colour by machine (file), marker by executor
+            color, marker = sources.index(c.source), names.index(c.executor)
+        else:
+            color = marker = index
         style = "-" if c.plain else styles[payloads.index(c.payload) % len(styles)]
         line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle=style,
-                        marker=_MARKERS[index % len(_MARKERS)], markersize=4, label=label,
-                        color=f"C{index % 10}")
+                        marker=_MARKERS[marker % len(_MARKERS)], markersize=4, label=label,
+                        color=f"C{color % 10}")
         top = max(top, max(p[1] for p in pts))
         if m.status == "crossed":
             ax.plot([m.value_ns], [LEVEL], marker="*", markersize=14, color=line.get_color(),
@@ -207,12 +274,19 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_ns(x)))
     ax.set_ylim(0, min(top * 1.08, 2.0))
-    ax.set_xlabel("task duration (measured by the baseline)")
-    ax.set_ylabel("parallel efficiency")
+    taskbench = drawn[0].definition == "taskbench"
+    ax.set_xlabel("task granularity: wall time × CPUs / tasks" if taskbench else
+                  "task duration (measured by the baseline)")
+    ax.set_ylabel("parallel efficiency, " + ("Task Bench's: useful work / (wall × CPUs)"
+                                             if taskbench else "parbench's: against serial"))
     ax.set_title("When does it pay off? Efficiency against task duration; "
                  "★ METG(50%)", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if len(sources) > 1:  # one curve per machine and executor: the legend goes beside
+        fig.set_size_inches(9 + 3.5, max(5.5, 0.17 * len(drawn) + 1))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     written = _save(fig, out_base, formats)
     plt.close(fig)

@@ -7,9 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .gbench import Benchmark, Run, cores, group_label
-from .stats import CONFIDENCE, Interval, median_interval, ratio_interval, ratio_level
+from .manifest import COST_FALLBACK, Cost
+from .stats import CONFIDENCE, Interval, best_median_interval, best_ratio_interval, ratio_level
 from .stats import repetitions_needed as ci_repetitions_needed
 from .trust import MARK, MAX_INTERFERENCE, disturbed, interference, rule
+
+GIB = float(1 << 30)
+# A family whose benchmarks report it sweeps task durations (granularity.py reads it by METG).
+NOMINAL_COUNTER = "task_ns_nominal"
 
 
 @dataclass
@@ -30,6 +35,10 @@ class Cell:
     interference: float | None = None  # interference_cpu_frac + steal_frac (median)
     flagged: bool = False  # disturbed itself, or its table's baseline was
     cpus: int | None = None  # the divisor of the efficiency
+    # A cost family's cell: its cost in its own unit, and how many times the floor's it is.
+    cost_text: str | None = None
+    floor_ratio: float | None = None
+    floor: str | None = None  # what the ratio is against ("serial", "roundtrip/raw_pipe")
 
 
 @dataclass
@@ -48,6 +57,9 @@ class Table:
     baseline_note: str | None = None  # why the baseline's interval is missing
     baseline_interference: float | None = None
     baseline_disturbed: bool = False  # flags every cell of the table
+    cost: Cost | None = None  # a cost family: cells read in its own unit, against the floor
+    sweep: bool = False  # a task-duration sweep (granularity): read by its METG
+    baseline_cost_text: str | None = None
 
     def cell(self, executor: str, workers: int) -> Cell | None:
         return next((c for c in self.cells if c.executor == executor and c.workers == workers),
@@ -86,6 +98,8 @@ def not_enough(n: int, what: str = "") -> str:
 def _interval_note(b: Benchmark, n: int, what: str = "") -> str:
     if b.aggregates_only:
         return "no interval: the file holds aggregates only"
+    if n < 2:
+        return "one repetition: no interval"
     return not_enough(n, what)
 
 
@@ -131,21 +145,7 @@ def speedup_tables(run: Run, max_interference: float = MAX_INTERFERENCE,
                         error=b.error, interference=interference(b))
             cell.flagged = disturbed(b, max_interference) or base_disturbed
             if b.measured:
-                cell.median_s = b.median
-                cell.cv = b.cv
-                cell.median_ci = median_interval(b.samples, confidence)
-                if cell.median_ci is None:
-                    cell.interval_note = _interval_note(b, len(b.samples))
-                if baseline is not None and cell.median_s > 0:
-                    cell.speedup = baseline / cell.median_s
-                    cell.cpus = efficiency_cpus(run, b.name.workers)
-                    cell.efficiency = cell.speedup / cell.cpus
-                    cell.speedup_ci = ratio_interval(base.samples, b.samples, confidence)
-                    if cell.speedup_ci is None:
-                        n = min(len(base.samples), len(b.samples))
-                        cell.interval_note = _interval_note(
-                            base if base.aggregates_only else b, n,
-                            "" if cell.median_ci is None else " for the speedup's interval")
+                _measure(run, cell, b, base if baseline is not None else None, confidence)
             cells.append(cell)
         workers = sorted({c.workers for c in cells if c.executor != base_name})
         executors = tuple(dict.fromkeys(c.executor for c in cells if c.executor != base_name))
@@ -155,11 +155,97 @@ def speedup_tables(run: Run, max_interference: float = MAX_INTERFERENCE,
             table.baseline_interference = interference(base)
             table.baseline_disturbed = base_disturbed
             if baseline is not None:
-                table.baseline_ci = median_interval(base.samples, confidence)
+                table.baseline_ci = best_median_interval(base.samples, confidence)
                 if table.baseline_ci is None:
                     table.baseline_note = _interval_note(base, len(base.samples))
+        family = manifest.family(group[0])
+        # parbench runs from before the manifest: the suite's cost families by name.
+        table.cost = family.cost if family is not None else (
+            None if manifest.declared else COST_FALLBACK.get(group[0]))
+        table.sweep = any(NOMINAL_COUNTER in b.counters for b in benches)
+        if table.cost is not None:
+            _add_costs(run, table, benches, base)
         tables.append(table)
     return tables
+
+
+def _measure(run: Run, cell: Cell, b: Benchmark, base: Benchmark | None,
+             confidence: float) -> None:
+    """The cell's median, its interval, and with a baseline its speedup, efficiency and
+    interval (the widest the repetitions give when too few for `confidence`)."""
+    cell.median_s = b.median
+    cell.cv = b.cv
+    cell.median_ci = best_median_interval(b.samples, confidence)
+    if cell.median_ci is None:
+        cell.interval_note = _interval_note(b, len(b.samples))
+    if base is None or cell.median_s <= 0:
+        return
+    cell.speedup = base.median / cell.median_s
+    cell.cpus = efficiency_cpus(run, b.name.workers)
+    cell.efficiency = cell.speedup / cell.cpus
+    cell.speedup_ci = best_ratio_interval(base.samples, b.samples, confidence)
+    if cell.speedup_ci is None:
+        n = min(len(base.samples), len(b.samples))
+        cell.interval_note = _interval_note(base if base.aggregates_only else b, n)
+
+
+def cost_value(run: Run, cost: Cost, b: Benchmark) -> tuple[float, bool] | None:
+    """A benchmark's cost in its family's unit, and whether bigger is better: seconds (a
+    counter in ns, us or ms, or the time per iteration) or bytes per second."""
+    if not cost.counter:
+        return (b.median, False) if b.measured else None
+    value = b.counter(cost.counter)
+    if value is None:
+        return None
+    meta = run.manifest.counter(cost.counter, b.name.workload)
+    unit = meta.unit if meta is not None else cost.unit
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}.get(unit)
+    if scale is not None:
+        return value * scale, False
+    return value, True  # a rate (B/s)
+
+
+def cost_text(value: tuple[float, bool], cost: Cost) -> str:
+    """'85.3 ns per task', '1.2 GiB/s'."""
+    amount, rate = value
+    if rate:
+        return f"{amount / GIB:.3g} GiB/s"
+    return f"{format_seconds(amount)} {cost.per}"
+
+
+def _floor_of(run: Run, b: Benchmark, base: Benchmark | None) -> Benchmark | None:
+    """What `b`'s cost is held against: the family's reference for its executor at the same
+    axis values and worker count (roundtrip/raw_pipe for processes), else the baseline."""
+    ref = run.manifest.reference(b.name.workload, b.name.executor)
+    if ref is not None:
+        want = dict(b.name.args) | {"workers": str(b.name.workers)}
+        for r in run.benchmarks.values():
+            parts = r.name.full.split("/")
+            if r.name.executor is None and len(parts) > 1 and parts[0] == b.name.workload \
+                    and parts[1] == ref.name and all(want.get(k) == v for k, v in r.name.args
+                                                     if k != ref.name) and r.measured:
+                return r
+    return base
+
+
+def _add_costs(run: Run, table: Table, benches: list[Benchmark],
+               base: Benchmark | None) -> None:
+    """Each cell's cost in the family's unit and its ratio to its floor."""
+    by_cell = {(b.name.executor, b.name.workers): b for b in benches}
+    if base is not None and (value := cost_value(run, table.cost, base)) is not None:
+        table.baseline_cost_text = cost_text(value, table.cost)
+    for cell in table.cells:
+        b = by_cell.get((cell.executor, cell.workers))
+        value = cost_value(run, table.cost, b) if b is not None and cell.error is None else None
+        if value is None:
+            continue
+        cell.cost_text = cost_text(value, table.cost)
+        floor = _floor_of(run, b, base)
+        floor_value = cost_value(run, table.cost, floor) if floor is not None else None
+        if floor is not None and floor is not b and floor_value and floor_value[0] > 0:
+            ratio = value[0] / floor_value[0]
+            cell.floor_ratio = 1 / ratio if value[1] else ratio
+            cell.floor = floor.name.executor or floor.name.full
 
 
 def format_seconds(s: float) -> str:
@@ -171,16 +257,52 @@ def format_seconds(s: float) -> str:
     return f"{s:.3g} s"
 
 
-def seconds_interval(ci: Interval | None) -> str:
-    """' [80.1 ms, 81.4 ms]' or ''."""
+def coverage_text(ci: Interval | None, confidence: float = CONFIDENCE) -> str:
+    """' 88%' when the interval holds with less than the asked level (too few repetitions for
+    it: the widest the repetitions give), else ''."""
+    if ci is None or ci.coverage >= confidence - 1e-9:
+        return ""
+    return f" {ci.coverage:.0%}"
+
+
+def seconds_interval(ci: Interval | None, confidence: float = CONFIDENCE) -> str:
+    """' [80.1 ms, 81.4 ms]', with ' 94%' after it when it holds with less than `confidence`;
+    or ''."""
     if ci is None:
         return ""
-    return f" [{format_seconds(ci.low)}, {format_seconds(ci.high)}]"
+    return f" [{format_seconds(ci.low)}, {format_seconds(ci.high)}]{coverage_text(ci, confidence)}"
 
 
-def cell_text(cell: Cell | None) -> str:
+def speedup_text(cell: Cell, confidence: float = CONFIDENCE, interval: bool = True) -> str:
+    """'1.98× [1.96, 2.00]', with the coverage when below `confidence' ('... 88%')."""
+    text = f"{cell.speedup:.3g}×"
+    if interval and cell.speedup_ci is not None:
+        ci = cell.speedup_ci
+        text += f" [{ci.low:.3g}, {ci.high:.3g}]{coverage_text(ci, confidence)}"
+    return text
+
+
+def ratio_text(ratio: float) -> str:
+    """'27×', '0.66×', '2,560×'."""
+    return f"{ratio:,.0f}×" if ratio >= 1000 else f"{ratio:.3g}×"
+
+
+def _cost_cell(cell: Cell, cost: Cost, mark: str, time: str, notes: list[str]) -> str:
+    """A cost family's cell: '85.3 ns per task, 27× serial's cost (84.9 µs [..] per
+    iteration)'; a cost read from the time per iteration shows that time once."""
+    ratio = (f", {ratio_text(cell.floor_ratio)} {cell.floor}'s cost"
+             if cell.floor_ratio is not None else "")
+    if not cost.counter:
+        return mark + f"{time} {cost.per}{ratio}" + (f" ({', '.join(notes)})" if notes else "")
+    return mark + f"{cell.cost_text}{ratio} ({time} per iteration" + \
+        "".join(f", {n}" for n in notes) + ")"
+
+
+def cell_text(cell: Cell | None, confidence: float = CONFIDENCE,
+              cost: Cost | None = None) -> str:
     """A table cell: speedup with its interval, efficiency, median time with its interval and
-    cv, or why an interval is missing; ⚠ and the interference when flagged; or **error**."""
+    cv, or why an interval is missing; a cost family's cost and its ratio to the floor instead
+    of a speedup; ⚠ and the interference when flagged; or **error**."""
     if cell is None:
         return ""
     if cell.error is not None:
@@ -188,7 +310,7 @@ def cell_text(cell: Cell | None) -> str:
     mark = f"{MARK} " if cell.flagged else ""
     if cell.median_s is None:
         return mark + "—"
-    time = format_seconds(cell.median_s) + seconds_interval(cell.median_ci)
+    time = format_seconds(cell.median_s) + seconds_interval(cell.median_ci, confidence)
     notes = []
     if cell.cv is not None:
         notes.append(f"cv {cell.cv * 100:.1f}%")
@@ -196,23 +318,27 @@ def cell_text(cell: Cell | None) -> str:
         notes.append(cell.interval_note)
     if cell.flagged and cell.interference is not None:
         notes.append(f"interference {cell.interference:.0%}")
+    if cell.cost_text is not None and cost is not None:
+        return _cost_cell(cell, cost, mark, time, notes)
     if cell.speedup is None:
         return mark + time + (f" ({', '.join(notes)})" if notes else "")
-    speedup = f"{cell.speedup:.3g}×"
-    if cell.speedup_ci is not None:
-        speedup += f" [{cell.speedup_ci.low:.3g}, {cell.speedup_ci.high:.3g}]"
-    return mark + f"{speedup} (eff {cell.efficiency:.2f}, {time}" + \
+    return mark + f"{speedup_text(cell, confidence)} (eff {cell.efficiency:.2f}, {time}" + \
         "".join(f", {n}" for n in notes) + ")"
 
 
 def legend(confidence: float, max_interference: float, flagged: bool = False) -> str:
     """What the brackets (and, when a cell is flagged, the mark) mean: one paragraph above the
     tables."""
+    needed = ci_repetitions_needed(confidence)
     text = (f"[low, high]: {confidence:.0%} intervals from the repetitions (order statistics; "
-            f"a median's needs {ci_repetitions_needed(confidence)}+ repetitions; a speedup's "
-            f"comes from its two medians' {ratio_level(confidence):.1%} intervals, "
-            f"{ci_repetitions_needed(ratio_level(confidence))}+ repetitions each). "
-            "Efficiency: speedup / min(workers, usable CPUs).")
+            f"a median's needs {needed}+ repetitions; a speedup's comes from its two medians' "
+            f"{ratio_level(confidence):.1%} intervals, "
+            f"{ci_repetitions_needed(ratio_level(confidence))}+ repetitions each). With fewer, "
+            "the interval is [min, max] of the repetitions and its lower level follows it (n = "
+            "3: 75% for a median, 50% for a speedup; n = 5: 94% and 88%). "
+            "Efficiency: speedup / min(workers, usable CPUs). Cost families (overhead, "
+            "roundtrip, transfer, startup) show what a unit of work costs, and how many times "
+            "the floor's (the reference measured beside it, else the baseline).")
     if flagged:
         text += f" {MARK}: {rule(max_interference)}."
     return text
@@ -222,11 +348,18 @@ def any_flagged(tables: list[Table]) -> bool:
     return any(c.flagged for t in tables for c in t.cells)
 
 
-def baseline_text(t: Table) -> str:
-    """'serial: 80.2 ms [80 ms, 80.5 ms] per iteration (median)' and its notes."""
-    text = f"{t.baseline}: {format_seconds(t.baseline_s)}{seconds_interval(t.baseline_ci)} " \
-           "per iteration (median" + (f"; {t.baseline_note}" if t.baseline_note else "") + ")"
-    return text
+def baseline_text(t: Table, confidence: float = CONFIDENCE) -> str:
+    """'serial: 80.2 ms [80 ms, 80.5 ms] per iteration (median)' and its notes; a cost
+    family's cost of the baseline too."""
+    per = "per iteration"
+    prefix = ""
+    if t.cost is not None and t.cost.counter and t.baseline_cost_text:
+        prefix = f"{t.baseline_cost_text}, "
+    elif t.cost is not None:
+        per = t.cost.per
+    return f"{t.baseline}: {prefix}{format_seconds(t.baseline_s)}" \
+        f"{seconds_interval(t.baseline_ci, confidence)} {per} (median" + \
+        (f"; {t.baseline_note}" if t.baseline_note else "") + ")"
 
 
 def disturbed_baseline_text(t: Table) -> str:
@@ -242,14 +375,15 @@ def to_markdown(tables: list[Table], confidence: float = CONFIDENCE,
         if t.error:
             out.append(f"**error:** {t.error}\n")
         if t.baseline_s is not None:
-            out.append(baseline_text(t) + "\n")
+            out.append(baseline_text(t, confidence) + "\n")
         if t.baseline_disturbed:
             out.append(f"**{disturbed_baseline_text(t)}**\n")
         header = ["executor"] + [f"{w} workers" if w > 1 else "1 worker" for w in t.workers]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         for executor in t.executors:
-            row = [executor] + [cell_text(t.cell(executor, w)) for w in t.workers]
+            row = [executor] + [cell_text(t.cell(executor, w), confidence, t.cost)
+                                for w in t.workers]
             if any(row[1:]):
                 out.append("| " + " | ".join(row) + " |")
         for c in t.cells:

@@ -63,6 +63,38 @@ def median_interval(values: list[float], confidence: float = CONFIDENCE) -> Inte
     return Interval(ordered[low - 1], ordered[high - 1], coverage)
 
 
+def widest_interval(values: list[float]) -> Interval | None:
+    """[min, max] of `values` and the probability it holds the median (1 - 2 / 2^n): what
+    the repetitions give when too few for the asked level (n = 3: 75%, n = 5: 93.8%); None
+    with fewer than 2 values."""
+    if len(values) < 2:
+        return None
+    return Interval(min(values), max(values), 1.0 - 2.0 * 0.5 ** len(values))
+
+
+def best_median_interval(values: list[float], confidence: float = CONFIDENCE) -> Interval | None:
+    """The median's interval at `confidence`, else the widest the values give (lower
+    coverage, which the caller prints); None with fewer than 2 values."""
+    return median_interval(values, confidence) or widest_interval(values)
+
+
+def best_ratio_interval(numerator: list[float], denominator: list[float],
+                        confidence: float = CONFIDENCE) -> Interval | None:
+    """ratio_interval at `confidence`, else the ratio of the two widest intervals, holding with
+    probability >= 1 - the two misses (n = 3 and 3: 50%; 5 and 5: 87.5%); None with fewer than 2
+    values on a side or a denominator that reaches 0."""
+    exact = ratio_interval(numerator, denominator, confidence)
+    if exact is not None:
+        return exact
+    level = ratio_level(confidence)
+    num = median_interval(numerator, level) or widest_interval(numerator)
+    den = median_interval(denominator, level) or widest_interval(denominator)
+    if num is None or den is None or den.low <= 0:
+        return None
+    coverage = 1.0 - (1.0 - num.coverage) - (1.0 - den.coverage)
+    return Interval(num.low / den.high, num.high / den.low, coverage)
+
+
 def ratio_level(confidence: float = CONFIDENCE) -> float:
     """The level of each median's interval for a ratio interval that holds with >= confidence:
     each side may miss with (1 - confidence) / 2 (Bonferroni: no independence assumed)."""

@@ -31,6 +31,8 @@ class Timeline:
     wall_ms: float
     tasks: list[Task] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)  # the trace's host table (otherData.hosts)
+    iterations: int | None = None  # the run it was the last iteration of had this many
+    tasks_total: int | None = None  # the iteration's tasks (bench keeps the first 1000 spans)
 
     def lane_label(self, slot: int) -> str:
         """"w0", or for a worker with a rank "w0 HOST r1": which machine and rank the lane is."""
@@ -120,6 +122,10 @@ def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
         if ev.e.get("cat") == "iteration":
             tl.wall_ms = dur
             tl.workers = ev.integer(ev.args, "workers", tl.workers, 1)
+            if "iterations" in ev.args:
+                tl.iterations = ev.integer(ev.args, "iterations", 1, 1)
+            if "tasks" in ev.args:
+                tl.tasks_total = ev.integer(ev.args, "tasks", 0, 0)
         else:
             rank = ev.integer(ev.args, "rank", -1, -1)
             tl.tasks.append(Task(ev.integer(ev.e, "tid", 0, 0), ev.integer(ev.args, "task", 0, 0),

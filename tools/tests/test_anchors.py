@@ -91,13 +91,16 @@ def test_tiny_run_writes_google_benchmark_json(tiny_run):
     assert names == [
         "granularity/py_serial/task:1us/real_time",
         "granularity/py_threads/workers:2/task:1us/real_time",
-        "granularity/py_processes/workers:2/task:1us/real_time",
+        "granularity/py_processes/workers:2/task:1us/dispatch:per_task/real_time",
+        "granularity/py_processes/workers:2/task:1us/dispatch:adaptive/real_time",
         "granularity/py_serial/task:100us/real_time",
         "granularity/py_threads/workers:2/task:100us/real_time",
-        "granularity/py_processes/workers:2/task:100us/real_time",
+        "granularity/py_processes/workers:2/task:100us/dispatch:per_task/real_time",
+        "granularity/py_processes/workers:2/task:100us/dispatch:adaptive/real_time",
         "overhead/py_serial/real_time",
         "overhead/py_threads/workers:2/real_time",
-        "overhead/py_processes/workers:2/real_time",
+        "overhead/py_processes/workers:2/dispatch:per_task/real_time",
+        "overhead/py_processes/workers:2/dispatch:adaptive/real_time",
     ]
     for b in data["benchmarks"]:
         assert b["run_name"] == b["name"]  # as Google Benchmark (and so bench) writes it
@@ -128,8 +131,8 @@ def test_every_task_was_verified(tiny_run):
     tasks = {"task:1us": 1000, "task:100us": 32}
     total = 0
     for b in data["benchmarks"]:
-        last = b["run_name"].split("/")[-2]
-        expected = tasks.get(last, 200) * b["iterations"]
+        task = next((p for p in b["run_name"].split("/") if p.startswith("task:")), "")
+        expected = tasks.get(task, 200) * b["iterations"]
         assert b["tasks_verified"] == expected, b["name"]
         total += expected
     assert int(data["context"]["anchors_tasks_verified"]) == total
@@ -147,9 +150,35 @@ def test_manifest_names_py_serial_as_baseline(tiny_run):
     assert m.executor("py_serial").single_worker
     assert m.executor("py_threads").traits["shares_memory"]
     assert m.executor("py_processes").traits["starts_processes"]
-    assert [a.name for a in m.family("granularity").axes] == ["task"]
+    assert [a.name for a in m.family("granularity").axes] == ["task", "dispatch"]
+    dispatch = m.family("granularity").axes[1]
+    assert dispatch.values == ("per_task", "adaptive")
+    assert dispatch.applies_to("py_processes") and not dispatch.applies_to("py_serial")
+    assert [a.name for a in m.family("overhead").axes] == ["dispatch"]
     assert "task_ns" in m.family("granularity").counters
+    assert "tasks_per_message" in m.counters
+    assert m.executor("py_processes").traits["sends_messages"]
+    assert not m.executor("py_threads").traits["sends_messages"]
     assert m.counters["tasks_per_second"].bigger_is_better
+
+
+def test_dispatch_modes_report_tasks_per_message(tiny_run):
+    """per_task sends one task per message; adaptive (bench's rule: about 200 us of work per
+    message, at most tasks / (2 W)) sends several when tasks are short; the serial loop and
+    the threads take one task at a time (1, as bench reports it)."""
+    status, stderr, out, _ = tiny_run
+    assert status == 0, stderr
+    with open(out, encoding="utf-8") as f:
+        per = {b["run_name"].removesuffix("/real_time"): b.get("tasks_per_message")
+               for b in json.load(f)["benchmarks"]}
+    assert per["granularity/py_serial/task:1us"] == 1
+    assert per["granularity/py_threads/workers:2/task:1us"] == 1
+    assert per["granularity/py_processes/workers:2/task:1us/dispatch:per_task"] == 1
+    assert per["overhead/py_processes/workers:2/dispatch:per_task"] == 1
+    # 1000 tasks of 1 us on 2 workers: more than one per message, at most 1000 / 4.
+    assert 1 < per["granularity/py_processes/workers:2/task:1us/dispatch:adaptive"] <= 250
+    # 200 empty tasks: the fair share decides, 200 / 4.
+    assert per["overhead/py_processes/workers:2/dispatch:adaptive"] == 50
 
 
 def test_the_tools_read_it_like_bench(tiny_run, cli):
@@ -191,6 +220,8 @@ def test_no_process_left_behind(tiny_run):
     ["--durations", ","],
     ["--workers", "0"],
     ["--workers", "two"],
+    ["--dispatch", "chunked"],
+    ["--dispatch", ","],
     ["--repetitions", "0"],
     ["--min-tasks", "0"],
     ["--min-time", "-1"],
@@ -270,6 +301,33 @@ def test_names_follow_bench():
         "granularity/py_threads/workers:2/task:1us")
     assert m.Case("overhead", "py_processes", 4, "", 10).run_name == (
         "overhead/py_processes/workers:4")
+
+
+def test_adaptive_chunksize_is_bench_rule():
+    """min(200 us / mean task duration, tasks / (2 W)), clamped to 1 .. 65536, truncated."""
+    m = load_module()
+    assert m.adaptive_chunksize(100, 20_000, 2) == 2000  # 100 ns: 200 us of work per message
+    assert m.adaptive_chunksize(20_000, 500, 2) == 10  # bench's comment: 20 us tasks ten a frame
+    assert m.adaptive_chunksize(200_000, 50, 2) == 1  # 200 us and more: one per message
+    assert m.adaptive_chunksize(1_000_000, 32, 2) == 1
+    assert m.adaptive_chunksize(100, 2_000, 2) == 500  # half of a fair share caps it
+    assert m.adaptive_chunksize(0, 10_000, 2) == 2500  # empty tasks: the fair share
+    assert m.adaptive_chunksize(0.001, 10**9, 1) == 65_536
+    assert m.tasks_per_message(1000, 1) == 1
+    assert m.tasks_per_message(1000, 300) == 250  # chunks of 300, 300, 300, 100
+    assert m.parse_dispatches("adaptive,per_task") == ["per_task", "adaptive"]
+
+
+def test_names_carry_the_dispatch_mode():
+    m = load_module()
+    cases = m.make_cases(["1us"], [2], 1e6, 32, 10, 1.0)
+    assert [c.run_name for c in cases] == [
+        "granularity/py_serial/task:1us", "granularity/py_threads/workers:2/task:1us",
+        "granularity/py_processes/workers:2/task:1us/dispatch:per_task",
+        "granularity/py_processes/workers:2/task:1us/dispatch:adaptive",
+        "overhead/py_serial", "overhead/py_threads/workers:2",
+        "overhead/py_processes/workers:2/dispatch:per_task",
+        "overhead/py_processes/workers:2/dispatch:adaptive"]
 
 
 def test_the_task_computes_the_sum_and_a_wrong_one_is_caught():

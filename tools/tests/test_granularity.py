@@ -104,10 +104,12 @@ def test_the_real_run_gives_one_curve_per_executor_and_payload():
         assert c.analysis.status in ("crossed", "below the sweep", "not reached")
 
 
-def _known(efficiencies: dict, context: dict | None = None) -> dict:
-    """granularity.json made quiet, every task lasting exactly its nominal duration, serial
-    taking 10 ms per iteration, and each executor's time set so that its efficiency at each
-    task is the one given: {(executor, payload): [eff at 100ns, 10us, 1ms]}."""
+def _known(efficiencies: dict, context: dict | None = None, useful: float = 1.0) -> dict:
+    """granularity.json made quiet, serial taking 10 ms per iteration for 10 ms / nominal
+    tasks, of which it measured `useful` × nominal each (task_ns; the rest is the loop's own
+    cost), and each executor's time set so that its efficiency at each task against serial is
+    the one given: {(executor, payload): [eff at 100ns, 10us, 1ms]}. tasks_per_second is
+    tasks / time, as bench reports it."""
     data = planted(load_fixture("granularity.json"))
     data["context"].update(context or {})
     tasks = ("100ns", "10us", "1ms")
@@ -119,10 +121,11 @@ def _known(efficiencies: dict, context: dict | None = None) -> dict:
         payload = next((p.split(":")[1] for p in parts if p.startswith("payload:")), "")
         b["time_unit"] = "ms"
         if executor == "serial":
-            b["real_time"], b["task_ns"] = 10.0, nominal[task]
+            b["real_time"], b["task_ns"] = 10.0, useful * nominal[task]
         else:
             eff = efficiencies[(executor, payload)][tasks.index(task)]
             b["real_time"] = 10.0 / (2 * eff)
+        b["tasks_per_second"] = (10e6 / nominal[task]) / (b["real_time"] * 1e-3)
     return data
 
 
@@ -137,15 +140,22 @@ def test_the_table_from_known_efficiencies(cli, tmp_path):
     status, out, err = cli("granularity", path)
     assert status == 0, err
     rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows[0] == ("| executor | workers | payload | METG (50%) | below 50% efficiency | "
-                       "efficiency at the longest task |")
+    assert rows[0] == ("| executor | workers | payload | METG, parbench's (task duration) | "
+                       "METG, Task Bench's (granularity) | below 50% efficiency (task duration) "
+                       "| efficiency at the longest task (task duration) |")
+    # Serial's tasks are all useful work here, so Task Bench's efficiency is parbench's and
+    # its METG, a granularity, twice the task duration.
     assert rows[1:] == [
-        "| threads | 2 | none | 1 µs | < 1 µs | 0.90 (1 ms) |",
-        "| processes | 2 | none | 215 µs | < 215 µs | 0.60 (1 ms) |",
-        "| processes | 2 | 64 KiB | 100 µs | 464 ns–100 µs | 0.70 (1 ms) |",
-        "| processes | 2 | 1 MiB | not reached (> 1 ms) | the whole sweep (100 ns–1 ms) | "
-        "0.20 (1 ms) |",
+        "| threads | 2 | none | 1 µs | 2 µs | < 1 µs | 0.90 (1 ms) |",
+        "| processes | 2 | none | 215 µs | 431 µs | < 215 µs | 0.60 (1 ms) |",
+        "| processes | 2 | 64 KiB | 100 µs | 200 µs | 464 ns–100 µs | 0.70 (1 ms) |",
+        "| processes | 2 | 1 MiB | not reached (> 1 ms) | not reached (> 5 ms) | "
+        "the whole sweep (100 ns–1 ms) | 0.20 (1 ms) |",
     ]
+    assert "Efficiency, parbench's (the default) = baseline time / (min(workers, usable " \
+        "CPUs) × executor time)" in out
+    assert "Task Bench's (--efficiency taskbench) = useful work / (wall time × CPUs)" in out
+    assert "the verdict use parbench's." in out
     assert MARK not in out
     records = json.loads(cli("granularity", path, "--format", "json")[1])
     assert records[0]["metg_ns"] == pytest.approx(1000)
@@ -153,50 +163,107 @@ def test_the_table_from_known_efficiencies(cli, tmp_path):
     table = list(csv.DictReader(io.StringIO(cli("granularity", path, "--format", "csv")[1])))
     assert [r["status"] for r in table] == ["crossed", "crossed", "crossed", "not reached"]
     assert math.isclose(float(table[1]["metg_ns"]), 1e4 * 100 ** (2 / 3))
+    assert math.isclose(float(table[1]["metg_taskbench_ns"]), 2e4 * 100 ** (2 / 3))
+    assert {r["efficiency"] for r in table} == {"parbench"}
 
 
-def test_the_verdict_sentence(tmp_path):
-    run = load_run(write_json(tmp_path, "known.json", _known(KNOWN)))
-    assert verdict(run, curves(run)) == (
-        "On this machine (2 CPUs): threads pay off from tasks of 1 µs, processes from 215 µs "
-        "(from 100 µs when each task ships 64 KiB, never when each task ships 1 MiB); shorter "
-        "tasks are faster serially.")
+def test_task_bench_efficiency_on_a_fixture_whose_baseline_pays_for_its_loop(cli, tmp_path):
+    """Serial measured only 0.8 of each task's nominal duration as task work (task_ns); the
+    rest of its time is its own loop. Task Bench's efficiency = task_ns × tasks / (wall × CPUs),
+    so it is 0.8 × parbench's; its x, the granularity = wall × CPUs / tasks."""
+    path = write_json(tmp_path, "known.json", _known(KNOWN, useful=0.8))
+    run = load_run(path)
+    threads = next(c for c in curves(run) if c.executor == "threads")
+    for p, eff, nominal in zip(threads.points, KNOWN[("threads", "")], (100, 1e4, 1e6)):
+        wall_ns = 10e6 / (2 * eff)  # an iteration of the executor
+        tasks = 10e6 / nominal
+        assert p.task_ns == pytest.approx(0.8 * nominal)
+        assert p.efficiency == pytest.approx(eff)
+        assert p.granularity_ns == pytest.approx(wall_ns * 2 / tasks)
+        assert p.taskbench_efficiency == pytest.approx(0.8 * nominal * tasks / (wall_ns * 2))
+        assert p.taskbench_efficiency == pytest.approx(0.8 * eff)
+    # threads: 0.16, 0.64, 0.72 against task_ns 80 ns, 8 µs, 800 µs: crosses 0.5 at
+    # 80 ns × 100^((0.5-0.16)/(0.64-0.16)), where the granularity is twice that.
+    crossing = 80 * 100 ** ((0.5 - 0.16) / (0.64 - 0.16))
+    assert threads.metg("taskbench").value_ns == pytest.approx(2 * crossing)
+    assert threads.metg("parbench").value_ns == pytest.approx(800)  # 0.2 -> 0.8: halfway
+    status, out, err = cli("granularity", path, "--efficiency", "taskbench")
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| threads |"))
+    assert row == ("| threads | 2 | none | 800 ns | 4.18 µs | < 4.18 µs | 0.72 (1.11 ms) |")
+    assert "(the default)" in out and "the verdict use Task Bench's." in out
+    assert ("threads reach 50% efficiency (Task Bench's) from a granularity of 4.18 µs, and "
+            "shorter ones stayed below 50%") in out
+    # A file without tasks_per_second has no Task Bench efficiency, and says so.
+    data = _known(KNOWN)
+    for b in data["benchmarks"]:
+        del b["tasks_per_second"]
+    run = load_run(write_json(tmp_path, "norate.json", data))
+    assert all(c.metg("taskbench").status == "no data" for c in curves(run))
+
+
+def _verdict(tmp_path, efficiencies: dict, context: dict | None = None) -> str:
+    run = load_run(write_json(tmp_path, "known.json", _known(efficiencies, context)))
+    return verdict(run, curves(run))
+
+
+def test_the_verdict_when_each_executor_crosses(tmp_path):
+    assert _verdict(tmp_path, KNOWN) == (
+        "On this machine (2 CPUs): threads pay off from tasks of 1 µs, and shorter ones ran "
+        "faster serially; processes pay off from tasks of 215 µs, and shorter ones ran faster "
+        "serially (from 100 µs when each task ships 64 KiB, never when each task ships 1 MiB).")
     # One usable CPU of two (taskset -c 0): efficiency is against that one CPU, so twice the
     # above, and METG moves (threads: 0.4 -> 1.6 crosses 0.5 a twelfth of the way on).
-    run = load_run(write_json(tmp_path, "one.json", _known(KNOWN, {
-        "parbench_usable_cpus": "1"})))
-    assert verdict(run, curves(run)) == (
+    assert _verdict(tmp_path, KNOWN, {"parbench_usable_cpus": "1"}) == (
         "On this machine (1 of its 2 CPUs usable, 2 workers): threads pay off from tasks of "
-        "147 ns, processes from 3.16 µs (at every duration when each task ships 64 KiB, never "
-        "when each task ships 1 MiB); shorter tasks are faster serially.")
-    # An executor that never pays off, with or without a payload: one clause for the payloads.
+        "147 ns, and shorter ones ran faster serially; processes pay off from tasks of "
+        "3.16 µs, and shorter ones ran faster serially (at every point measured when each task "
+        "ships 64 KiB, never when each task ships 1 MiB).")
+
+
+def test_the_verdict_when_an_executor_never_reaches_half(tmp_path):
+    # One never pays off, with or without a payload: one clause for the payloads.
     never = {**KNOWN, ("processes", ""): [0.1, 0.2, 0.3],
              ("processes", "64KiB"): [0.1, 0.2, 0.3]}
-    run = load_run(write_json(tmp_path, "never.json", _known(never)))
-    assert "processes for no task up to 1 ms (nor when each task ships 64 KiB or 1 MiB);" in \
-        verdict(run, curves(run))
-    # Nothing pays off: every task was faster serially. Everything does: nothing was too short.
+    assert _verdict(tmp_path, never) == (
+        "On this machine (2 CPUs): threads pay off from tasks of 1 µs, and shorter ones ran "
+        "faster serially; processes never pay off: every task up to 1 ms ran faster serially, "
+        "efficiency 0.30 at the longest (nor when each task ships 64 KiB or 1 MiB).")
     nothing = {key: [0.1, 0.2, 0.3] for key in KNOWN}
-    run = load_run(write_json(tmp_path, "nothing.json", _known(nothing)))
-    assert verdict(run, curves(run)) == (
-        "On this machine (2 CPUs): threads pay off for no task up to 1 ms, processes for no task "
-        "up to 1 ms (nor when each task ships 64 KiB or 1 MiB); every task in the sweep ran "
-        "faster serially.")
-    # Not reached, but paying off for a while: those stretches are named, nothing is claimed
-    # of the rest but that it was faster serially.
+    assert _verdict(tmp_path, nothing) == (
+        "On this machine (2 CPUs): threads never pay off: every task up to 1 ms ran faster "
+        "serially, efficiency 0.30 at the longest; processes never pay off: every task up to "
+        "1 ms ran faster serially, efficiency 0.30 at the longest (nor when each task ships "
+        "64 KiB or 1 MiB).")
+    # Not reached, but paying off for a while: those stretches are named, and the rest.
     dips = {**nothing, ("threads", ""): [0.2, 0.8, 0.3], ("processes", "1MiB"): [0.6, 0.2, 0.2]}
-    run = load_run(write_json(tmp_path, "dips.json", _known(dips)))
-    assert verdict(run, curves(run)) == (
-        "On this machine (2 CPUs): threads pay off only between 1 µs and 158 µs (below half "
-        "again from 158 µs on), processes for no task up to 1 ms (only below 316 ns when each "
-        "task ships 1 MiB, never when each task ships 64 KiB); elsewhere the tasks ran faster "
-        "serially.")
+    assert _verdict(tmp_path, dips) == (
+        "On this machine (2 CPUs): threads pay off only between 1 µs and 158 µs, while tasks "
+        "below 1 µs and from 158 µs on ran faster serially; processes never pay off: every "
+        "task up to 1 ms ran faster serially, efficiency 0.30 at the longest (nor when each "
+        "task ships 64 KiB, only below 316 ns when each task ships 1 MiB).")
+
+
+def test_the_verdict_when_an_executor_never_drops_below_half(tmp_path):
+    """Nothing measured was too short: no claim about shorter tasks, and the efficiency at
+    the shortest task, so that executors below the sweep are still ranked."""
     everything = {key: [0.6, 0.8, 0.9] for key in KNOWN}
-    run = load_run(write_json(tmp_path, "everything.json", _known(everything)))
-    assert verdict(run, curves(run)) == (
+    everything[("threads", "")] = [0.7, 0.8, 0.9]
+    text = _verdict(tmp_path, everything)
+    assert text == (
         "On this machine (2 CPUs): threads pay off at every task duration measured, down to "
-        "100 ns, processes at every task duration measured, down to 100 ns (at every duration "
-        "when each task ships 64 KiB, at every duration when each task ships 1 MiB).")
+        "the shortest, 100 ns, where the efficiency was 0.70; processes pay off at every task "
+        "duration measured, down to the shortest, 100 ns, where the efficiency was 0.60 (also "
+        "when each task ships 64 KiB or 1 MiB).")
+    assert "faster serially" not in text
+    # Beside one that crosses (the reference run's shape): each clause says only its own.
+    mixed = {**KNOWN, ("threads", ""): [0.7, 0.8, 0.9]}
+    text = _verdict(tmp_path, mixed)
+    assert text.startswith(
+        "On this machine (2 CPUs): threads pay off at every task duration measured, down to "
+        "the shortest, 100 ns, where the efficiency was 0.70; processes pay off from tasks of "
+        "215 µs, and shorter ones ran faster serially")
+    assert "shorter tasks are faster serially" not in text
 
 
 def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp_path):
@@ -205,9 +272,10 @@ def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp
     assert status == 0, err
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     body = page.split("<h1>parbench report</h1>")[1]
-    assert body.lstrip().startswith("<p class='verdict'>On this machine (2 CPUs): threads pay "
-                                    "off from tasks of 1 µs")
-    assert "<h2>When does it pay off? METG" in page
+    answer = body.split("<nav>")[0]  # the answer comes before the table of contents
+    assert "<p class='verdict'>On this machine (2 CPUs): threads pay off from tasks of 1 µs" \
+        in answer
+    assert "<h2 id='metg'>When does it pay off? METG" in page
     assert "alt=\"efficiency against task duration\"" in page
     # A run without a duration sweep has no verdict.
     status, _, _ = cli("report", fixture("reps6.json"), "--out", str(tmp_path / "c.html"))
@@ -234,6 +302,12 @@ def test_the_plot_is_written_as_png_and_svg(cli, tmp_path):
     svg = (tmp_path / "g" / "metg.svg").read_text(encoding="utf-8")
     for label in ("threads (METG 1 µs)", "processes, 1 MiB (not reached)", "50% efficiency"):
         assert label in svg
+    assert "parbench's: against serial" in svg
+    status, _, err = cli("granularity", write_json(tmp_path, "k.json", _known(KNOWN)),
+                         "--efficiency", "taskbench", "--out-plot", str(tmp_path / "g" / "tb"))
+    assert status == 0, err
+    svg = (tmp_path / "g" / "tb.svg").read_text(encoding="utf-8")
+    assert "threads (METG 2 µs)" in svg and "task granularity" in svg
 
 
 def test_several_files_each_against_its_own_baseline(cli, tmp_path):

@@ -103,7 +103,23 @@ def test_report_is_self_contained_and_renders_every_image_in_chromium(cli, tmp_p
     assert f'data-images-total="{expected_images}"' in body, body
     assert f'data-images-loaded="{expected_images}"' in body, body
     assert "data-errors" not in body, body
-    assert "Speedup against serial" in result.stdout
+    assert "Speedups and costs against serial" in result.stdout
+
+
+def test_the_report_answers_first_and_keeps_the_machine_and_the_goals_for_last(cli, tmp_path):
+    page = tmp_path / "report.html"
+    status, _, err = cli("report", fixture("run.json"), "--out", str(page))
+    assert status == 0, err
+    html = page.read_text()
+    order = [html.index(mark) for mark in (
+        "<ul class='verdicts'>", "<nav><h2>Contents</h2>", "<h2 id='tables'>",
+        "<h2 id='machine'>", "<h2 id='goals'>parbench's own goals (about its executors)")]
+    assert order == sorted(order), order
+    for anchor in ("tables", "machine", "goals"):
+        assert f"<a href='#{anchor}'>" in html, anchor
+    goals = html.split("<h2 id='goals'>")[1]
+    assert "`" not in goals and "**" not in goals, "no Markdown marks in the HTML"
+    assert "not a fault of this machine" in goals
 
 
 @pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",

@@ -96,14 +96,18 @@ def _more_repetitions(data: dict, copies: int) -> dict:
     return data
 
 
-def test_speedup_cells_show_intervals_or_say_there_are_not_enough_repetitions(cli, tmp_path):
+def test_speedup_cells_show_intervals_or_the_widest_the_repetitions_give_with_its_level(
+        cli, tmp_path):
     # 1 repetition: no interval at all.
     _, out, _ = cli("speedup", fixture("granularity.json"))
-    assert "not enough repetitions (n=1)" in out and " [" not in out.split("### ")[1]
-    # 6: the medians' intervals, but not the speedup's (7+ each side).
+    assert "one repetition: no interval" in out and " [" not in out.split("### ")[1]
+    # 6: the medians' 95% intervals; the speedup's from the two [min, max] (each 96.9%), so
+    # it holds with 94%, which the cell says.
     _, out, _ = cli("speedup", write_json(tmp_path, "six.json", planted(load_fixture(
         "reps6.json"))))
-    assert "not enough repetitions for the speedup's interval (n=6)" in out
+    assert "not enough repetitions" not in out
+    row = next(line for line in out.splitlines() if line.startswith("| threads |"))
+    assert re.search(r"\| [\d.]+× \[[\d.]+, [\d.]+\] 94% \(eff ", row), row
     assert re.search(r"serial: [\d.]+ \S+ \[[\d.]+ \S+, [\d.]+ \S+\] per iteration", out)
     # 12: every interval, and the speedup's holds the speedup.
     path = write_json(tmp_path, "twelve.json", _more_repetitions(planted(load_fixture(

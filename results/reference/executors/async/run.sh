@@ -1,7 +1,7 @@
 #!/bin/bash
 # The event loop's CPU per request, old build against new, interleaved, and wrk against the
 # same loopback server. Usage: run.sh OLD_DIR NEW_DIR OUT_DIR (each DIR holds bench, its
-# modules and api_server; run it under /work/bin/quiet or on an otherwise idle machine).
+# modules and api_server; run it under quiet or on an otherwise idle machine).
 set -u
 OLD=$1 NEW=$2 OUT=$3 REPS=${REPS:-5}
 mkdir -p "$OUT"
