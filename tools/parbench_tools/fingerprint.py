@@ -67,6 +67,24 @@ def _normal(key: str, value: Any) -> Any:
     return value
 
 
+def compatible(a: dict, b: dict) -> bool:
+    """Whether two machines' (or builds') fields agree on every field both recorded: a run of
+    an older bench records less of the same machine."""
+    return all(a[k] == b[k] for k in set(a) & set(b) if a[k] is not None and b[k] is not None)
+
+
+def agreeing(a: dict, b: dict) -> int:
+    """How many fields both recorded (and agree on, when compatible)."""
+    return sum(1 for k in set(a) & set(b) if a[k] is not None and b[k] is not None)
+
+
+def resolve(known: list[tuple[int, str, dict]], fields: dict) -> tuple[int, str, dict] | None:
+    """The stored (id, fingerprint, fields) that `fields` are compatible with, the one that
+    shares the most recorded fields (then the oldest); None when none is."""
+    fits = [k for k in known if compatible(k[2], fields)]
+    return max(fits, key=lambda k: (agreeing(k[2], fields), -k[0]), default=None)
+
+
 def digest(fields: dict) -> str:
     """A 16-hex-digit hash of `fields` (sorted keys, canonical JSON)."""
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)

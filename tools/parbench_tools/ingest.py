@@ -238,14 +238,27 @@ def record_from_file(path: str, meta: Meta) -> Record:
     return record_from_data(path, load_json(path), meta)
 
 
-def _fingerprint_id(conn, table, fields: dict) -> int:
+def known_fingerprints(conn, table) -> list[tuple[int, str, dict]]:
+    """The stored machines (or builds): (id, fingerprint, fields)."""
     import sqlalchemy as sa
-    digest = fp.digest(fields)
-    found = conn.execute(sa.select(table.c.id).where(table.c.fingerprint == digest)).scalar()
-    if found is not None:
-        return found
-    return conn.execute(table.insert().values(fingerprint=digest, fields=dumps(fields))
-                        ).inserted_primary_key[0]
+    return [(r.id, r.fingerprint, json.loads(r.fields)) for r in conn.execute(
+        sa.select(table.c.id, table.c.fingerprint, table.c.fields).order_by(table.c.id))]
+
+
+def _fingerprint_id(conn, table, fields: dict) -> int:
+    """The stored machine (or build) these fields are compatible with, its fields completed
+    with those it did not record (a newer bench measures more of the same machine); else a new
+    one, fingerprinted by its fields."""
+    found = fp.resolve(known_fingerprints(conn, table), fields)
+    if found is None:
+        return conn.execute(table.insert().values(fingerprint=fp.digest(fields),
+                                                  fields=dumps(fields))).inserted_primary_key[0]
+    ident, _, stored = found
+    merged = {k: stored.get(k) if stored.get(k) is not None else fields.get(k)
+              for k in set(stored) | set(fields)}
+    if merged != stored:
+        conn.execute(table.update().where(table.c.id == ident).values(fields=dumps(merged)))
+    return ident
 
 
 def store_record(store: Store, record: Record) -> tuple[int, bool]:

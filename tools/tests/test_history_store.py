@@ -216,3 +216,21 @@ def test_disturbed_benchmarks_are_flagged_at_the_stores_limit(cli, db, tmp_path)
                                          t["runs"].c.source).join(t["runs"]))
     flagged = {(r["source"].split("/")[-1], r["benchmark"]) for r in rows if r["disturbed"]}
     assert flagged and all(src == "loud.json" and "workers:2" in name for src, name in flagged)
+
+
+def test_a_newer_bench_recording_more_of_the_same_machine_continues_its_series(cli, db,
+                                                                               tmp_path):
+    old = load_fixture("reps6.json")  # bench before SMT, memory and kernel were recorded
+    newer = copy.deepcopy(old)
+    newer["context"].update(parbench_smt="0", parbench_memory_bytes="25276194816",
+                            parbench_kernel="6.1.0", date="2026-12-01T00:00:00+00:00")
+    upgraded = copy.deepcopy(newer)
+    upgraded["context"].update(parbench_kernel="6.9.0", date="2026-12-02T00:00:00+00:00")
+    _add(cli, db, write_json(tmp_path, "old.json", old), write_json(tmp_path, "new.json", newer),
+         write_json(tmp_path, "upgraded.json", upgraded))
+    machines = _rows(db, lambda t: sa.select(t["machines"]).order_by(t["machines"].c.id))
+    assert len(machines) == 2, "the same machine, then another kernel"
+    assert json.loads(machines[0]["fields"])["kernel"] == "6.1.0", "completed by the newer run"
+    runs = _rows(db, lambda t: sa.select(t["runs"].c.machine_id).order_by(t["runs"].c.id))
+    assert [r["machine_id"] for r in runs] == [machines[0]["id"], machines[0]["id"],
+                                               machines[1]["id"]]
