@@ -427,7 +427,8 @@ def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERE
                 labels: dict[str, str] | None = None) -> str:
     """One table: executor, workers, payload, dispatch (when any curve has it), METG under
     both definitions, ranges below 50% and efficiency at the longest task under the curves'
-    definition (and the run's label by file, else its file name, when several; the disturbed points, when any)."""
+    definition (and the run's label by file, else its file name, when several; the disturbed
+    points, when any)."""
     several = len({c.source for c in all_curves}) > 1
     families = len({c.family for c in all_curves}) > 1
     dispatch = any(c.dispatch or c.tasks_per_message is not None for c in all_curves)
