@@ -40,6 +40,7 @@ BUILD_FIELDS = (
 _NOT_SETTINGS = {
     "parbench_git_revision", "parbench_revision_source", "parbench_manifest", "parbench_mpi",
     "parbench_noise_efficiency", "parbench_noise_efficiency_end", "parbench_end_time",
+    "parbench_commit_order", "parbench_commit_time",
     "parbench_affinity_cpus", "parbench_openblas_core", "parbench_descriptor_limit",
     "parbench_openblas_threads",  # bench sets it from the usable CPUs: the machine's
 }

@@ -135,7 +135,7 @@ def _revision(context: dict, meta: Meta) -> tuple[str, bool]:
 def run_row(run: Run, digest: str, meta: Meta, foreign: bool) -> dict:
     context = run.context
     revision, dirty = _revision(context, meta)
-    order, when = git_commit(meta.git_dir, revision)
+    order, when = _commit_of(context, meta, revision)
     ci = ci_environment()
     manifest = context.get(CONTEXT_KEY)
     return {
@@ -158,6 +158,17 @@ def run_row(run: Run, digest: str, meta: Meta, foreign: bool) -> dict:
         "noise_after": _float(context.get("parbench_noise_efficiency_end")),
         "max_interference": meta.max_interference, "added_at": now(),
     }
+
+
+def _commit_of(context: dict, meta: Meta, revision: str) -> tuple[int | None, str | None]:
+    """The commit's order and time: those the run carries (parbench_commit_order and
+    parbench_commit_time, as results/history/pack.py writes them into an archive of runs),
+    else git's in the checkout."""
+    order = context.get("parbench_commit_order")
+    when = iso_time(context.get("parbench_commit_time"))
+    if isinstance(order, str) and order.isdigit():
+        return int(order), when
+    return git_commit(meta.git_dir, revision)
 
 
 def _per_repetition(b, key: str, n: int) -> list[float | None]:
