@@ -27,7 +27,7 @@ import numpy as np
 
 WINDOW = 30  # points per sliding window (Hunter's paper: 30)
 # The final significance level of the t-test. Otava's default is 0.001; on 5 x 1,000 stationary
-# lognormal series of 60 runs with 3% noise (and a 5% minimum change) 0.001 flagged 0.94% of
+# lognormal series of 60 runs with 3% noise (and a 5% minimum change) 0.001 flagged 0.88% of
 # them, 0.0005 flagged 0.50%, while finding a +10% step as often (docs/history.md).
 MAX_P = 0.0005
 WEAK_FACTOR = 10  # the split pass accepts p up to WEAK_FACTOR * MAX_P

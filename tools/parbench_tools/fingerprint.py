@@ -40,6 +40,7 @@ BUILD_FIELDS = (
 _NOT_SETTINGS = {
     "parbench_git_revision", "parbench_revision_source", "parbench_manifest", "parbench_mpi",
     "parbench_noise_efficiency", "parbench_noise_efficiency_end", "parbench_end_time",
+    "parbench_commit_order", "parbench_commit_time",
     "parbench_affinity_cpus", "parbench_openblas_core", "parbench_descriptor_limit",
     "parbench_openblas_threads",  # bench sets it from the usable CPUs: the machine's
 }
@@ -65,6 +66,24 @@ def _normal(key: str, value: Any) -> Any:
         text = value.strip()
         return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
     return value
+
+
+def compatible(a: dict, b: dict) -> bool:
+    """Whether two machines' (or builds') fields agree on every field both recorded: a run of
+    an older bench records less of the same machine."""
+    return all(a[k] == b[k] for k in set(a) & set(b) if a[k] is not None and b[k] is not None)
+
+
+def agreeing(a: dict, b: dict) -> int:
+    """How many fields both recorded (and agree on, when compatible)."""
+    return sum(1 for k in set(a) & set(b) if a[k] is not None and b[k] is not None)
+
+
+def resolve(known: list[tuple[int, str, dict]], fields: dict) -> tuple[int, str, dict] | None:
+    """The stored (id, fingerprint, fields) that `fields` are compatible with, the one that
+    shares the most recorded fields (then the oldest); None when none is."""
+    fits = [k for k in known if compatible(k[2], fields)]
+    return max(fits, key=lambda k: (agreeing(k[2], fields), -k[0]), default=None)
 
 
 def digest(fields: dict) -> str:

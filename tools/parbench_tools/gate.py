@@ -78,10 +78,16 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list
     import json
 
     import sqlalchemy as sa
+    from .ingest import known_fingerprints
     t = store.tables
     runs_t = t["runs"]
-    new = fpm.fingerprints(run.context)
     with store.engine.connect() as conn:
+        # The stored machine and build the run's are compatible with (a newer bench records
+        # more fields of the same machine); a digest no stored one has when none is.
+        new = [(fpm.resolve(known_fingerprints(conn, t[table]), fields) or
+                (0, fpm.digest(fields), fields))[1]
+               for table, fields in (("machines", fpm.machine(run.context)),
+                                     ("builds", fpm.build(run.context)))]
         rows = conn.execute(sa.select(runs_t.c.id, runs_t.c.digest, runs_t.c.revision,
                                       runs_t.c.commit_order, runs_t.c.commit_time,
                                       runs_t.c.start_time,
@@ -90,16 +96,14 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list
                             .join(t["machines"]).join(t["builds"])
                             .where(runs_t.c.branch == options.branch)).all()
         digest = content_digest_of(run)
-        runs = sorted((r for r in rows if (r.m, r.b) == (new.machine, new.build)
-                       and r.digest != digest),
+        runs = sorted((r for r in rows if (r.m, r.b) == tuple(new) and r.digest != digest),
                       key=lambda r: (r.commit_order if r.commit_order is not None else -1,
                                      r.commit_time or "", r.start_time or "", r.id))
         if runs or not rows:
             return runs, ([] if runs else [f"no run of branch {options.branch} is stored"])
         latest = max(r.id for r in rows)
         context = conn.execute(sa.select(runs_t.c.context).where(runs_t.c.id == latest)).scalar()
-    known = (("machine", new.machine, {r.m for r in rows}),
-             ("build", new.build, {r.b for r in rows}))
+    known = (("machine", new[0], {r.m for r in rows}), ("build", new[1], {r.b for r in rows}))
     problems = [f"new {what} fingerprint {mine[:8]}: no stored run of branch {options.branch} "
                 "has it" for what, mine, theirs in known if mine not in theirs]
     differs = fpm.comparability(json.loads(context), run.context, True,
@@ -280,9 +284,13 @@ def decide(store: Store, run: Run, options: Options) -> Decision:
             row.gate, row.reason = INCONCLUSIVE, problems[0]
             continue
         key, points = by_name.get(name, (None, []))
+        if key is None:
+            row.gate, row.reason = INCONCLUSIVE, ("no stored run of this machine and build on "
+                                                  f"branch {options.branch} has it")
+            continue
         wanted = fpm.family_settings(fpm.settings(run.context), b.name.workload, families)
         row.baseline = (_baseline(key, points, options, marks, row, wanted,
-                                  expected.get(key.digest, set())) if key else [])
+                                  expected.get(key.digest, set())))
         row.reason = _why_untestable(b, options.metric, options.max_interference)
         if row.reason:
             row.gate = INCONCLUSIVE

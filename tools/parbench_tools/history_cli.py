@@ -112,6 +112,37 @@ def _data_js(path: str, meta: Meta):
     return data_js_records(path, parse_data_js(path, text), meta)
 
 
+ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz")
+
+
+def _archive_sources(path: str, meta: Meta) -> list:
+    """Every *.json run in a tar archive (trace files aside), in name order, read in place."""
+    import json
+    import tarfile
+
+    from .ingest import record_from_data
+    try:
+        with tarfile.open(path) as archive:
+            members = sorted((m for m in archive.getmembers() if m.isfile()
+                              and m.name.endswith(".json")
+                              and not m.name.endswith(".trace.json")), key=lambda m: m.name)
+            texts = [(m.name, archive.extractfile(m).read()) for m in members]
+    except (tarfile.TarError, OSError, EOFError) as e:
+        reason = str(e).splitlines()[0].rstrip(":")  # tarfile lists every method it tried
+        raise ToolError(path, f"is not a readable tar archive ({reason})") from None
+    if not texts:
+        raise ToolError(path, "holds no .json run")
+    out = []
+    for name, raw in texts:
+        label = f"{path}:{name}"
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ToolError(label, f"is not valid JSON ({e})") from None
+        out.append((label, lambda label=label, data=data: [record_from_data(label, data, meta)]))
+    return out
+
+
 def cmd_import(args) -> int:
     meta = _meta(args)
     sources = []
@@ -120,6 +151,8 @@ def cmd_import(args) -> int:
             sources += [(p, lambda p=p: [record_from_file(p, meta)]) for p in _folder_files(path)]
         elif path.endswith(".js"):
             sources.append((path, lambda p=path: _data_js(p, meta)))
+        elif path.endswith(ARCHIVES) and os.path.exists(path):
+            sources += _archive_sources(path, meta)
         elif os.path.exists(path):
             sources.append((path, lambda p=path: [record_from_file(p, meta)]))
         else:
@@ -175,7 +208,25 @@ def cmd_changes(args) -> int:
     else:
         text = ch.to_markdown(reports, options)
     _write(text, args.out)
+    if args.plot:
+        _plot_series(reports, args.plot, drawn_all=args.filter is not None)
     return 1 if any(f.open_regression for r in reports for f in r.found) else 0
+
+
+def _plot_series(reports, folder: str, drawn_all: bool) -> None:
+    """Each series with a change point (with --filter: each series it keeps) as a figure."""
+    import re as _re
+
+    from .plots import series_figure
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for r in reports:
+        if r.min_change_pct is None or not (r.found or drawn_all) or not r.points:
+            continue
+        name = _re.sub(r"[^A-Za-z0-9]+", "_", f"{r.key.metric} {r.key.name} "
+                                              f"{r.key.branch} {r.key.machine[:8]}").strip("_")
+        written += series_figure(r, os.path.join(folder, name))
+    print(f"wrote {len(written)} files to {folder}", file=sys.stderr)
 
 
 def cmd_mark(args) -> int:
@@ -334,9 +385,10 @@ def add_parser(sub, make_parser) -> None:
 
     s = make_parser(hs, "import", "seed a store: every run in a folder, or "
                                   "github-action-benchmark's data.js")
-    s.add_argument("sources", nargs="+", metavar="DIR|data.js",
-                   help="a folder (every *.json in it and below, trace files aside), a "
-                        "data.js (window.BENCHMARK_DATA = ...), or a run")
+    s.add_argument("sources", nargs="+", metavar="DIR|ARCHIVE|data.js",
+                   help="a folder (every *.json in it and below, trace files aside), a tar "
+                        "archive of runs (.tar, .tar.gz, .tar.xz), a data.js "
+                        "(window.BENCHMARK_DATA = ...), or a run")
     _meta_options(s)
     s.set_defaults(func=cmd_import)
 
@@ -360,9 +412,13 @@ def add_parser(sub, make_parser) -> None:
                           "thresholds-file line matches (default %(default)s)")
     s.add_argument("--max-p", type=float, default=cpd_max_p(), metavar="P",
                    help="the t-test's significance level (default %(default)s; Otava's is "
-                        "0.001, which flags about 1%% of stationary series of 60 runs)")
+                        "0.001, which flags about 0.9%% of stationary series of 60 runs)")
     s.add_argument("--format", choices=("markdown", "json"), default="markdown")
     s.add_argument("--points", action="store_true", help="json: every run's value too")
+    s.add_argument("--plot", metavar="DIR", help="draw each series with a change point (with "
+                                                 "--filter: each series it keeps) into DIR: "
+                                                 "the runs, the disturbed ones marked, the "
+                                                 "change points and levels (PNG and SVG)")
     s.add_argument("--out", help="write here instead of standard output")
     _db_option(s)
     s.set_defaults(func=cmd_changes)

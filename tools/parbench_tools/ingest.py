@@ -135,7 +135,7 @@ def _revision(context: dict, meta: Meta) -> tuple[str, bool]:
 def run_row(run: Run, digest: str, meta: Meta, foreign: bool) -> dict:
     context = run.context
     revision, dirty = _revision(context, meta)
-    order, when = git_commit(meta.git_dir, revision)
+    order, when = _commit_of(context, meta, revision)
     ci = ci_environment()
     manifest = context.get(CONTEXT_KEY)
     return {
@@ -158,6 +158,17 @@ def run_row(run: Run, digest: str, meta: Meta, foreign: bool) -> dict:
         "noise_after": _float(context.get("parbench_noise_efficiency_end")),
         "max_interference": meta.max_interference, "added_at": now(),
     }
+
+
+def _commit_of(context: dict, meta: Meta, revision: str) -> tuple[int | None, str | None]:
+    """The commit's order and time: those the run carries (parbench_commit_order and
+    parbench_commit_time, as results/history/pack.py writes them into an archive of runs),
+    else git's in the checkout."""
+    order = context.get("parbench_commit_order")
+    when = iso_time(context.get("parbench_commit_time"))
+    if isinstance(order, str) and order.isdigit():
+        return int(order), when
+    return git_commit(meta.git_dir, revision)
 
 
 def _per_repetition(b, key: str, n: int) -> list[float | None]:
@@ -238,14 +249,27 @@ def record_from_file(path: str, meta: Meta) -> Record:
     return record_from_data(path, load_json(path), meta)
 
 
-def _fingerprint_id(conn, table, fields: dict) -> int:
+def known_fingerprints(conn, table) -> list[tuple[int, str, dict]]:
+    """The stored machines (or builds): (id, fingerprint, fields)."""
     import sqlalchemy as sa
-    digest = fp.digest(fields)
-    found = conn.execute(sa.select(table.c.id).where(table.c.fingerprint == digest)).scalar()
-    if found is not None:
-        return found
-    return conn.execute(table.insert().values(fingerprint=digest, fields=dumps(fields))
-                        ).inserted_primary_key[0]
+    return [(r.id, r.fingerprint, json.loads(r.fields)) for r in conn.execute(
+        sa.select(table.c.id, table.c.fingerprint, table.c.fields).order_by(table.c.id))]
+
+
+def _fingerprint_id(conn, table, fields: dict) -> int:
+    """The stored machine (or build) these fields are compatible with, its fields completed
+    with those it did not record (a newer bench measures more of the same machine); else a new
+    one, fingerprinted by its fields."""
+    found = fp.resolve(known_fingerprints(conn, table), fields)
+    if found is None:
+        return conn.execute(table.insert().values(fingerprint=fp.digest(fields),
+                                                  fields=dumps(fields))).inserted_primary_key[0]
+    ident, _, stored = found
+    merged = {k: stored.get(k) if stored.get(k) is not None else fields.get(k)
+              for k in set(stored) | set(fields)}
+    if merged != stored:
+        conn.execute(table.update().where(table.c.id == ident).values(fields=dumps(merged)))
+    return ident
 
 
 def store_record(store: Store, record: Record) -> tuple[int, bool]:

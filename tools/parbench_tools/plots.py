@@ -291,3 +291,50 @@ def granularity_figure(curves, out_base: str, formats=("png", "svg"),
     written = _save(fig, out_base, formats)
     plt.close(fig)
     return written
+
+
+def series_figure(report, base: str, formats=("png", "svg")) -> list[str]:
+    """One stored series over its runs (history order): the clean runs' medians joined, the
+    disturbed runs drawn as red ⚠ marks (left out of the series), each change point as a
+    vertical line between its last good and first bad run with the levels before and after.
+    `report` is a changes.SeriesReport."""
+    import math
+    plt = _pyplot()
+    key, points = report.key, report.points
+    seconds = key.metric in ("real_time", "cpu_time", "metg")
+    scale, unit = (1.0, "") if not seconds else _time_scale(
+        [p.value for p in points if p.value])
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x_of = {id(p): i for i, p in enumerate(points)}
+    clean = [p for p in points if p.clean]
+    ax.plot([x_of[id(p)] for p in clean], [p.value / scale for p in clean], "o-", color="C0",
+            markersize=4, label="clean runs (median)")
+    loud = [p for p in points if not p.clean and p.value]
+    if loud:
+        ax.plot([x_of[id(p)] for p in loud], [p.value / scale for p in loud], "x", color="red",
+                label=f"{MARK} disturbed (left out)")
+    for f in report.found:
+        x = (x_of[id(f.last_good)] + x_of[id(f.first_bad)]) / 2
+        ax.axvline(x, color="C3" if f.regression else "C2", linestyle="--")
+        ax.annotate(f"{f.change_pct:+.1f}%\n{f.status}", (x, ax.get_ylim()[1]),
+                    textcoords="offset points", xytext=(3, -24), fontsize=8)
+        for lo, hi, level in ((0, x, f.change.mean_before),
+                              (x, len(points) - 1, f.change.mean_after)):
+            ax.hlines(math.exp(level) / scale, lo, hi, colors="grey", linestyles=":")
+    ax.set_xticks(range(len(points)))
+    ax.set_xticklabels([p.run.label[:7] for p in points], rotation=60, fontsize=7)
+    ax.set_ylabel(f"{key.metric}" + (f" ({unit})" if unit else ""))
+    ax.set_title(f"{key.label} — branch {key.branch}, machine {key.machine[:8]}, "
+                 f"build {key.build[:8]}", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    written = _save(fig, base, formats)
+    plt.close(fig)
+    return written
+
+
+def _time_scale(values: list[float]) -> tuple[float, str]:
+    """The unit that format_seconds would pick for the median of `values`."""
+    ordered = sorted(values)
+    text = format_seconds(ordered[len(ordered) // 2]).split()[1]
+    return {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[text], text

@@ -119,6 +119,10 @@ def test_marks_are_kept_and_expected_restarts_the_series(cli, db, tmp_path):
     status, result = _changes(cli, db)
     found = _series(result, STEP)["change_points"]
     assert [x["status"] for x in found] == ["expected", "open"]
+    status, _, err = cli("history", "changes", "--db", db, "--plot", str(tmp_path / "plots"))
+    assert "wrote 2 files" in err, "the one series with change points, PNG and SVG"
+    svg = next((tmp_path / "plots").glob("real_time_synthetic_step_*.svg")).read_text()
+    assert "synthetic/step" in svg and "expected" in svg
     assert not found[1]["regression"] and status == 0, "an improvement is not a regression"
     status, _, err = cli("history", "mark", "--db", db, "ffffffff", "fixed")
     assert status == 2 and "matches no change point" in err

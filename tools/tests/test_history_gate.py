@@ -180,3 +180,14 @@ def test_many_unchanged_benchmarks_do_not_fail_by_chance(cli, db, tmp_path):
     status, rows, result = _gate(cli, db, path)
     assert status == 0, [r for r in rows.values() if r["gate"] != "pass"]
     assert result["benchmark_level"] == pytest.approx(1 - 0.01 / 100)
+
+
+def test_a_newer_bench_on_the_same_machine_is_not_a_new_machine(cli, db, tmp_path):
+    _history(cli, db, tmp_path, 10)
+    newer = _new(tmp_path, context={"parbench_smt": "0", "parbench_kernel": "6.1.0"})
+    status, _, result = _gate(cli, db, newer)
+    assert status == 0 and result["problems"] == []
+    other = _new(tmp_path, index=502, context={"parbench_smt": "1"})
+    cli("history", "add", "--db", db, newer, "--order", "10")
+    status, _, result = _gate(cli, db, other)
+    assert status == 3 and "new machine fingerprint" in " ".join(result["problems"])

@@ -5,6 +5,7 @@ series, foreign Google Benchmark JSON, data.js, idempotent re-ingest, migrations
 
 import copy
 import json
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -216,3 +217,48 @@ def test_disturbed_benchmarks_are_flagged_at_the_stores_limit(cli, db, tmp_path)
                                          t["runs"].c.source).join(t["runs"]))
     flagged = {(r["source"].split("/")[-1], r["benchmark"]) for r in rows if r["disturbed"]}
     assert flagged and all(src == "loud.json" and "workers:2" in name for src, name in flagged)
+
+
+def test_a_newer_bench_recording_more_of_the_same_machine_continues_its_series(cli, db,
+                                                                               tmp_path):
+    old = load_fixture("reps6.json")  # bench before SMT, memory and kernel were recorded
+    newer = copy.deepcopy(old)
+    newer["context"].update(parbench_smt="0", parbench_memory_bytes="25276194816",
+                            parbench_kernel="6.1.0", date="2026-12-01T00:00:00+00:00")
+    upgraded = copy.deepcopy(newer)
+    upgraded["context"].update(parbench_kernel="6.9.0", date="2026-12-02T00:00:00+00:00")
+    _add(cli, db, write_json(tmp_path, "old.json", old), write_json(tmp_path, "new.json", newer),
+         write_json(tmp_path, "upgraded.json", upgraded))
+    machines = _rows(db, lambda t: sa.select(t["machines"]).order_by(t["machines"].c.id))
+    assert len(machines) == 2, "the same machine, then another kernel"
+    assert json.loads(machines[0]["fields"])["kernel"] == "6.1.0", "completed by the newer run"
+    runs = _rows(db, lambda t: sa.select(t["runs"].c.machine_id).order_by(t["runs"].c.id))
+    assert [r["machine_id"] for r in runs] == [machines[0]["id"], machines[0]["id"],
+                                               machines[1]["id"]]
+
+
+def test_an_archive_of_runs_is_imported_with_the_commit_order_they_carry(cli, db, tmp_path):
+    import tarfile
+    runs = []
+    for i, order in enumerate((12, 7)):
+        data = load_fixture("reps6.json")
+        data["context"].update(parbench_git_revision=f"{i:012x}", parbench_commit_order=str(order),
+                               parbench_commit_time=f"2026-01-0{i + 1}T00:00:00+00:00")
+        runs.append(write_json(tmp_path, f"r{i}.json", data))
+    archive = tmp_path / "runs.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in runs:
+            tar.add(path, arcname=os.path.basename(path))
+    status, out, err = cli("history", "import", "--db", db, str(archive))
+    assert status == 0 and "2 run(s) added" in out, err
+    stored = _rows(db, lambda t: sa.select(t["runs"]).order_by(t["runs"].c.commit_order))
+    order = [(r["revision"], r["commit_order"]) for r in stored]
+    assert order == [(f"{1:012x}", 7), (f"{0:012x}", 12)]
+    assert stored[0]["commit_time"] == "2026-01-02T00:00:00Z"
+    assert stored[0]["source"].endswith("runs.tar.gz:r1.json")
+    status, out, _ = cli("history", "import", "--db", db, *runs)
+    assert "0 run(s) added, 2 already in the store" in out, "the same runs as files"
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not an archive")
+    status, _, err = cli("history", "import", "--db", db, str(bad))
+    assert status == 2 and "not a readable tar archive" in err and err.count("\n") == 1
