@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "common/resources.h"
-#include "executors/mpi_session.h"
-#include "executors/worker_main.h"
+#include "executors/mpi/session.h"
+#include "executors/process/worker_main.h"
 #include "tests/support.h"
 #include "workloads/modules.h"
 

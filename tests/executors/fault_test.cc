@@ -8,8 +8,8 @@
 
 #include <fstream>
 
-#include "executors/frame.h"
-#include "executors/process_pool.h"
+#include "executors/process/frame.h"
+#include "executors/process/pool.h"
 #include "executors/thread_pool.h"
 #include "tests/support.h"
 

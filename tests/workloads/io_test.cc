@@ -18,7 +18,7 @@
 #include "common/resources.h"
 #include "common/temp_dir.h"
 #include "executors/executor.h"
-#include "executors/process_pool.h"
+#include "executors/process/pool.h"
 #include "tests/support.h"
 
 namespace parbench::io {

@@ -1,7 +1,7 @@
 // Spawning: a child that cannot start is a clear error and leaves no zombie; a started child
 // gets its pipes and only the descriptors meant for it; its owner reaps it (killing it if need
 // be), and a raw status tells a crash from an exit.
-#include "executors/spawn.h"
+#include "executors/process/spawn.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // never sets, so bp::posix::use_vfork fails to link. vfork is available on Linux: turn it on.
 #define BOOST_POSIX_HAS_VFORK 1
 
-#include "executors/spawn.h"
+#include "executors/process/spawn.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>

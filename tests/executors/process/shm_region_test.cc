@@ -1,7 +1,7 @@
 // The shared-memory region: starts empty, grows on demand and never shrinks, keeps every
 // mapping that a result still holds valid after growing, and shares its bytes through the memfd
 // a worker is given.
-#include "executors/shm_region.h"
+#include "executors/process/shm_region.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The process pool's life cycle: no child, zombie or descriptor outlives it; a dead, hung or
 // missing worker is reported, not waited on forever.
-#include "executors/process_pool.h"
+#include "executors/process/pool.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "executors/process_worker.h"
+#include "executors/process/worker.h"
 #include "tests/support.h"
 #include "workloads/transfer.h"
 

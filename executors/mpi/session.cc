@@ -1,4 +1,4 @@
-#include "executors/mpi_session.h"
+#include "executors/mpi/session.h"
 
 #include <signal.h>
 #include <sys/uio.h>
@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "executors/executor.h"
-#include "executors/frame.h"
+#include "executors/remote/wire.h"
 #include "workloads/modules.h"
 
 namespace parbench::mpi {

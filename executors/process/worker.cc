@@ -1,4 +1,4 @@
-#include "executors/process_worker.h"
+#include "executors/process/worker.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "executors/frame.h"
-#include "executors/worker_main.h"
+#include "executors/process/frame.h"
+#include "executors/process/worker_main.h"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "executors/shm_region.h"
+#include "executors/process/shm_region.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

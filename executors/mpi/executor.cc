@@ -1,4 +1,4 @@
-#include "executors/mpi_executor.h"
+#include "executors/mpi/executor.h"
 
 #include <signal.h>
 
@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "executors/frame.h"
-#include "executors/mpi_session.h"
+#include "executors/remote/wire.h"
+#include "executors/mpi/session.h"
 #include "workloads/modules.h"
 
 namespace parbench {

@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "executors/channel.h"
-#include "executors/process_pool.h"
-#include "executors/shm_region.h"
-#include "executors/spawn.h"
+#include "executors/process/channel.h"
+#include "executors/process/pool.h"
+#include "executors/process/shm_region.h"
+#include "executors/process/spawn.h"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "executors/channel.h"
+#include "executors/process/channel.h"
 
 #include <fcntl.h>
 #include <poll.h>

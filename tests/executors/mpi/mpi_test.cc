@@ -7,8 +7,8 @@
 #include <fstream>
 #include <set>
 
-#include "executors/mpi_executor.h"
-#include "executors/mpi_session.h"
+#include "executors/mpi/executor.h"
+#include "executors/mpi/session.h"
 #include "tests/support.h"
 
 namespace parbench {

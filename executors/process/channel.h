@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
-#include "executors/frame.h"
+#include "executors/process/frame.h"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "executors/process_pool.h"
+#include "executors/process/pool.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "executors/channel.h"
-#include "executors/frame.h"
-#include "executors/process_worker.h"
-#include "executors/shm_region.h"
-#include "executors/spawn.h"
-#include "executors/worker_main.h"
+#include "executors/process/channel.h"
+#include "executors/process/frame.h"
+#include "executors/process/worker.h"
+#include "executors/process/shm_region.h"
+#include "executors/process/spawn.h"
+#include "executors/process/worker_main.h"
 
 namespace parbench {
 

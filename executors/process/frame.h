@@ -15,18 +15,14 @@
 #include <string_view>
 #include <vector>
 
-#include "workloads/workload.h"  // kMaxPayloadBytes
+#include "executors/remote/wire.h"
 
 namespace parbench::wire {
 
 inline constexpr std::uint32_t kMagic = 0x31464250;  // "PBF1" in little-endian bytes
 inline constexpr std::uint16_t kVersion = 2;
-// The largest payload a task may carry (the io and transfer sizes are validated against it).
-inline constexpr auto kMaxPayload = static_cast<std::uint64_t>(kMaxPayloadBytes);
 // Room for a frame's fixed fields and a batch of result records beside the payload.
 inline constexpr std::uint64_t kMaxBody = kMaxPayload + (std::uint64_t{16} << 20);
-// An error text longer than this is cut, so one runaway message cannot fill a frame.
-inline constexpr std::size_t kMaxErrorText = 4096;
 
 enum class FrameType : std::uint16_t {
   kHello = 1,      // worker -> parent, once at start: {i32 pid}
@@ -39,9 +35,6 @@ enum class FrameType : std::uint16_t {
 
 // Flags of a kTasks frame.
 inline constexpr std::uint32_t kPayloadInShm = 1;  // the payload is at offset 0 of the region
-// Flags of a result record.
-inline constexpr std::uint32_t kReplyInShm = 1;  // the reply is at ReplyOffset() of the region
-inline constexpr std::uint32_t kReplyApart = 2;  // the reply follows as a message of its own (mpi)
 
 // The shared-memory transport: one region per worker (a memfd the worker sees as descriptor 3),
 // holding the payload at offset 0 and the reply from ReplyOffset(payload size) to its end.
@@ -58,56 +51,8 @@ struct Header {
 };
 static_assert(sizeof(Header) == 16, "the header is 16 bytes on the wire");
 
-// A frame that breaks the protocol.
-class ProtocolError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Throws ProtocolError unless `header` is a frame this version accepts.
 void CheckHeader(const Header& header);
-
-// Appends fixed-width fields to a byte buffer.
-class Writer {
- public:
-  explicit Writer(std::vector<std::byte>& out) : out_(out) {}
-  void U32(std::uint32_t v) { Raw(&v, sizeof v); }
-  void U64(std::uint64_t v) { Raw(&v, sizeof v); }
-  void I32(std::int32_t v) { Raw(&v, sizeof v); }
-  void I64(std::int64_t v) { Raw(&v, sizeof v); }
-  // A u32 length and the characters.
-  void Str(std::string_view s);
-  void Raw(const void* data, std::size_t n);
-
- private:
-  std::vector<std::byte>& out_;
-};
-
-// Reads fixed-width fields from a frame body; any read past the end throws ProtocolError.
-class Reader {
- public:
-  explicit Reader(std::span<const std::byte> body) : body_(body) {}
-  std::uint32_t U32() { return Fixed<std::uint32_t>(); }
-  std::uint64_t U64() { return Fixed<std::uint64_t>(); }
-  std::int32_t I32() { return Fixed<std::int32_t>(); }
-  std::int64_t I64() { return Fixed<std::int64_t>(); }
-  std::string Str();
-  // A view of the next n bytes.
-  std::span<const std::byte> Bytes(std::uint64_t n);
-  // Throws unless every byte was read.
-  void ExpectEnd() const;
-
- private:
-  template <typename T>
-  T Fixed() {
-    T v;
-    const auto bytes = Bytes(sizeof(T));
-    std::memcpy(&v, bytes.data(), sizeof(T));
-    return v;
-  }
-  std::span<const std::byte> body_;
-  std::size_t pos_ = 0;
-};
 
 // Appends a whole frame (header and body) to `out`.
 void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const std::byte> body);
@@ -121,26 +66,6 @@ void AppendFrame(std::vector<std::byte>& out, FrameType type, std::span<const st
 [[nodiscard]] std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count,
                                                       std::uint64_t payload_size,
                                                       std::uint32_t flags = 0);
-
-// One task's outcome as a worker reports it.
-struct ResultRecord {
-  std::uint32_t task = 0;
-  std::uint64_t value = 0;
-  std::int64_t start_ns = 0;
-  std::int64_t stop_ns = 0;
-  std::int32_t tid = 0;
-  std::uint32_t flags = 0;  // kReplyInShm: the reply is in the region, not in the frame
-  std::string error;
-  std::uint64_t reply_size = 0;
-  std::span<const std::byte> reply;  // in the frame: a view into it (empty with kReplyInShm)
-};
-
-// Encodes a record's fixed fields and error; `reply_size` bytes of reply must follow in the
-// frame unless r.flags has kReplyInShm.
-void EncodeResultHead(Writer& w, const ResultRecord& r, std::uint64_t reply_size);
-// Encodes a whole record, reply bytes included.
-void EncodeResult(Writer& w, const ResultRecord& r);
-[[nodiscard]] ResultRecord DecodeResult(Reader& r);
 
 // Blocking I/O for the worker side and for tests. Both retry on EINTR and short transfers.
 // ReadFull returns false on end of file before the first byte; a partial frame throws.

@@ -1,6 +1,6 @@
 // The wire protocol: field encoding, header checks, and a real worker process serving frames
 // (an empty payload, a multi-MiB one) and reporting malformed ones.
-#include "executors/frame.h"
+#include "executors/process/frame.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // frames of every size arrive whole and in order, a frame larger than the pipe crosses in
 // pieces, a kept frame outlives the next one, and a bad header, a gone peer and end of file are
 // each reported.
-#include "executors/channel.h"
+#include "executors/process/channel.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

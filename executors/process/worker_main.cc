@@ -1,4 +1,4 @@
-#include "executors/worker_main.h"
+#include "executors/process/worker_main.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -15,7 +15,7 @@
 #include <string>
 
 #include "executors/executor.h"
-#include "executors/frame.h"
+#include "executors/process/frame.h"
 
 namespace parbench {
 namespace {
