@@ -14,7 +14,7 @@
 
 #include "bench/manifest.h"
 #include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
-#include "executors/mpi_session.h"
+#include "executors/mpi/session.h"
 #include "workloads/api.h"
 #include "workloads/dot.h"
 

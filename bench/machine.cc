@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "executors/executor.h"  // NowNs
-#include "executors/mpi_session.h"
+#include "executors/mpi/session.h"
 
 namespace parbench {
 namespace {

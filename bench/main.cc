@@ -23,9 +23,9 @@
 #include "bench/suite.h"
 #include "common/cleanup.h"
 #include "common/resources.h"
-#include "executors/mpi_session.h"
+#include "executors/mpi/session.h"
 #include "executors/park.h"
-#include "executors/worker_main.h"
+#include "executors/process/worker_main.h"
 
 namespace {
 

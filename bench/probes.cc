@@ -25,8 +25,8 @@
 
 #include "executors/executor.h"
 #include "executors/park.h"
-#include "executors/spawn.h"
-#include "executors/worker_main.h"
+#include "executors/process/spawn.h"
+#include "executors/process/worker_main.h"
 #include "workloads/cpu.h"
 
 extern char** environ;

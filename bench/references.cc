@@ -10,7 +10,7 @@
 
 #include "bench/probes.h"
 #include "bench/suite.h"
-#include "executors/mpi_session.h"
+#include "executors/mpi/session.h"
 #include "workloads/api.h"
 #include "workloads/transfer.h"
 

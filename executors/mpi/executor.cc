@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "executors/remote/wire.h"
 #include "executors/mpi/session.h"
+#include "executors/remote/wire.h"
 #include "workloads/modules.h"
 
 namespace parbench {

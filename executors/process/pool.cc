@@ -16,9 +16,9 @@
 
 #include "executors/process/channel.h"
 #include "executors/process/frame.h"
-#include "executors/process/worker.h"
 #include "executors/process/shm_region.h"
 #include "executors/process/spawn.h"
+#include "executors/process/worker.h"
 #include "executors/process/worker_main.h"
 
 namespace parbench {
