@@ -32,6 +32,10 @@ std::string_view ToString(Transport transport) {
   return transport == Transport::kShm ? "shm" : "pipe";
 }
 
+std::string_view ToString(Dispatch dispatch) {
+  return dispatch == Dispatch::kPerTask ? "per_task" : "adaptive";
+}
+
 namespace {
 
 // Never destroyed, like the workload table: rows register in static initializers.

@@ -88,9 +88,20 @@ enum class Transport {
 // "pipe", "shm".
 [[nodiscard]] std::string_view ToString(Transport transport);
 
+// How an executor that sends tasks to its workers as messages (processes, mpi) groups them.
+// Executors whose workers take tasks from shared memory ignore it: they hand out one at a time.
+enum class Dispatch {
+  kAdaptive,  // once tasks are timed, about 200 µs of work per message (several tiny tasks)
+  kPerTask,   // one task per message, as Python's ProcessPoolExecutor.map with chunksize 1
+};
+
+// "adaptive", "per_task".
+[[nodiscard]] std::string_view ToString(Dispatch dispatch);
+
 struct ExecutorOptions {
   int workers = 1;
   Transport transport = Transport::kPipe;
+  Dispatch dispatch = Dispatch::kAdaptive;
   // A task running longer than this is reported (and a process worker running it is killed).
   std::chrono::milliseconds task_timeout{std::chrono::minutes(5)};
   // The binary a process worker runs as `EXE --worker`; it must dispatch that flag to
@@ -130,6 +141,10 @@ class Executor {
   [[nodiscard]] virtual std::string_view name() const = 0;
   // True after a failure that leaves the executor unusable.
   [[nodiscard]] virtual bool broken() const { return false; }
+  // Task messages sent to workers so far, over every Run() (processes, mpi: a message carries
+  // one task or several, see Dispatch). 0 for an executor whose workers take one task at a
+  // time from shared memory: there, each task is handed out on its own.
+  [[nodiscard]] virtual std::uint64_t task_messages() const { return 0; }
 };
 
 // What an executor is, as the suite and the tools need to know it.

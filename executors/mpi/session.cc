@@ -6,11 +6,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -29,17 +27,6 @@ Session* g_session = nullptr;
 constexpr int kClockRounds = 50;
 // How long rank 0 waits for every rank's hello at start.
 constexpr std::int64_t kHelloTimeoutNs = 60'000'000'000;
-// Worker ranks: spin this long after the last message (rank 0's next task of a round-trip loop
-// comes within microseconds), then sleep up to 1 ms: an idle rank costs about nothing while
-// other executors' benchmarks run.
-constexpr std::int64_t kWorkerSpinNs = 300'000;
-constexpr std::int64_t kWorkerMaxSleepNs = 1'000'000;
-// How often an idle worker rank checks that rank 0 (on its host) is still there.
-constexpr std::int64_t kRankZeroCheckNs = 200'000'000;
-// The largest message a worker rank takes besides payloads: a task header, a job's
-// configuration (a URL, a directory), a clock ping.
-constexpr std::size_t kControlBytes = 1 << 20;
-
 std::string Why(int code) { return Mpi().error_string(code); }
 
 void Check(int code, const char* what) {
@@ -150,75 +137,6 @@ void GreetRanks(Session& s, const std::string& machine) {
   }
 }
 
-// A worker rank: runs the tasks of one kTasks message and sends one kResults message back,
-// then each reply as a kReply message of its own (no copy into the header).
-void ServeTasks(const Job& job, RunnerCache& cache, std::span<const std::byte> header,
-                std::vector<std::byte>& payload) {
-  const MpiModule& m = Mpi();
-  wire::Reader reader(header);
-  const std::uint32_t first = reader.U32();
-  const std::uint32_t count = reader.U32();
-  const std::uint64_t payload_size = reader.U64();
-  reader.ExpectEnd();
-  if (count == 0 || std::uint64_t{first} + count > UINT32_MAX) {
-    throw wire::ProtocolError("kTasks with a bad task range");
-  }
-  if (job.workload.empty()) throw wire::ProtocolError("kTasks before any kConfigure");
-  if (payload_size > wire::kMaxPayload) throw wire::ProtocolError("kTasks with a huge payload");
-  // Reused across messages: grown once, so a payload is received without page faults.
-  if (payload.size() < payload_size) payload.resize(static_cast<std::size_t>(payload_size));
-  if (payload_size > 0)
-    Check(m.recv(payload.data(), payload_size, 0, kPayload, nullptr), "MPI_Recv");
-
-  TaskRunner* runner = cache.Get(job);
-  const Batch batch{.job = &job,
-                    .tasks = first + count,
-                    .payload = {payload.data(), static_cast<std::size_t>(payload_size)}};
-  std::vector<std::byte> head;
-  wire::Writer w(head);
-  w.U32(count);
-  std::deque<std::vector<std::byte>> owned;  // replies of all but the last task, copied
-  std::vector<std::span<const std::byte>> replies;
-  for (std::uint32_t i = first; i < first + count; ++i) {
-    Result result = RunOneTask(runner, cache.error(), batch, i, -1);
-    std::span<const std::byte> reply = result.reply;
-    // A runner's reply is valid only until its next task: copy it when more tasks follow.
-    if (i + 1 < first + count && !reply.empty())
-      reply = owned.emplace_back(reply.begin(), reply.end());
-    wire::ResultRecord record{.task = i,
-                              .value = result.value,
-                              .start_ns = result.span.start_ns,
-                              .stop_ns = result.span.stop_ns,
-                              .tid = result.span.tid,
-                              .flags = reply.empty() ? 0 : wire::kReplyApart,
-                              .error = result.error,
-                              .reply_size = reply.size(),
-                              .reply = {}};
-    wire::EncodeResultHead(w, record, record.reply_size);
-    if (!reply.empty()) replies.push_back(reply);
-  }
-  Check(m.send(head.data(), head.size(), 0, kResults), "MPI_Send");
-  for (const auto& reply : replies) {
-    Check(m.send(reply.data(), reply.size(), 0, kReply), "MPI_Send");
-  }
-}
-
-// A worker rank in echo mode: blocking receive and send, as osu_latency's loop.
-void Echo(std::span<const std::byte> start) {
-  const MpiModule& m = Mpi();
-  wire::Reader reader(start);
-  const std::uint64_t bytes = reader.U64();
-  reader.ExpectEnd();
-  if (bytes == 0 || bytes > wire::kMaxPayload) throw wire::ProtocolError("kRawStart of a bad size");
-  std::vector<std::byte> buffer(static_cast<std::size_t>(bytes));
-  for (;;) {
-    std::uint64_t got = 0;
-    Check(m.recv(buffer.data(), bytes, 0, kRawEcho, &got), "MPI_Recv");
-    if (got == 0) return;
-    Check(m.send(buffer.data(), got, 0, kRawEcho), "MPI_Send");
-  }
-}
-
 }  // namespace
 
 RawEcho::RawEcho(int rank, std::uint64_t bytes) : rank_(rank) {
@@ -301,99 +219,6 @@ const Session& Start(const std::string& machine) {
   }
   s->start_ms = static_cast<double>(NowNs() - started) / 1e6;
   return *s;
-}
-
-int WorkerLoop() {
-  Session& s = *g_session;
-  const MpiModule& m = Mpi();
-  // Ctrl-C reaches mpirun, which ends every rank; a terminal's signals to the process group
-  // are for it, not for a worker rank in the middle of a task.
-  for (int sig : {SIGINT, SIGQUIT, SIGHUP}) std::signal(sig, SIG_IGN);
-  const std::string host = m.processor_name();
-  RankInfo rank_zero{.rank = 0};
-  Job job;
-  RunnerCache cache;
-  std::vector<std::byte> payload;
-  // Every message but a payload or a raw echo arrives in this buffer, through a receive posted
-  // ahead (one matching step instead of a probe and a receive). A payload, or the echo loop's
-  // messages, always follow a message handled with no receive posted, so they never land here.
-  std::vector<std::byte> control(kControlBytes);
-  void* posted = nullptr;
-  Backoff backoff(kWorkerSpinNs, kWorkerMaxSleepNs);
-  std::int64_t last_check = NowNs();
-  try {
-    for (;;) {
-      if (posted == nullptr) {
-        Check(m.irecv(control.data(), control.size(), 0, -1, &posted), "MPI_Irecv");
-      }
-      int done = 0;
-      int tag = 0;
-      std::uint64_t bytes = 0;
-      Check(m.test(&posted, &done, &tag, &bytes), "MPI_Test");
-      if (done == 0) {
-        backoff.Wait();
-        if (rank_zero.pid > 0 && NowNs() - last_check > kRankZeroCheckNs) {
-          last_check = NowNs();
-          if (rank_zero.host_name == host && HasExited(rank_zero)) {
-            std::fprintf(stderr, "parbench mpi rank %d: rank 0 (pid %d) is gone; exiting\n", s.rank,
-                         rank_zero.pid);
-            m.forget(&posted);
-            return 1;
-          }
-        }
-        continue;
-      }
-      backoff.Reset();
-      if (tag == kPayload || tag == kRawEcho) {
-        throw wire::ProtocolError("a payload or echo without the message it follows");
-      }
-      const std::span<const std::byte> header(control.data(), static_cast<std::size_t>(bytes));
-      switch (tag) {
-        case kClock: {
-          std::vector<std::byte> now;
-          wire::Writer(now).I64(NowNs());
-          Check(m.send(now.data(), now.size(), 0, kClock), "MPI_Send");
-          break;
-        }
-        case kHello: {
-          wire::Reader reader(header);
-          rank_zero.pid = reader.I32();
-          rank_zero.host_name = reader.Str();
-          break;
-        }
-        case kConfigure: {
-          wire::Reader reader(header);
-          job.workload = reader.Str();
-          job.config = Config::Parse(reader.Str());
-          reader.ExpectEnd();
-          // At most one payload's worth of memory at a time (see worker_main.cc).
-          std::vector<std::byte>().swap(payload);
-          (void)cache.Get(job);  // a build error is reported by each of the job's tasks
-          break;
-        }
-        case kTasks:
-          ServeTasks(job, cache, header, payload);
-          break;
-        case kRawStart:
-          Echo(header);
-          backoff.Reset();
-          break;
-        case kStop:
-          Check(m.finalize(), "MPI_Finalize");
-          return 0;
-        default:
-          throw wire::ProtocolError("unexpected message tag " + std::to_string(tag));
-      }
-    }
-  } catch (const std::exception& e) {
-    const std::string message =
-        std::string("rank ") + std::to_string(s.rank) + " on " + host + ": " + e.what();
-    std::fprintf(stderr, "parbench mpi %s\n", message.c_str());
-    std::vector<std::byte> body;
-    wire::Writer(body).Str(message.substr(0, wire::kMaxErrorText));
-    (void)m.send(body.data(), body.size(), 0, kError);
-    return 3;
-  }
 }
 
 void Finish(int status) {

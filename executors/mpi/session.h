@@ -1,5 +1,5 @@
 // The MPI session of a run under mpirun: which rank this process is, the other ranks' hosts,
-// pids, machines and clock offsets, and the worker loop of ranks 1..N-1.
+// pids, machines and clock offsets, and the worker loop of ranks 1..N-1 (worker.cc).
 //
 // bench (and every test binary) calls Start() first thing when UnderMpirun(): it loads
 // libparbench_mpi.so, initialises MPI and, on rank 0, greets every other rank (its host, pid

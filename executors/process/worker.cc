@@ -32,7 +32,7 @@ std::string WorkerExe(const std::string& exe) {
 
 // Starts the process of worker `slot`, `EXE --worker PARENT_PID`, with its shared region (if
 // the transport has one) as descriptor 3. Throws ExecutorError.
-std::unique_ptr<ProcessPool::Worker> StartWorker(int slot, const ExecutorOptions& options) {
+std::unique_ptr<ProcessWorker> StartWorker(int slot, const ExecutorOptions& options) {
   std::unique_ptr<ShmRegion> region;
   if (options.transport == Transport::kShm) region = std::make_unique<ShmRegion>();
   Spawned spawned;
@@ -44,7 +44,7 @@ std::unique_ptr<ProcessPool::Worker> StartWorker(int slot, const ExecutorOptions
     throw ExecutorError("processes: cannot start worker '" + options.worker_exe +
                         "': " + e.reason());
   }
-  return std::make_unique<ProcessPool::Worker>(slot, std::move(spawned), std::move(region));
+  return std::make_unique<ProcessWorker>(slot, std::move(spawned), std::move(region));
 }
 
 }  // namespace parbench

@@ -13,35 +13,23 @@
 #include <cstring>
 #include <deque>
 #include <string>
+#include <vector>
 
-#include "executors/executor.h"
 #include "executors/process/frame.h"
+#include "executors/remote/task_server.h"
 
 namespace parbench {
 namespace {
 
 using wire::FrameType;
 
-// The slot is the parent's business: it fills it in from which pipe the result came through.
-constexpr std::int32_t kUnknownSlot = -1;
-
-void SendError(int out, const std::string& message) {
-  std::vector<std::byte> body;
-  wire::Writer(body).Str(message.substr(0, wire::kMaxErrorText));
-  std::vector<std::byte> frame;
-  wire::AppendFrame(frame, FrameType::kError, body);
-  try {
-    const std::span<const std::byte> pieces[] = {frame};
-    wire::WriteFull(out, pieces);
-  } catch (const std::exception&) {
-    // The parent is gone; stderr still carries the message.
-  }
-}
-
 // The shared-memory region (descriptor kShmFd), mapped on first use and again when the parent
 // has grown it.
 class SharedRegion {
  public:
+  SharedRegion() = default;
+  SharedRegion(const SharedRegion&) = delete;
+  SharedRegion& operator=(const SharedRegion&) = delete;
   ~SharedRegion() {
     if (data_ != nullptr) ::munmap(data_, size_);
   }
@@ -72,76 +60,137 @@ class SharedRegion {
   std::size_t size_ = 0;
 };
 
-// Runs the tasks of one kTasks frame and writes one kResults frame back.
-void ServeTasks(int out, const Job& job, RunnerCache& cache, SharedRegion& region,
-                std::span<const std::byte> body) {
-  wire::Reader reader(body);
-  const std::uint32_t first = reader.U32();
-  const std::uint32_t count = reader.U32();
-  const std::uint32_t flags = reader.U32();
-  const std::uint64_t payload_size = reader.U64();
-  const bool shm = (flags & wire::kPayloadInShm) != 0;
-  std::span<std::byte> shared;
-  std::span<const std::byte> payload;
-  if (shm) {
-    shared = region.Map(payload_size);
-    payload = shared.first(static_cast<std::size_t>(payload_size));
-  } else {
-    payload = reader.Bytes(payload_size);
-  }
-  reader.ExpectEnd();
-  if (count == 0 || std::uint64_t{first} + count > UINT32_MAX) {
-    throw wire::ProtocolError("kTasks frame with a bad task range");
-  }
-  if (job.workload.empty()) throw wire::ProtocolError("kTasks frame before any kConfigure");
+// The worker's end of the pipes: frames in on stdin, out on a private copy of stdout; payloads
+// and single replies through the shared region when the parent says so.
+class PipeWorkerLink final : public remote::WorkerLink {
+ public:
+  PipeWorkerLink(int in, int out) : out_(out), reader_(in) {}
 
-  TaskRunner* runner = cache.Get(job);
-  const Batch batch{.job = &job, .tasks = first + count, .payload = payload};
+  // Says hello: the parent waits for it before it sends anything.
+  void Hello() {
+    std::vector<std::byte> hello;
+    wire::Writer(hello).I32(static_cast<std::int32_t>(::getpid()));
+    std::vector<std::byte> frame;
+    wire::AppendFrame(frame, FrameType::kHello, hello);
+    const std::span<const std::byte> pieces[] = {frame};
+    wire::WriteFull(out_, pieces);
+  }
+
+  bool Next(remote::Incoming& in) override;
+  void Add(const wire::ResultRecord& record, std::span<const std::byte> reply) override;
+  void Send() override;
+  void Fail(const std::string& what) override;
+
+ private:
+  void DecodeTasks(std::span<const std::byte> body, remote::Incoming& in);
+
+  int out_;
+  wire::FrameReader reader_;
+  SharedRegion region_;
+  // The task frame being answered: its size and where its shared payload was.
+  std::uint32_t count_ = 0;
+  std::uint64_t payload_size_ = 0;
+  std::span<std::byte> shared_;  // the mapped region, when the payload came through it
   // Each record's fixed fields in its own buffer and its reply as a separate piece, so a large
   // reply goes out with writev instead of being copied into the frame.
-  std::deque<std::vector<std::byte>> heads;
-  std::deque<std::vector<std::byte>> owned_replies;
-  std::vector<std::span<const std::byte>> pieces;
-  std::uint64_t body_size = sizeof(std::uint32_t);
-  std::vector<std::byte>& top = heads.emplace_back();
-  pieces.emplace_back();  // header and count, filled in below
-  for (std::uint32_t i = first; i < first + count; ++i) {
-    Result result = RunOneTask(runner, cache.error(), batch, i, kUnknownSlot);
-    std::span<const std::byte> reply = result.reply;
-    wire::ResultRecord record{.task = i,
-                              .value = result.value,
-                              .start_ns = result.span.start_ns,
-                              .stop_ns = result.span.stop_ns,
-                              .tid = result.span.tid,
-                              .flags = 0,
-                              .error = result.error,
-                              .reply_size = reply.size(),
-                              .reply = {}};
-    const std::uint64_t reply_at = wire::ReplyOffset(payload_size);
-    if (shm && count == 1 && !reply.empty() &&
-        reply.size() <= shared.size() - std::min<std::size_t>(reply_at, shared.size())) {
-      // The reply crosses back through the region: one copy, no pipe.
-      std::memmove(shared.data() + reply_at, reply.data(), reply.size());
-      record.flags = wire::kReplyInShm;
-      reply = {};
-    } else if (count > 1 && !reply.empty()) {
-      // A runner's reply is valid only until its next task: copy it when more tasks follow.
-      reply = owned_replies.emplace_back(reply.begin(), reply.end());
+  std::deque<std::vector<std::byte>> heads_;
+  std::vector<std::span<const std::byte>> pieces_;
+  std::uint64_t body_size_ = 0;
+};
+
+bool PipeWorkerLink::Next(remote::Incoming& in) {
+  wire::Header header;
+  std::span<const std::byte> body;
+  if (!reader_.Next(header, body)) return false;  // the parent closed our stdin
+  switch (static_cast<FrameType>(header.type)) {
+    case FrameType::kConfigure: {
+      wire::Reader reader(body);
+      in.kind = remote::Incoming::Kind::kConfigure;
+      in.workload = reader.Str();
+      in.config = reader.Str();
+      reader.ExpectEnd();
+      // At most one payload's worth of memory at a time: drop the last job's large frame
+      // buffer before the new runner builds its data or the new job's payload arrives (the
+      // task server then frees the old runner before building the new one).
+      reader_.Shrink();
+      return true;
     }
-    std::vector<std::byte>& head = heads.emplace_back();
-    wire::Writer w(head);
-    wire::EncodeResultHead(w, record, record.reply_size);
-    pieces.emplace_back(head);
-    pieces.push_back(reply);
-    body_size += head.size() + reply.size();
+    case FrameType::kTasks:
+      DecodeTasks(body, in);
+      return true;
+    default:
+      throw wire::ProtocolError("unexpected frame type " + std::to_string(header.type) +
+                                " from the parent");
   }
+}
+
+void PipeWorkerLink::DecodeTasks(std::span<const std::byte> body, remote::Incoming& in) {
+  wire::Reader reader(body);
+  in.kind = remote::Incoming::Kind::kTasks;
+  in.range.first = reader.U32();
+  in.range.count = reader.U32();
+  const std::uint32_t flags = reader.U32();
+  payload_size_ = reader.U64();
+  shared_ = {};
+  if ((flags & wire::kPayloadInShm) != 0) {
+    shared_ = region_.Map(payload_size_);
+    in.payload = shared_.first(static_cast<std::size_t>(payload_size_));
+  } else {
+    in.payload = reader.Bytes(payload_size_);
+  }
+  reader.ExpectEnd();
+  count_ = in.range.count;
+  heads_.clear();
+  pieces_.clear();
+  heads_.emplace_back();
+  pieces_.emplace_back();  // header and count, filled in by Send()
+  body_size_ = sizeof(std::uint32_t);
+}
+
+void PipeWorkerLink::Add(const wire::ResultRecord& record, std::span<const std::byte> reply) {
+  std::vector<std::byte>& bytes = heads_.emplace_back();
+  wire::Writer w(bytes);
+  const std::uint64_t reply_at = wire::ReplyOffset(payload_size_);
+  if (!shared_.empty() && count_ == 1 && !reply.empty() &&
+      reply.size() <= shared_.size() - std::min<std::size_t>(reply_at, shared_.size())) {
+    // The reply crosses back through the region: one copy, no pipe.
+    std::memmove(shared_.data() + reply_at, reply.data(), reply.size());
+    wire::ResultRecord in_region = record;
+    in_region.flags = wire::kReplyInShm;
+    wire::EncodeResultHead(w, in_region, in_region.reply_size);
+    reply = {};
+  } else {
+    wire::EncodeResultHead(w, record, record.reply_size);
+  }
+  pieces_.emplace_back(bytes);
+  pieces_.push_back(reply);
+  body_size_ += bytes.size() + reply.size();
+}
+
+void PipeWorkerLink::Send() {
   const wire::Header header{.type = static_cast<std::uint16_t>(FrameType::kResults),
-                            .size = body_size};
+                            .size = body_size_};
+  std::vector<std::byte>& top = heads_.front();
   wire::Writer w(top);
   w.Raw(&header, sizeof header);
-  w.U32(count);
-  pieces[0] = top;
-  wire::WriteFull(out, pieces);
+  w.U32(count_);
+  pieces_[0] = top;
+  wire::WriteFull(out_, pieces_);
+}
+
+void PipeWorkerLink::Fail(const std::string& what) {
+  const std::string message = "protocol error: " + what;
+  std::fprintf(stderr, "parbench worker %d: %s\n", static_cast<int>(::getpid()), message.c_str());
+  std::vector<std::byte> body;
+  wire::Writer(body).Str(message.substr(0, wire::kMaxErrorText));
+  std::vector<std::byte> frame;
+  wire::AppendFrame(frame, FrameType::kError, body);
+  try {
+    const std::span<const std::byte> pieces[] = {frame};
+    wire::WriteFull(out_, pieces);
+  } catch (const std::exception&) {
+    // The parent is gone; stderr still carries the message.
+  }
 }
 
 }  // namespace
@@ -157,56 +206,19 @@ int WorkerMain(int argc, char** argv) {
   for (int sig : {SIGINT, SIGQUIT, SIGHUP}) std::signal(sig, SIG_IGN);
 
   // Frames go out on a private copy of stdout; anything a library prints goes to stderr.
-  const int in = STDIN_FILENO;
   const int out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
   if (out < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
     std::perror("parbench worker: setting up stdout");
     return 3;
   }
-
+  PipeWorkerLink link(STDIN_FILENO, out);
   try {
-    std::vector<std::byte> hello;
-    wire::Writer(hello).I32(static_cast<std::int32_t>(::getpid()));
-    std::vector<std::byte> frame;
-    wire::AppendFrame(frame, FrameType::kHello, hello);
-    const std::span<const std::byte> pieces[] = {frame};
-    wire::WriteFull(out, pieces);
-
-    Job job;
-    RunnerCache cache;
-    SharedRegion region;
-    wire::Header header;
-    std::span<const std::byte> body;
-    wire::FrameReader reader_in(in);
-    while (reader_in.Next(header, body)) {
-      switch (static_cast<FrameType>(header.type)) {
-        case FrameType::kConfigure: {
-          wire::Reader reader(body);
-          job.workload = reader.Str();
-          job.config = Config::Parse(reader.Str());
-          reader.ExpectEnd();
-          // At most one payload's worth of memory at a time: drop the last job's large frame
-          // buffer, then its runner (Get() frees it before building the new one), before the
-          // new runner builds its data or the new job's payload arrives.
-          reader_in.Shrink();
-          (void)cache.Get(job);  // a build error is reported by each of the job's tasks
-          break;
-        }
-        case FrameType::kTasks:
-          ServeTasks(out, job, cache, region, body);
-          break;
-        default:
-          throw wire::ProtocolError("unexpected frame type " + std::to_string(header.type) +
-                                    " from the parent");
-      }
-    }
-    return 0;  // the parent closed our stdin: a clean shutdown
+    link.Hello();
   } catch (const std::exception& e) {
-    const std::string message = std::string("protocol error: ") + e.what();
-    std::fprintf(stderr, "parbench worker %d: %s\n", static_cast<int>(::getpid()), message.c_str());
-    SendError(out, message);
+    link.Fail(e.what());
     return 3;
   }
+  return remote::Serve(link);  // 0 once the parent closes our stdin: a clean shutdown
 }
 
 }  // namespace parbench
