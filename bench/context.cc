@@ -4,10 +4,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/version.hpp>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -15,8 +18,6 @@
 #include "bench/manifest.h"
 #include "build_info_revision.h"  // PARBENCH_GIT_REVISION, written at build time
 #include "executors/mpi/session.h"
-#include "workloads/api.h"
-#include "workloads/dot.h"
 
 namespace parbench {
 namespace {
@@ -121,11 +122,7 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   AddCustomContext("parbench_sanitizers", PARBENCH_SANITIZE_VALUE);
   AddCustomContext("parbench_git_revision", PARBENCH_GIT_REVISION);
   AddCustomContext("parbench_revision_source", PARBENCH_REVISION_SOURCE);
-  AddCustomContext("parbench_openblas_config", dot::BlasConfig());
-  AddCustomContext("parbench_openblas_core", dot::BlasCore());
-  AddCustomContext("parbench_openblas_threads", std::to_string(dot::BlasThreads()));
   AddCustomContext("parbench_boost_version", BOOST_LIB_VERSION);
-  AddCustomContext("parbench_libcurl_version", api::CurlVersion());
   AddCustomContext("parbench_google_benchmark_version", PARBENCH_BENCHMARK_VERSION);
   // Every flag, set or default, under its own name.
   for (const std::string& name : env.options().Names()) {
@@ -134,7 +131,37 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget) {
   if (const mpi::Session* session = mpi::Current()) {
     AddCustomContext("parbench_mpi", MpiContextJson(*session));
   }
+  // The families' own keys (library versions), for the families this run measures.
+  for (const Family* family : FamiliesToRun(env, benchmark::GetBenchmarkFilter())) {
+    for (const auto& [key, value] : family->context()) AddCustomContext("parbench_" + key, value);
+  }
   AddCustomContext("parbench_manifest", ManifestJson(env));
+}
+
+std::vector<const Family*> FamiliesToRun(const SuiteEnv& env, std::string filter) {
+  // Google Benchmark's own rule (FindBenchmarks): "" and "all" select every benchmark, a
+  // leading '-' inverts the pattern, and a POSIX extended regular expression is searched in
+  // the name, which ends in /real_time for every benchmark of the suite.
+  if (filter.empty() || filter == "all") filter = ".";
+  const bool negative = filter[0] == '-';
+  if (negative) filter.erase(0, 1);
+  std::optional<std::regex> pattern;
+  try {
+    pattern.emplace(filter, std::regex::extended);
+  } catch (const std::regex_error&) {
+    // Google Benchmark refuses it and runs nothing; say what every family would add.
+  }
+  std::vector<const Family*> out;
+  for (const Family& family : Families()) {
+    if (!family.context) continue;
+    const bool runs =
+        std::any_of(env.registered.begin(), env.registered.end(), [&](const Registered& r) {
+          if (r.family != family.display_name()) return false;
+          return !pattern || std::regex_search(r.name + "/real_time", *pattern) != negative;
+        });
+    if (runs) out.push_back(&family);
+  }
+  return out;
 }
 
 void AddToWrittenContext(const std::string& path, const std::string& key,

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bench/machine.h"
 #include "bench/suite.h"
@@ -10,9 +11,14 @@
 namespace parbench {
 
 // Adds the machine (its CPUs and those this run may use), build and library versions, every
-// flag (set or default) as parbench_<flag>, and the run's manifest (parbench_manifest) to
-// Google Benchmark's context. Loads the curl and BLAS modules for their versions.
+// flag (set or default) as parbench_<flag>, the keys of each family the run measures (its
+// Family::context: a library's version, its module loaded only then) and the run's manifest
+// (parbench_manifest) to Google Benchmark's context.
 void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
+
+// The families with context keys that `filter` (--benchmark_filter, as Google Benchmark reads
+// it) selects a benchmark of, among those registered in `env`.
+[[nodiscard]] std::vector<const Family*> FamiliesToRun(const SuiteEnv& env, std::string filter);
 
 // The revision bench was built from ("unknown" when the build could not tell: no .git, not a
 // git archive, no PARBENCH_REVISION; see cmake/git_revision.cmake).

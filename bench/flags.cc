@@ -32,17 +32,21 @@ std::string DefaultExecutors(int) {
 }
 
 void CheckExecutors(std::string_view flag, const std::string& list) {
-  std::string_view rest = list;
-  do {
-    const std::size_t comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
-    const ExecutorInfo* info = FindExecutor(item);
-    if (info == nullptr || (info->available != nullptr && !info->available())) {
-      throw FlagError("--" + std::string(flag) + ": '" + std::string(item) +
-                      "' is invalid: allowed is a comma-separated list of " + DefaultExecutors(0));
+  std::string bad;
+  try {
+    for (const ExecutorInfo* info : ParseExecutorList(list)) {
+      if (info->available != nullptr && !info->available()) {
+        bad = std::string(info->name);
+        break;
+      }
     }
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  } while (!rest.empty());
+  } catch (const UnknownExecutor& e) {
+    bad = e.item();
+  }
+  if (!bad.empty() || list.empty()) {
+    throw FlagError("--" + std::string(flag) + ": '" + bad +
+                    "' is invalid: allowed is a comma-separated list of " + DefaultExecutors(0));
+  }
 }
 
 void CheckPath(std::string_view flag, const std::string& path) {
@@ -71,6 +75,9 @@ void CheckTimelineOut(const std::string& trace, const std::string& benchmark_out
   if (!existed) ::unlink(trace.c_str());
 }
 
+// The flag whose counts every executor runs at (SuiteFlags()).
+constexpr std::string_view kWorkersFlag = "workers";
+
 // The suite's own flags; the families' follow in AllFlags().
 std::vector<FlagSpec> SuiteFlags() {
   return {
@@ -83,7 +90,7 @@ std::vector<FlagSpec> SuiteFlags() {
        .check = CheckProfile},
       // The limit is the largest any executor takes (an event loop's tasks in flight); a
       // count above an executor's own limit is left out for that executor.
-      {.name = "workers",
+      {.name = kWorkersFlag,
        .type = FlagType::kIntList,
        .lo = 1,
        .hi = MaxWorkersOfAnyExecutor(),
@@ -136,11 +143,11 @@ void SetDefaults(Options& options, int cpus) {
 
 // The full profile measures at every default worker count (the flag's default is quick's).
 void SetProfileWorkers(Options& options, const std::vector<FlagSpec>& specs, int cpus) {
-  if (IsQuick(options) || options.WasSet("workers")) return;
+  if (IsQuick(options) || options.WasSet(kWorkersFlag)) return;
   const std::string full = JoinCounts(FullWorkerCounts(std::clamp(cpus, 1, kDefaultMaxWorkers)));
   const auto workers = std::find_if(specs.begin(), specs.end(),
-                                    [](const FlagSpec& f) { return f.name == "workers"; });
-  options.Set("workers", ParseFlagValue(*workers, full), full, /*was_set=*/false);
+                                    [](const FlagSpec& f) { return f.name == kWorkersFlag; });
+  options.Set(kWorkersFlag, ParseFlagValue(*workers, full), full, /*was_set=*/false);
 }
 
 // results/run.json -> results/run.trace.json: the trace goes next to the JSON by default.
@@ -159,6 +166,12 @@ std::vector<FlagSpec> AllFlags() {
     all.insert(all.end(), family.flags.begin(), family.flags.end());
   }
   return all;
+}
+
+SuiteWorkers WorkersFlag(const Options& options) {
+  SuiteWorkers out{.counts = {}, .given = options.WasSet(kWorkersFlag)};
+  for (std::int64_t w : options.IntList(kWorkersFlag)) out.counts.push_back(static_cast<int>(w));
+  return out;
 }
 
 Options DefaultOptions(int cpus) {

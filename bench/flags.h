@@ -51,6 +51,10 @@ inline constexpr std::string_view kDefaultResultsFile = "parbench-run.json";
 // results file. Throws FlagError with the reason.
 void CheckOutputs(const ParsedFlags& parsed);
 
+// The worker counts of --workers, and whether the user gave them; not given, the profile's
+// defaults (ParseFlags sets them: quick, 1 and the usable CPUs; full, 1, 2, 4, 8 and the CPUs).
+[[nodiscard]] SuiteWorkers WorkersFlag(const Options& options);
+
 // The defaults alone, as ParseFlags with no arguments would give them (tests start here).
 [[nodiscard]] Options DefaultOptions(int cpus);
 

@@ -21,13 +21,7 @@ json Traits(const ExecutorTraits& t) {
 json ScopeNames(Scope scope, const std::vector<const ExecutorInfo*>& executors) {
   json names = json::array();
   for (const ExecutorInfo* e : executors) {
-    const bool in = scope == Scope::kEveryExecutor ||
-                    (scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
-                    (scope == Scope::kHasTransport && e->traits.transport_axis) ||
-                    (scope == Scope::kRemoteWorkers && e->traits.remote_workers) ||
-                    (scope == Scope::kThreadWorkers && e->traits.shares_memory &&
-                     !e->traits.single_worker && !e->traits.async);
-    if (in) names.push_back(e->name);
+    if (InScope(scope, e->traits)) names.push_back(e->name);
   }
   return names;
 }

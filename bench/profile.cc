@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "bench/flags.h"
+
 namespace parbench {
 namespace {
 
@@ -31,8 +33,9 @@ json AxesLeftOut(const Options& options, int cpus, const std::set<std::string>& 
 
 // The counts of the full profile that quick does not run (none when --workers was given).
 std::vector<int> WorkersLeftOut(const Options& options, int cpus) {
-  if (options.WasSet("workers")) return {};
-  const std::vector<int> kept = options.Workers();
+  const SuiteWorkers suite = WorkersFlag(options);
+  if (suite.given) return {};
+  const std::vector<int>& kept = suite.counts;
   std::vector<int> left;
   for (int w : FullWorkerCounts(cpus)) {
     if (std::find(kept.begin(), kept.end(), w) == kept.end()) left.push_back(w);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bench/flags.h"
 #include "bench/probes.h"
 #include "bench/suite.h"
 #include "executors/mpi/session.h"
@@ -247,7 +248,7 @@ const bool kRawSpawn = RegisterReference({
     .axes =
         [](const Options& o, int) {
           Axis workers{"workers", {}};
-          for (int w : o.Workers()) workers.values.push_back(std::to_string(w));
+          for (int w : WorkersFlag(o).counts) workers.values.push_back(std::to_string(w));
           return std::vector<Axis>{workers};
         },
     .probe = [](const Point& point, Fixtures&) -> std::unique_ptr<Probe> {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "bench/flags.h"
 #include "bench/machine.h"
 #include "bench/profile.h"
 #include "common/resources.h"
@@ -150,14 +151,6 @@ std::string WarmUp(const Prepared& prep, bool& warmed, Iteration iteration) {
   }
 }
 
-// An axis named "transport" selects a transport executor's transport.
-Transport TransportOf(const Point& point) {
-  for (const auto& [axis, value] : point.values()) {
-    if (axis == "transport" && value == "shm") return Transport::kShm;
-  }
-  return Transport::kPipe;
-}
-
 // What one executor benchmark runs: the family, the point, the executor and its workers.
 struct Target {
   const Family* family;
@@ -165,16 +158,16 @@ struct Target {
   const ExecutorInfo* executor;
   int workers;
   std::string name;
+  PoolChoice choice;  // what the point asks of the executor (transport, ...)
   std::shared_ptr<bool> warmed = std::make_shared<bool>(false);  // its warm-up has run
 };
 
 // The body of every batch benchmark: the pool (from the cache) and the inputs are ready before
 // the timed loop; one iteration runs all tasks once.
 void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Prepared& prep) {
-  const Transport transport = TransportOf(t.point);
   Executor* executor = nullptr;
   try {
-    executor = &env.pools.Get(t.executor->name, t.workers, transport);
+    executor = &env.pools.Get(t.executor->name, t.workers, t.choice);
   } catch (const std::exception& e) {
     Skip(state, env, e.what());
     return;
@@ -182,7 +175,7 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
   const Batch batch{
       .job = &prep.job, .tasks = prep.tasks, .payload = prep.payload, .handoff = prep.handoff};
   const auto drop_if_broken = [&] {
-    if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, transport);
+    if (executor->broken()) env.pools.Drop(t.executor->name, t.workers, t.choice);
   };
   if (std::string problem = WarmUp(prep, *t.warmed, [&] { return executor->Run(batch); });
       !problem.empty()) {
@@ -204,7 +197,7 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
 void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const Prepared& prep) {
   ExecutorOptions options;
   options.workers = t.workers;
-  options.transport = TransportOf(t.point);
+  options.transport = t.choice.transport;
   options.task_timeout = std::chrono::seconds(env.options().Int("task_timeout_s"));
   const Batch batch{
       .job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
@@ -264,22 +257,6 @@ void Register(SuiteEnv& env, Registered entry, std::string_view unit, Body body)
   env.registered.push_back(std::move(entry));
 }
 
-bool InScope(Scope scope, const ExecutorTraits& traits) {
-  switch (scope) {
-    case Scope::kEveryExecutor:
-      return true;
-    case Scope::kStartsProcesses:
-      return traits.starts_processes;
-    case Scope::kHasTransport:
-      return traits.transport_axis;
-    case Scope::kRemoteWorkers:
-      return traits.remote_workers;
-    case Scope::kThreadWorkers:
-      return traits.shares_memory && !traits.single_worker && !traits.async;
-  }
-  return false;
-}
-
 // The axes as `executor` sees them around one point of the executor-independent axes: those
 // fixed to the point's value, scoped axes with all values in scope and "" (left out) outside.
 std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
@@ -302,13 +279,13 @@ std::vector<Axis> AxesFor(const std::vector<Axis>& axes, const Point& general,
 std::vector<int> WorkerCounts(const Family& family, const ExecutorInfo& executor,
                               const SuiteEnv& env) {
   if (executor.traits.single_worker) return {1};
-  const Options& o = env.options();
-  std::vector<int> counts = o.Workers();
+  const SuiteWorkers suite = WorkersFlag(env.options());
+  std::vector<int> counts = suite.counts;
   if (family.workers) {
-    counts = family.workers(o, env.cpus());
-  } else if (!o.WasSet("workers") && !executor.default_workers.empty()) {
+    counts = family.workers(suite, env.cpus());
+  } else if (!suite.given && !executor.default_workers.empty()) {
     counts = executor.default_workers;
-  } else if (!o.WasSet("workers") && (family.waits || executor.traits.remote_workers)) {
+  } else if (!suite.given && (family.waits || executor.traits.remote_workers)) {
     // Tasks that wait, or workers on other hosts: counts above the usable CPUs say something,
     // so the quick profile keeps the full profile's.
     counts = FullWorkerCounts(env.cpus());
@@ -327,8 +304,12 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
       const std::vector<int> counts = WorkerCounts(family, *executor, env);
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
         for (int workers : counts) {
-          Target t{&family, point, executor, workers,
-                   BenchmarkName(family_name, *executor, workers, point)};
+          Target t{&family,
+                   point,
+                   executor,
+                   workers,
+                   BenchmarkName(family_name, *executor, workers, point),
+                   ChoiceOf(axes, point)};
           Register(env, {t.name, family_name, std::string(executor->name), workers, point},
                    family.time_unit, [&env, t](benchmark::State& state) {
                      const Prepared& prep = env.Prepare(*t.family, t.point);
@@ -346,20 +327,48 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
 
 }  // namespace
 
-Executor& PoolCache::Get(std::string_view executor, int workers, Transport transport) {
-  auto& slot = pools_[{std::string(executor), workers, transport}];
+Executor& PoolCache::Get(std::string_view executor, int workers, PoolChoice choice) {
+  auto& slot = pools_[{std::string(executor), workers, choice}];
   if (slot && slot->broken()) slot.reset();
   if (!slot) {
     ExecutorOptions options = base_;
     options.workers = workers;
-    options.transport = transport;
+    options.transport = choice.transport;
     slot = MakeExecutor(executor, options);
   }
   return *slot;
 }
 
-void PoolCache::Drop(std::string_view executor, int workers, Transport transport) {
-  pools_.erase({std::string(executor), workers, transport});
+void PoolCache::Drop(std::string_view executor, int workers, PoolChoice choice) {
+  pools_.erase({std::string(executor), workers, choice});
+}
+
+bool InScope(Scope scope, const ExecutorTraits& traits) {
+  switch (scope) {
+    case Scope::kEveryExecutor:
+      return true;
+    case Scope::kStartsProcesses:
+      return traits.starts_processes;
+    case Scope::kHasTransport:
+    case Scope::kTransport:
+      return traits.transport_axis;
+    case Scope::kRemoteWorkers:
+      return traits.remote_workers;
+    case Scope::kThreadWorkers:
+      return traits.shares_memory && !traits.single_worker && !traits.async;
+  }
+  return false;
+}
+
+PoolChoice ChoiceOf(const std::vector<Axis>& axes, const Point& point) {
+  PoolChoice out;
+  for (const Axis& axis : axes) {
+    const std::string& value = point.Get(axis.name);
+    if (axis.scope == Scope::kTransport && value == ToString(Transport::kShm)) {
+      out.transport = Transport::kShm;
+    }
+  }
+  return out;
 }
 
 SuiteEnv::SuiteEnv(Options options, int cpus, std::vector<int> cpu_list)
@@ -422,15 +431,9 @@ std::string BenchmarkName(std::string_view family, const ExecutorInfo& executor,
 std::vector<const ExecutorInfo*> ExecutorsFor(const Family& family, const Options& options) {
   std::vector<const ExecutorInfo*> out;
   if (family.under == Under::kNoExecutor) return out;
-  const std::string& list = options.String("executors");
-  std::set<std::string_view> selected;
-  for (std::size_t at = 0; at <= list.size();) {
-    const std::size_t comma = std::min(list.find(',', at), list.size());
-    selected.insert(std::string_view(list).substr(at, comma - at));
-    at = comma + 1;
-  }
+  const std::vector<const ExecutorInfo*> selected = ParseExecutorList(options.String("executors"));
   for (const ExecutorInfo& e : Executors()) {
-    if (!selected.contains(e.name)) continue;
+    if (std::find(selected.begin(), selected.end(), &e) == selected.end()) continue;
     if (family.under == Under::kBaselineOnly && e.name != kBaselineExecutor) continue;
     const auto& joins = e.default_families;
     if (!options.WasSet("executors") && !joins.empty() &&

@@ -19,21 +19,28 @@
 
 namespace parbench {
 
+// What a benchmark's point asks of its executor besides the worker count: the values of the
+// axes whose scope is an executor option (Scope::kTransport, and so on), found by scope.
+struct PoolChoice {
+  Transport transport = Transport::kPipe;
+  auto operator<=>(const PoolChoice&) const = default;
+};
+
 // Pools kept alive across the benchmarks (Google Benchmark calls a benchmark several times),
-// one per (executor, workers, transport). A broken pool is dropped and the next Get() starts
-// a fresh one.
+// one per (executor, workers, choice). A broken pool is dropped and the next Get() starts a
+// fresh one.
 class PoolCache {
  public:
   explicit PoolCache(ExecutorOptions base) : base_(std::move(base)) {}
-  // The pool for (executor, workers, transport), started on first use. Throws ExecutorError.
-  Executor& Get(std::string_view executor, int workers, Transport transport = Transport::kPipe);
+  // The pool for (executor, workers, choice), started on first use. Throws ExecutorError.
+  Executor& Get(std::string_view executor, int workers, PoolChoice choice = {});
   // Destroys that pool, if any.
-  void Drop(std::string_view executor, int workers, Transport transport = Transport::kPipe);
+  void Drop(std::string_view executor, int workers, PoolChoice choice = {});
   // Destroys every pool (workers stopped and reaped).
   void Clear() { pools_.clear(); }
 
  private:
-  using Key = std::tuple<std::string, int, Transport>;
+  using Key = std::tuple<std::string, int, PoolChoice>;
   ExecutorOptions base_;
   std::map<Key, std::unique_ptr<Executor>> pools_;
 };
@@ -88,6 +95,12 @@ class SuiteEnv final : public Fixtures {
   std::vector<std::unique_ptr<TempDir>> temp_dirs_;
   std::map<std::pair<std::string, Point>, std::shared_ptr<const Prepared>> prepared_;
 };
+
+// Whether an executor with `traits` is in `scope` (has the axis, or is compared to the floor).
+[[nodiscard]] bool InScope(Scope scope, const ExecutorTraits& traits);
+
+// The executor options `point` (of a family with `axes`) selects (see PoolChoice).
+[[nodiscard]] PoolChoice ChoiceOf(const std::vector<Axis>& axes, const Point& point);
 
 // "cpu/serial", "cpu/threads/workers:4", "io/processes/workers:2/mode:durable".
 [[nodiscard]] std::string BenchmarkName(std::string_view family, const ExecutorInfo& executor,

@@ -86,6 +86,19 @@ const ExecutorInfo* FindExecutor(std::string_view name) {
   return nullptr;
 }
 
+std::vector<const ExecutorInfo*> ParseExecutorList(std::string_view list) {
+  std::vector<const ExecutorInfo*> out;
+  for (std::size_t at = 0;;) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    const std::string_view item = list.substr(at, comma - at);
+    const ExecutorInfo* info = FindExecutor(item);
+    if (info == nullptr) throw UnknownExecutor(std::string(item));
+    if (std::find(out.begin(), out.end(), info) == out.end()) out.push_back(info);
+    if (comma == list.size()) return out;
+    at = comma + 1;
+  }
+}
+
 std::unique_ptr<Executor> MakeExecutor(std::string_view name, const ExecutorOptions& options) {
   const ExecutorInfo* info = FindExecutor(name);
   if (info == nullptr) throw ExecutorError("unknown executor '" + std::string(name) + "'");

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "workloads/workload.h"
@@ -197,6 +198,23 @@ bool RegisterExecutor(const ExecutorInfo& info);
 [[nodiscard]] std::vector<int> WorkerCountsFor(const ExecutorInfo& info, std::vector<int> counts);
 // The executor called `name`, or nullptr.
 [[nodiscard]] const ExecutorInfo* FindExecutor(std::string_view name);
+
+// An item of an executor list that names no registered executor.
+class UnknownExecutor : public std::invalid_argument {
+ public:
+  explicit UnknownExecutor(std::string item)
+      : std::invalid_argument("no executor is called '" + item + "'"), item_(std::move(item)) {}
+  // The item as the list spelled it.
+  [[nodiscard]] const std::string& item() const { return item_; }
+
+ private:
+  std::string item_;
+};
+
+// The executors a comma-separated list names ("serial,threads", as --executors takes it), each
+// once, in the list's order. Throws UnknownExecutor for the first item that names none (an
+// empty item too).
+[[nodiscard]] std::vector<const ExecutorInfo*> ParseExecutorList(std::string_view list);
 // False in a ThreadSanitizer build. For the `available` of executors built on libraries that
 // are not instrumented for TSan (libtbb, libgomp): their synchronisation is invisible to it, so
 // every run reads as races; such an executor is left out there and tested in the other builds.

@@ -169,6 +169,11 @@ const bool kRegistered = RegisterFamily({
                       {"server_cpu_per_request_us", "us", false}},
     .waits = true,
     .shown_counters = {"ideal_fraction", "client_cpu_per_request_us"},
+    .context =
+        [] {
+          return std::vector<std::pair<std::string, std::string>>{
+              {"libcurl_version", CurlVersion()}};
+        },
 });
 
 }  // namespace

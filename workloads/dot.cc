@@ -82,6 +82,15 @@ const bool kRegistered = RegisterFamily({
         },
     .counter_specs = {{"gflops", "GFLOP/s", true}},
     .shown_counters = {"gflops"},
+    // Which OpenBLAS ran (its build and the kernel it picked for this CPU), and its threads in
+    // bench's own process.
+    .context =
+        [] {
+          return std::vector<std::pair<std::string, std::string>>{
+              {"openblas_config", BlasConfig()},
+              {"openblas_core", BlasCore()},
+              {"openblas_threads", std::to_string(BlasThreads())}};
+        },
 });
 
 }  // namespace

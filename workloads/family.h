@@ -31,7 +31,9 @@ namespace parbench {
 enum class Scope {
   kEveryExecutor,
   kStartsProcesses,  // executors whose workers are processes it starts (parent_mem)
-  kHasTransport,     // executors with a transport axis, pipe or shared memory (processes)
+  kHasTransport,     // executors with a transport, pipe or shared memory (processes)
+  kTransport,        // the same executors; the axis's value picks the transport ("" or "pipe",
+                     // "shm"): transfer's transport axis
   kRemoteWorkers,    // executors whose workers may run on other hosts (mpi)
   kThreadWorkers,    // workers are threads beside the caller, which may run tasks too (threads,
                      // tbb, openmp): round trip kind inline | handoff
@@ -99,6 +101,13 @@ struct Measurement {
   std::int64_t cpu_ns = -1;
   std::int64_t harness_cpu_ns = 0;  // the loopback server's own CPU time in that span
   [[nodiscard]] double seconds() const { return static_cast<double>(wall_ns) / 1e9; }
+};
+
+// The suite's worker counts as a run has them (bench's --workers), for a family that picks its
+// own.
+struct SuiteWorkers {
+  std::vector<int> counts{};
+  bool given = false;  // the user chose them (not the default)
 };
 
 // Counters a family reports, name -> value (Google Benchmark counters, made by bench).
@@ -183,8 +192,8 @@ struct Family {
   std::vector<FlagSpec> flags{};
   // Its axes for the parsed flags and the usable CPUs (none: one point).
   std::function<std::vector<Axis>(const Options& options, int cpus)> axes{};
-  // Its worker counts, when they differ from --workers' (nullptr: --workers).
-  std::function<std::vector<int>(const Options& options, int cpus)> workers{};
+  // Its worker counts, when they differ from the suite's (nullptr: the suite's).
+  std::function<std::vector<int>(const SuiteWorkers& suite, int cpus)> workers{};
   Under under = Under::kEveryExecutor;
   Body body = Body::kBatch;
   // Google Benchmark's time unit for its rows: "ns", "us", "ms" or "s".
@@ -209,6 +218,10 @@ struct Family {
   Cost cost{};
   // The counters bench's console shows in this family's rows (every counter goes to the JSON).
   std::vector<std::string_view> shown_counters{};
+  // The context keys it adds to the run's context, each written as parbench_KEY (optional):
+  // the versions of the libraries its workload uses. Called only for a run that measures the
+  // family, so a library's module is loaded only then.
+  std::function<std::vector<std::pair<std::string, std::string>>()> context{};
 
   // The name and summary with the workload's filled in.
   [[nodiscard]] std::string_view display_name() const;

@@ -78,9 +78,9 @@ const bool kRegistered = RegisterFamily({
           return std::vector<Axis>{
               task, {"payload", {"", "64KiB", "1MiB"}, Scope::kHasTransport, {"", "1MiB"}}};
         },
-    // Every executor at the CPU count, unless --workers says otherwise.
-    .workers = [](const Options& o,
-                  int cpus) { return o.WasSet("workers") ? o.Workers() : std::vector<int>{cpus}; },
+    // Every executor at the CPU count, unless the user chose the worker counts.
+    .workers = [](const SuiteWorkers& suite,
+                  int cpus) { return suite.given ? suite.counts : std::vector<int>{cpus}; },
     .prepare = Prepare,
     .counters = Report,
     .counter_specs = {{"task_ns_nominal", "ns", false},

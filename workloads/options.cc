@@ -115,12 +115,6 @@ const std::string& Options::Text(std::string_view name) const { return Find(name
 
 bool Options::WasSet(std::string_view name) const { return Find(name).was_set; }
 
-std::vector<int> Options::Workers() const {
-  std::vector<int> out;
-  for (std::int64_t w : IntList("workers")) out.push_back(static_cast<int>(w));
-  return out;
-}
-
 void Options::Set(std::string_view name, Value value, std::string text, bool was_set) {
   values_.insert_or_assign(std::string(name), Entry{std::move(value), std::move(text), was_set});
 }

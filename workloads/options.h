@@ -66,9 +66,6 @@ class Options {
   // True when the user gave the flag (false: its default).
   [[nodiscard]] bool WasSet(std::string_view name) const;
 
-  // The worker counts (the list flag "workers" as ints).
-  [[nodiscard]] std::vector<int> Workers() const;
-
   // Sets a value (the parser and tests use this).
   void Set(std::string_view name, Value value, std::string text, bool was_set = true);
 

@@ -38,11 +38,12 @@ std::string ErrorOf(std::vector<std::string> args) {
 TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
   const Options options = Parse({}).options;
   EXPECT_EQ(options.String("profile"), "quick");
-  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 2})) << "quick: 1 and the usable CPUs";
-  EXPECT_FALSE(options.WasSet("workers"));
-  EXPECT_EQ(Parse({"--profile=full"}).options.Workers(), (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(Parse({"--profile=full", "--workers=3"}).options.Workers(), (std::vector<int>{3}));
-  EXPECT_EQ(Parse({"--workers=4"}).options.Workers(), (std::vector<int>{4}));
+  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{1, 2})) << "quick: 1 and the usable CPUs";
+  EXPECT_FALSE(WorkersFlag(options).given);
+  EXPECT_EQ(WorkersFlag(Parse({"--profile=full"}).options).counts, (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(WorkersFlag(Parse({"--profile=full", "--workers=3"}).options).counts, (std::vector<int>{3}));
+  EXPECT_EQ(WorkersFlag(Parse({"--workers=4"}).options).counts, (std::vector<int>{4}));
+  EXPECT_TRUE(WorkersFlag(Parse({"--workers=4"}).options).given);
   EXPECT_EQ(options.Int("tasks"), 16);
   EXPECT_TRUE(options.String("timeline_out").empty());
   EXPECT_FALSE(options.WasSet("tasks"));
@@ -84,7 +85,8 @@ TEST(FlagsTest, ParsesOurFlagsAndLeavesGoogleBenchmarksAlone) {
                                  "--cpu_n=1e6", "--benchmark_out=out/run.json"},
                                 &rest)
                               .options;
-  EXPECT_EQ(options.Workers(), (std::vector<int>{2, 8}));
+  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{2, 8}));
+  EXPECT_TRUE(WorkersFlag(options).given);
   EXPECT_EQ(options.Int("tasks"), 5);
   EXPECT_TRUE(options.WasSet("tasks"));
   EXPECT_EQ(options.Int("cpu_n"), 1'000'000);

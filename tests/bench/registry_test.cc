@@ -71,9 +71,9 @@ TEST(RegistryTest, NamesFollowTheTableAndEveryCpuBenchmarkRuns) {
 std::size_t CountFromTable(const SuiteEnv& env) {
   std::size_t total = 0;
   for (const Family& family : Families()) {
-    const std::size_t worker_counts = family.workers
-                                          ? family.workers(env.options(), env.cpus()).size()
-                                          : env.options().Workers().size();
+    const SuiteWorkers suite = WorkersFlag(env.options());
+    const std::size_t worker_counts =
+        family.workers ? family.workers(suite, env.cpus()).size() : suite.counts.size();
     const std::vector<Axis> axes = ProfileAxes(
         family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
     if (family.under == Under::kNoExecutor) {
@@ -87,7 +87,8 @@ std::size_t CountFromTable(const SuiteEnv& env) {
         const bool in_scope =
             axis.scope == Scope::kEveryExecutor ||
             (axis.scope == Scope::kStartsProcesses && e->traits.starts_processes) ||
-            (axis.scope == Scope::kHasTransport && e->traits.transport_axis) ||
+            ((axis.scope == Scope::kHasTransport || axis.scope == Scope::kTransport) &&
+             e->traits.transport_axis) ||
             (axis.scope == Scope::kRemoteWorkers && e->traits.remote_workers) ||
             (axis.scope == Scope::kThreadWorkers && e->traits.shares_memory &&
              !e->traits.single_worker && !e->traits.async);

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "tests/support.h"
+#include "workloads/family.h"
 #include "workloads/transfer.h"
 
 namespace parbench {
@@ -217,6 +218,22 @@ TEST(ExecutorRegistryTest, ListsTheBuiltInExecutorsWithTheBaselineFirst) {
   EXPECT_TRUE(FindExecutor("processes")->traits.transport_axis);
   EXPECT_TRUE(FindExecutor("threads")->traits.shares_memory);
   EXPECT_EQ(FindExecutor("no such executor"), nullptr);
+}
+
+// A peer that joins a few families by default names them as strings: each must be a row of
+// the family table (a renamed family would otherwise silently drop the peer from it).
+TEST(ExecutorRegistryTest, EveryDefaultFamilyIsARowOfTheFamilyTable) {
+  std::set<std::string_view> families;
+  for (const Family& family : Families()) families.insert(family.display_name());
+  int named = 0;
+  for (const ExecutorInfo& info : Executors()) {
+    for (std::string_view family : info.default_families) {
+      EXPECT_TRUE(families.contains(family))
+          << info.name << " joins '" << family << "', which is not a family";
+      ++named;
+    }
+  }
+  EXPECT_GT(named, 0) << "tbb, openmp and mpi each join a few families";
 }
 
 TEST(ExecutorRegistryTest, RefusesADuplicateNameAndAnUnknownExecutor) {

@@ -126,7 +126,6 @@ TEST(OptionsTest, GettersReturnWhatWasSet) {
   const Options options = Sample();
   EXPECT_EQ(options.Int("count"), 7);
   EXPECT_EQ(options.IntList("workers"), (std::vector<std::int64_t>{1, 4}));
-  EXPECT_EQ(options.Workers(), (std::vector<int>{1, 4}));
   EXPECT_EQ(options.String("dir"), "/tmp");
   EXPECT_EQ(options.Text("workers"), "4,1,1") << "the text as the user typed it";
   EXPECT_TRUE(options.WasSet("count"));
@@ -150,7 +149,6 @@ TEST(OptionsTest, AnUnknownNameIsALogicErrorNamingTheFlag) {
   EXPECT_THROW((void)options.String("nope"), std::logic_error);
   EXPECT_THROW((void)options.Text("nope"), std::logic_error);
   EXPECT_THROW((void)options.WasSet("nope"), std::logic_error);
-  EXPECT_THROW((void)Options().Workers(), std::logic_error);
   try {
     (void)options.Int("nope");
   } catch (const std::logic_error& e) {
