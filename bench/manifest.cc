@@ -12,9 +12,13 @@ namespace {
 using nlohmann::json;
 
 json Traits(const ExecutorTraits& t) {
-  return {{"shares_memory", t.shares_memory},   {"single_worker", t.single_worker},
-          {"transport_axis", t.transport_axis}, {"starts_processes", t.starts_processes},
-          {"remote_workers", t.remote_workers}, {"async", t.async}};
+  return {{"shares_memory", t.shares_memory},
+          {"single_worker", t.single_worker},
+          {"transport_axis", t.transport_axis},
+          {"starts_processes", t.starts_processes},
+          {"remote_workers", t.remote_workers},
+          {"sends_messages", t.sends_messages},
+          {"async", t.async}};
 }
 
 // The executors (by name) whose traits put them in `scope`, among those of the run.
@@ -40,6 +44,7 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
   for (const Axis& axis : family_axes) {
     json entry = {{"name", axis.name}, {"values", axis.values}};
     if (axis.scope != Scope::kEveryExecutor) entry["executors"] = ScopeNames(axis.scope, executors);
+    if (!axis.plain.empty()) entry["plain"] = axis.plain;  // what "" stands for
     axes.push_back(entry);
   }
   json counters = json::object();
@@ -68,12 +73,19 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
   }
   json executor_names = json::array();
   for (const ExecutorInfo* e : executors) executor_names.push_back(e->name);
+  json left_out = json::array();
+  for (const auto& entry : family.left_out) {
+    json combination = json::object();
+    for (const auto& [axis, value] : entry) combination[axis] = value;
+    left_out.push_back(combination);
+  }
   json entry = {{"name", name},
                 {"summary", family.display_summary()},
                 {"workload", family.workload != nullptr ? family.workload->name : ""},
                 {"time_unit", family.time_unit},
                 {"executors", executor_names},
                 {"axes", axes},
+                {"left_out", left_out},
                 {"counters", counters},
                 {"references", references},
                 {"reading", family.reading == Reading::kCost ? "cost" : "speedup"},
@@ -97,7 +109,10 @@ std::string ManifestJson(const SuiteEnv& env) {
   for (const ExecutorInfo& e : Executors()) {
     if (!used.contains(std::string(e.name))) continue;
     run_executors.push_back(&e);
-    executors.push_back({{"name", e.name}, {"summary", e.summary}, {"traits", Traits(e.traits)}});
+    executors.push_back({{"name", e.name},
+                         {"summary", e.summary},
+                         {"dispatch", e.dispatch},
+                         {"traits", Traits(e.traits)}});
   }
   std::set<std::string> registered_families;
   for (const Registered& r : env.registered) registered_families.insert(r.family);
@@ -115,6 +130,8 @@ std::string ManifestJson(const SuiteEnv& env) {
       {"counters",
        {{"tasks_per_second", Counter("1/s", true)},
         {"utilization", Counter("", true)},
+        // How tasks reached the workers: per message sent (1 where none is: one at a time).
+        {"tasks_per_message", Counter("", true)},
         // How far the number can be trusted: others' CPU time and stolen time on the usable
         // CPUs, as fractions of their capacity during the benchmark.
         {"interference_cpu_frac", Counter("", false)},

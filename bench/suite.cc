@@ -40,6 +40,13 @@ Counters CommonCounters(const Measurement& m) {
            static_cast<double>(m.busy_ns) / (static_cast<double>(m.wall_ns) * m.workers)}};
 }
 
+// Tasks per message over the timed iterations: 1 where the executor sends no messages (its
+// workers take one task at a time).
+Counters TasksPerMessage(const Measurement& m, std::uint64_t messages) {
+  return {{"tasks_per_message",
+           messages == 0 ? 1.0 : static_cast<double>(m.tasks) / static_cast<double>(messages)}};
+}
+
 // Adds one verified iteration to the totals.
 void Account(Measurement& m, const std::vector<Result>& results, std::int64_t wall_ns) {
   for (const Result& r : results) {
@@ -184,10 +191,12 @@ void RunBatch(benchmark::State& state, SuiteEnv& env, const Target& t, const Pre
     return;
   }
   const CpuMeter meter(env, t.executor->traits.starts_processes);
+  const std::uint64_t messages_before = executor->task_messages();
   auto m = TimedLoop(
       state, env, prep, t.name, t.workers, [&] { return executor->Run(batch); }, drop_if_broken);
   if (!m) return;
   AddCounters(state, CommonCounters(*m));
+  AddCounters(state, TasksPerMessage(*m, executor->task_messages() - messages_before));
   AddCounters(state, meter.Finish(m->iterations, &*m));
   if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
@@ -198,17 +207,26 @@ void RunStartup(benchmark::State& state, SuiteEnv& env, const Target& t, const P
   ExecutorOptions options;
   options.workers = t.workers;
   options.transport = t.choice.transport;
+  options.dispatch = t.choice.dispatch;
   options.task_timeout = std::chrono::seconds(env.options().Int("task_timeout_s"));
   const Batch batch{
       .job = &prep.job, .tasks = static_cast<std::uint32_t>(t.workers), .payload = {}};
-  const auto start_run_stop = [&] { return MakeExecutor(t.executor->name, options)->Run(batch); };
+  std::uint64_t messages = 0;
+  const auto start_run_stop = [&] {
+    const std::unique_ptr<Executor> executor = MakeExecutor(t.executor->name, options);
+    std::vector<Result> results = executor->Run(batch);
+    messages += executor->task_messages();
+    return results;
+  };
   if (std::string problem = WarmUp(prep, *t.warmed, start_run_stop); !problem.empty()) {
     Skip(state, env, "warm-up: " + problem);
     return;
   }
+  messages = 0;
   const CpuMeter meter(env, /*worker_processes=*/false);  // reaped by the time it reads them
   const auto m = TimedLoop(state, env, prep, t.name, t.workers, start_run_stop, [] {});
   if (!m) return;
+  AddCounters(state, TasksPerMessage(*m, messages));
   AddCounters(state, meter.Finish(m->iterations));
   if (t.family->counters) AddCounters(state, t.family->counters(t.point, prep, *m, env));
 }
@@ -303,6 +321,7 @@ void RegisterExecutorPoints(SuiteEnv& env, const Family& family, const std::vect
     for (const ExecutorInfo* executor : ExecutorsFor(family, env.options())) {
       const std::vector<int> counts = WorkerCounts(family, *executor, env);
       for (const Point& point : Cartesian(AxesFor(axes, g, executor->traits))) {
+        if (family.LeavesOut(point)) continue;
         for (int workers : counts) {
           Target t{&family,
                    point,
@@ -334,6 +353,7 @@ Executor& PoolCache::Get(std::string_view executor, int workers, PoolChoice choi
     ExecutorOptions options = base_;
     options.workers = workers;
     options.transport = choice.transport;
+    options.dispatch = choice.dispatch;
     slot = MakeExecutor(executor, options);
   }
   return *slot;
@@ -356,6 +376,8 @@ bool InScope(Scope scope, const ExecutorTraits& traits) {
       return traits.remote_workers;
     case Scope::kThreadWorkers:
       return traits.shares_memory && !traits.single_worker && !traits.async;
+    case Scope::kDispatch:
+      return traits.sends_messages;
   }
   return false;
 }
@@ -366,6 +388,8 @@ PoolChoice ChoiceOf(const std::vector<Axis>& axes, const Point& point) {
     const std::string& value = point.Get(axis.name);
     if (axis.scope == Scope::kTransport && value == ToString(Transport::kShm)) {
       out.transport = Transport::kShm;
+    } else if (axis.scope == Scope::kDispatch && value == ToString(Dispatch::kPerTask)) {
+      out.dispatch = Dispatch::kPerTask;
     }
   }
   return out;

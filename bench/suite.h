@@ -23,6 +23,7 @@ namespace parbench {
 // axes whose scope is an executor option (Scope::kTransport, and so on), found by scope.
 struct PoolChoice {
   Transport transport = Transport::kPipe;
+  Dispatch dispatch = Dispatch::kAdaptive;
   auto operator<=>(const PoolChoice&) const = default;
 };
 

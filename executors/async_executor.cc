@@ -159,6 +159,7 @@ const bool kRegistered = RegisterExecutor({
     .name = "async",
     .summary = "one thread, an event loop: workers are tasks in flight (the workload's "
                "asynchronous form: curl multi, io_uring)",
+    .dispatch = "no messages: one task per in-flight slot, started in task order",
     .traits = {.shares_memory = true, .async = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<AsyncExecutor>(options);

@@ -155,6 +155,9 @@ struct ExecutorTraits {
   bool transport_axis = false;    // has a transport (pipe | shm) that families may vary
   bool starts_processes = false;  // its workers are processes it starts
   bool remote_workers = false;    // workers may run on other hosts
+  // Tasks reach its workers in messages (processes, mpi): it has a dispatch mode (per_task |
+  // adaptive) that families may vary, and counts its task messages.
+  bool sends_messages = false;
   bool async = false;  // many tasks in flight on one thread (needs a workload's async form)
 };
 
@@ -165,6 +168,9 @@ inline constexpr int kDefaultMaxWorkers = 256;
 struct ExecutorInfo {
   std::string_view name{};
   std::string_view summary{};  // one line, for --help and the manifest
+  // How its workers get their tasks, one line for the manifest: in messages (and how many
+  // tasks each carries), or one task at a time.
+  std::string_view dispatch{};
   ExecutorTraits traits{};
   // Creates and starts an executor with options.workers workers. Throws ExecutorError.
   std::unique_ptr<Executor> (*make)(const ExecutorOptions& options) = nullptr;

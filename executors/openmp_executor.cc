@@ -78,6 +78,7 @@ class OpenMpExecutor final : public Executor {
 const bool kRegistered = RegisterExecutor({
     .name = "openmp",
     .summary = "GCC OpenMP: a parallel region of W threads, schedule(dynamic, 1)",
+    .dispatch = "no messages: one task at a time (schedule(dynamic, 1))",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(options);

@@ -22,6 +22,7 @@ namespace {
 const bool kRegistered = RegisterExecutor({
     .name = "serial",
     .summary = "the calling thread, one task after another: the baseline",
+    .dispatch = "no messages: one task at a time, on the calling thread",
     .traits = {.shares_memory = true, .single_worker = true},
     .make = [](const ExecutorOptions&) -> std::unique_ptr<Executor> {
       return std::make_unique<SerialExecutor>();

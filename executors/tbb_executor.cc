@@ -90,6 +90,7 @@ class TbbExecutor final : public Executor {
 const bool kRegistered = RegisterExecutor({
     .name = "tbb",
     .summary = "oneTBB: a task_arena of W slots, parallel_for with grain 1 (work stealing)",
+    .dispatch = "no messages: one task at a time (parallel_for, grain 1, simple_partitioner)",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<TbbExecutor>(options);

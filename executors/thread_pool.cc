@@ -369,6 +369,8 @@ const bool kRegistered = RegisterExecutor({
     .name = "threads",
     // Kept as the README's flag block prints it (docs/executors-threads.md says the rest).
     .summary = "a persistent pool of threads, futex-woken; payloads by reference",
+    .dispatch = "no messages: one task at a time; each seat runs its own contiguous range of "
+                "tasks and steals half of another's when it runs dry",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<ThreadPool>(options);

@@ -104,6 +104,20 @@ const std::list<Family>& Families() { return FamilyTable(); }
 
 const std::list<Reference>& References() { return ReferenceTable(); }
 
+bool Family::LeavesOut(const Point& point) const {
+  return std::any_of(left_out.begin(), left_out.end(), [&point](const auto& entry) {
+    return std::all_of(entry.begin(), entry.end(),
+                       [&point](const auto& pair) { return point.Get(pair.first) == pair.second; });
+  });
+}
+
+Axis DispatchAxis() {
+  return {.name = "dispatch",
+          .values = {"", "per_task"},
+          .scope = Scope::kDispatch,
+          .plain = "adaptive"};
+}
+
 std::vector<Point> Cartesian(const std::vector<Axis>& axes) {
   std::vector<std::vector<std::pair<std::string, std::string>>> points = {{}};
   for (const Axis& axis : axes) {

@@ -34,6 +34,8 @@ enum class Scope {
   kHasTransport,     // executors with a transport, pipe or shared memory (processes)
   kTransport,        // the same executors; the axis's value picks the transport ("" or "pipe",
                      // "shm"): transfer's transport axis
+  kDispatch,         // executors that send tasks in messages (processes, mpi); the axis's value
+                     // picks the dispatch mode ("" or "adaptive", "per_task")
   kRemoteWorkers,    // executors whose workers may run on other hosts (mpi)
   kThreadWorkers,    // workers are threads beside the caller, which may run tasks too (threads,
                      // tbb, openmp): round trip kind inline | handoff
@@ -49,6 +51,9 @@ struct Axis {
   // The values bench's quick profile keeps (empty: all of them); the full profile runs every
   // value. Each must be one of `values`.
   std::vector<std::string> quick{};
+  // What the value "" stands for, for the manifest and the docs ("pipe", "adaptive"); empty
+  // when "" simply means the axis does not apply.
+  std::string plain{};
 };
 
 // The axis values of one benchmark, in axis order.
@@ -192,6 +197,10 @@ struct Family {
   std::vector<FlagSpec> flags{};
   // Its axes for the parsed flags and the usable CPUs (none: one point).
   std::function<std::vector<Axis>(const Options& options, int cpus)> axes{};
+  // Combinations of axis values it does not measure: a point whose values match every
+  // (axis, value) pair of one entry is left out of its axes' product (one that would take
+  // minutes and answer nothing). The manifest lists them.
+  std::vector<std::vector<std::pair<std::string, std::string>>> left_out{};
   // Its worker counts, when they differ from the suite's (nullptr: the suite's).
   std::function<std::vector<int>(const SuiteWorkers& suite, int cpus)> workers{};
   Under under = Under::kEveryExecutor;
@@ -223,6 +232,8 @@ struct Family {
   // family, so a library's module is loaded only then.
   std::function<std::vector<std::pair<std::string, std::string>>()> context{};
 
+  // True when `point` matches an entry of left_out.
+  [[nodiscard]] bool LeavesOut(const Point& point) const;
   // The name and summary with the workload's filled in.
   [[nodiscard]] std::string_view display_name() const;
   [[nodiscard]] std::string_view display_summary() const;
@@ -258,6 +269,10 @@ bool RegisterReference(Reference reference);
 // Every combination of `axes`' values, in order (the last axis varies fastest). No axes: one
 // empty point.
 [[nodiscard]] std::vector<Point> Cartesian(const std::vector<Axis>& axes);
+
+// The dispatch axis of a family whose tasks are many and short (Scope::kDispatch): "" is the
+// adaptive mode (left out of the names, as before the axis), "per_task" one task per message.
+[[nodiscard]] Axis DispatchAxis();
 
 // A check that every task returned `expected` (`what` follows the value in the message,
 // e.g. " bytes").

@@ -139,6 +139,8 @@ const bool kOverheadFamily = RegisterFamily({
                .hi = 10'000'000,
                .default_value = "10000",
                .help = "overhead: empty tasks per iteration"}},
+    // What an empty task costs when tasks are batched (adaptive) and when each is a message.
+    .axes = [](const Options&, int) { return std::vector<Axis>{DispatchAxis()}; },
     .prepare =
         [](const Point&, Fixtures& f) {
           return EmptyTasks(static_cast<std::uint32_t>(f.options().Int("overhead_tasks")));
@@ -175,7 +177,10 @@ const bool kTransferFamily = RegisterFamily({
           for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
           // Quick, with the default sizes: a small message and a large one.
           if (!o.WasSet("transfer_sizes")) size.quick = {"4KiB", "16MiB"};
-          return std::vector<Axis>{size, {"transport", {"", "shm"}, Scope::kTransport}};
+          return std::vector<Axis>{size, {.name = "transport",
+                                           .values = {"", "shm"},
+                                           .scope = Scope::kTransport,
+                                           .plain = "pipe"}};
         },
     .prepare = PrepareTransfer,
     .counters =

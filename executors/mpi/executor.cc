@@ -15,7 +15,9 @@ const bool kRegistered = RegisterExecutor({
     .name = "mpi",
     .summary = "the worker ranks of an Open MPI job (only under mpirun): rank 0 dispatches, "
                "ranks 1..W run the tasks; payloads and replies as MPI messages",
-    .traits = {.starts_processes = false, .remote_workers = true},
+    .dispatch = "tasks in MPI messages: per_task (one task per message) or adaptive (about "
+                "200 us of work per message once tasks are timed); a rank holds 2 messages",
+    .traits = {.starts_processes = false, .remote_workers = true, .sends_messages = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<remote::RemoteExecutor>(
           "mpi", std::make_unique<mpi::MpiLink>(options), options);

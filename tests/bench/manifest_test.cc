@@ -60,9 +60,13 @@ class ManifestTest : public ::testing::Test {
 };
 
 json TraitsJson(const ExecutorTraits& t) {
-  return {{"shares_memory", t.shares_memory},   {"single_worker", t.single_worker},
-          {"transport_axis", t.transport_axis}, {"starts_processes", t.starts_processes},
-          {"remote_workers", t.remote_workers}, {"async", t.async}};
+  return {{"shares_memory", t.shares_memory},
+          {"single_worker", t.single_worker},
+          {"transport_axis", t.transport_axis},
+          {"starts_processes", t.starts_processes},
+          {"remote_workers", t.remote_workers},
+          {"sends_messages", t.sends_messages},
+          {"async", t.async}};
 }
 
 TEST_F(ManifestTest, SaysWhatItIsAndWhichExecutorIsTheBaseline) {
@@ -74,6 +78,7 @@ TEST_F(ManifestTest, SaysWhatItIsAndWhichExecutorIsTheBaseline) {
             (json{{"unit", "1/s"}, {"bigger_is_better", true}}));
   EXPECT_EQ(manifest_.at("counters").at("utilization"),
             (json{{"unit", ""}, {"bigger_is_better", true}}));
+  EXPECT_TRUE(manifest_.at("counters").contains("tasks_per_message"));
 }
 
 TEST_F(ManifestTest, ListsTheRunsExecutorsInRegistryOrderWithTheirTraits) {
@@ -92,8 +97,30 @@ TEST_F(ManifestTest, ListsTheRunsExecutorsInRegistryOrderWithTheirTraits) {
     const ExecutorInfo* info = FindExecutor(e.at("name").get<std::string>());
     ASSERT_NE(info, nullptr) << e.at("name");
     EXPECT_EQ(e.at("summary"), info->summary);
+    EXPECT_EQ(e.at("dispatch"), info->dispatch);
     EXPECT_EQ(e.at("traits"), TraitsJson(info->traits)) << info->name;
   }
+}
+
+// How tasks reach the workers, said for every executor: in messages for the executors that
+// send them (their dispatch axis), one task at a time for the ones that share memory.
+TEST_F(ManifestTest, EveryExecutorSaysHowItsWorkersGetTheirTasks) {
+  Build(SmallOptions());
+  for (const json& e : manifest_.at("executors")) {
+    const std::string dispatch = e.at("dispatch");
+    const bool messages = e.at("traits").at("sends_messages").get<bool>();
+    if (messages) {
+      EXPECT_NE(dispatch.find("per_task"), std::string::npos) << e.at("name") << ": " << dispatch;
+      EXPECT_NE(dispatch.find("adaptive"), std::string::npos) << e.at("name") << ": " << dispatch;
+    } else {
+      EXPECT_EQ(dispatch.rfind("no messages: one task", 0), 0U) << e.at("name") << ": " << dispatch;
+    }
+  }
+  const auto dispatch_of = [](std::string_view name) { return FindExecutor(name)->dispatch; };
+  for (const char* peer : {"threads", "tbb", "openmp"}) {
+    EXPECT_NE(dispatch_of(peer).find("one task at a time"), std::string::npos) << peer;
+  }
+  EXPECT_TRUE(FindExecutor("processes")->traits.sends_messages);
 }
 
 TEST_F(ManifestTest, ListsEveryRegisteredFamilyWithItsAxesExecutorsAndCounters) {
@@ -170,6 +197,17 @@ TEST_F(ManifestTest, DocumentedAxesCountersAndTheRawPipeReference) {
   const json& parent_mem = AxisJson(FamilyJson("startup"), "parent_mem");
   EXPECT_TRUE(has(parent_mem.at("executors"), "processes"));
   EXPECT_FALSE(has(parent_mem.at("executors"), "threads"));
+
+  // dispatch: "" is adaptive (the names of before), per_task one task per message; for the
+  // executors that send messages only.
+  for (const char* family : {"granularity", "overhead"}) {
+    const json& dispatch = AxisJson(FamilyJson(family), "dispatch");
+    EXPECT_EQ(dispatch.at("values"), (json{"", "per_task"})) << family;
+    EXPECT_EQ(dispatch.at("plain"), "adaptive") << family;
+    EXPECT_TRUE(has(dispatch.at("executors"), "processes")) << family;
+    EXPECT_FALSE(has(dispatch.at("executors"), "threads")) << family;
+  }
+  EXPECT_EQ(transport.at("plain"), "pipe");
 
   const json& kind = AxisJson(FamilyJson("roundtrip"), "kind");
   EXPECT_EQ(kind.at("values"), json::array({"inline", "handoff"}));

@@ -82,7 +82,8 @@ std::size_t CountFromTable(const SuiteEnv& env) {
       total += points;
     }
     for (const ExecutorInfo* e : ExecutorsFor(family, env.options())) {
-      std::size_t points = e->traits.single_worker ? 1 : worker_counts;
+      // The executor's own view of the axes: one left out ("") where it is out of scope.
+      std::vector<Axis> seen;
       for (const Axis& axis : axes) {
         const bool in_scope =
             axis.scope == Scope::kEveryExecutor ||
@@ -91,10 +92,15 @@ std::size_t CountFromTable(const SuiteEnv& env) {
              e->traits.transport_axis) ||
             (axis.scope == Scope::kRemoteWorkers && e->traits.remote_workers) ||
             (axis.scope == Scope::kThreadWorkers && e->traits.shares_memory &&
-             !e->traits.single_worker && !e->traits.async);
-        points *= in_scope ? axis.values.size() : 1;
+             !e->traits.single_worker && !e->traits.async) ||
+            (axis.scope == Scope::kDispatch && e->traits.sends_messages);
+        seen.push_back({axis.name, in_scope ? axis.values : std::vector<std::string>{""}});
       }
-      total += points;
+      const std::vector<Point> points = Cartesian(seen);
+      const auto measured = static_cast<std::size_t>(
+          std::count_if(points.begin(), points.end(),
+                        [&family](const Point& p) { return !family.LeavesOut(p); }));
+      total += measured * (e->traits.single_worker ? 1 : worker_counts);
     }
     for (const Reference& ref : References()) {
       if (ref.family != family.display_name()) continue;
@@ -283,6 +289,16 @@ TEST(RegistryTest, TheManifestDescribesEveryRegisteredName) {
           const json& own = axis.at("values");
           const bool own_plain = std::find(own.begin(), own.end(), "") != own.end();
           if (in ? value.empty() && !own_plain : !value.empty()) applies = false;
+        }
+        // A combination the family leaves out (per_task with a payload) is no benchmark.
+        for (const json& combination : family.at("left_out")) {
+          bool matches = true;
+          for (const auto& [axis, value] : combination.items()) {
+            const auto at =
+                std::find_if(p.begin(), p.end(), [&](const auto& kv) { return kv.first == axis; });
+            matches = matches && at != p.end() && at->second == value;
+          }
+          if (matches) applies = false;
         }
         if (!applies) continue;
         for (int w : {1, 2}) {

@@ -168,6 +168,32 @@ TEST(SmokeTest, TinyCpuRunWritesValidJsonAndTrace) {
   }
 }
 
+// The tasks_per_message counter, on every point: one task per message with dispatch:per_task,
+// hundreds of 100 ns tasks per message with the adaptive rule, and 1 for executors whose
+// workers take one task at a time (no messages).
+TEST(SmokeTest, TasksPerMessageFollowsTheDispatchMode) {
+  TempDir dir;
+  const fs::path run = dir.path() / "run.json";
+  const Outcome o = RunBench(
+      "'--benchmark_filter=^granularity/(serial|threads|processes)(/workers:2)?/task:100ns"
+      "(/dispatch:per_task)?/real' --executors=serial,threads,processes --workers=2 "
+      "--benchmark_min_time=0.01 --benchmark_out_format=json --benchmark_out=" +
+          run.string(),
+      dir.path());
+  ASSERT_EQ(o.exit_status, 0) << o.err;
+  std::map<std::string, double> per_message;
+  const json result = ReadJson(run);
+  for (const json& b : result.at("benchmarks")) {
+    per_message[b.at("run_name").get<std::string>()] = b.at("tasks_per_message").get<double>();
+  }
+  const std::string at = "granularity/processes/workers:2/task:100ns";
+  ASSERT_EQ(per_message.size(), 4U);
+  EXPECT_EQ(per_message.at(at + "/dispatch:per_task/real_time"), 1.0);
+  EXPECT_GT(per_message.at(at + "/real_time"), 100.0) << "adaptive batches 100 ns tasks";
+  EXPECT_EQ(per_message.at("granularity/threads/workers:2/task:100ns/real_time"), 1.0);
+  EXPECT_EQ(per_message.at("granularity/serial/task:100ns/real_time"), 1.0);
+}
+
 TEST(SmokeTest, BadFlagsFailWithOneLineAndStatusTwo) {
   TempDir dir;
   for (const char* bad : {"--workers=0", "--workers=100000", "--tasks=abc", "--cpu_n=-1",
@@ -879,8 +905,9 @@ TEST(SmokeTest, UnderMpirunTheMpiBenchmarksRunAndEveryRankIsInTheContextAndTrace
       "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader "
       "OMPI_MCA_oob_tcp_if_include=lo " +
           leaks + mpirun + " --oversubscribe --bind-to none -n 3 " PARBENCH_BENCH_EXE,
-      "--benchmark_filter='^(roundtrip|transfer)/(mpi|raw_mpi)' --workers=1,2,4 "
-      "--transfer_sizes=4096 --transfer_tasks=2 --benchmark_min_time=0.01 "
+      "--benchmark_filter='^(roundtrip|transfer|overhead)/(mpi|raw_mpi)' --workers=1,2,4 "
+      "--transfer_sizes=4096 --transfer_tasks=2 --overhead_tasks=2000 "
+      "--benchmark_min_time=0.01 "
       "--benchmark_out=" +
           run.string(),
       dir.path());
@@ -890,9 +917,16 @@ TEST(SmokeTest, UnderMpirunTheMpiBenchmarksRunAndEveryRankIsInTheContextAndTrace
   for (const json& b : result.at("benchmarks")) {
     names.insert(b.at("name").get<std::string>());
     EXPECT_FALSE(b.contains("error_message")) << b.at("name") << ": " << b.at("error_message");
+    // mpi's dispatch axis: one task per message, or batches of the 2000 empty tasks.
+    if (b.at("name") == "overhead/mpi/workers:2/dispatch:per_task/real_time") {
+      EXPECT_EQ(b.at("tasks_per_message").get<double>(), 1.0);
+    } else if (b.at("name") == "overhead/mpi/workers:2/real_time") {
+      EXPECT_GT(b.at("tasks_per_message").get<double>(), 1.0);
+    }
   }
   for (const char* name :
-       {"roundtrip/mpi/workers:1/real_time", "roundtrip/mpi/workers:2/real_time",
+       {"overhead/mpi/workers:2/real_time", "overhead/mpi/workers:2/dispatch:per_task/real_time",
+        "roundtrip/mpi/workers:1/real_time", "roundtrip/mpi/workers:2/real_time",
         "roundtrip/raw_mpi/real_time", "transfer/mpi/workers:2/size:4KiB/real_time",
         "transfer/raw_mpi/size:4KiB/real_time"}) {
     EXPECT_TRUE(names.contains(name)) << name;

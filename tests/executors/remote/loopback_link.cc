@@ -224,7 +224,8 @@ class LoopbackLink final : public remote::Link {
 const bool kRegistered = RegisterExecutor({
     .name = "loopback",
     .summary = "test double: the remote-worker core over in-memory queues to worker threads",
-    .traits = {},
+    .dispatch = "tasks in queued messages, as the remote-worker core's dispatch mode says",
+    .traits = {.sends_messages = true},
     .make = [](const ExecutorOptions& options) { return MakeLoopback(options); },
     .order = 90,
 });
