@@ -72,16 +72,14 @@ void MpiLink::Post(int worker, const void* data, std::uint64_t bytes, int tag,
 void MpiLink::Configure(int worker, std::string_view workload, std::string_view config) {
   auto configure = std::make_shared<std::vector<std::byte>>();
   wire::Writer w(*configure);
-  w.Str(workload);
-  w.Str(config);
+  remote::WriteConfigure(w, workload, config);
   Post(worker, configure->data(), configure->size(), kConfigure, configure);
 }
 
 void MpiLink::Send(int worker, remote::TaskRange range, std::span<const std::byte> payload) {
   auto header = std::make_shared<std::vector<std::byte>>();
   wire::Writer w(*header);
-  w.U32(range.first);
-  w.U32(range.count);
+  remote::WriteTaskRange(w, range);
   w.U64(payload.size());
   Post(worker, header->data(), header->size(), kTasks, header);
   if (!payload.empty()) Post(worker, payload.data(), payload.size(), kPayload, nullptr);

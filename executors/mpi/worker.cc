@@ -136,15 +136,10 @@ bool MpiWorkerLink::Handle(int tag, std::span<const std::byte> body, remote::Inc
       Echo(body);
       backoff_.Reset();
       return false;
-    case kConfigure: {
-      wire::Reader reader(body);
-      in.kind = remote::Incoming::Kind::kConfigure;
-      in.workload = reader.Str();
-      in.config = reader.Str();
-      reader.ExpectEnd();
+    case kConfigure:
+      remote::ReadConfigure(body, in);
       std::vector<std::byte>().swap(payload_);  // at most one payload's worth at a time
       return true;
-    }
     case kTasks:
       DecodeTasks(body, in);
       return true;
@@ -159,9 +154,7 @@ bool MpiWorkerLink::Handle(int tag, std::span<const std::byte> body, remote::Inc
 // A kTasks header, and the kPayload message that follows it when there is a payload.
 void MpiWorkerLink::DecodeTasks(std::span<const std::byte> header, remote::Incoming& in) {
   wire::Reader reader(header);
-  in.kind = remote::Incoming::Kind::kTasks;
-  in.range.first = reader.U32();
-  in.range.count = reader.U32();
+  remote::ReadTaskRange(reader, in);
   const std::uint64_t payload_size = reader.U64();
   reader.ExpectEnd();
   if (payload_size > wire::kMaxPayload) throw wire::ProtocolError("kTasks with a huge payload");

@@ -8,6 +8,8 @@
 #include <climits>  // IOV_MAX
 #include <system_error>
 
+#include "executors/remote/link.h"
+
 namespace parbench::wire {
 
 void CheckHeader(const Header& header) {
@@ -41,8 +43,7 @@ std::vector<std::byte> ConfigureFrame(std::string_view workload, std::string_vie
   frame.reserve(sizeof(Header) + 2 * sizeof(std::uint32_t) + workload.size() + config.size());
   frame.resize(sizeof(Header));  // the header, filled in once the size is known
   Writer writer(frame);
-  writer.Str(workload);
-  writer.Str(config);
+  remote::WriteConfigure(writer, workload, config);
   const Header header{.type = static_cast<std::uint16_t>(FrameType::kConfigure),
                       .size = frame.size() - sizeof(Header)};
   std::memcpy(frame.data(), &header, sizeof header);
@@ -58,8 +59,7 @@ std::vector<std::byte> TasksFramePrefix(std::uint32_t first, std::uint32_t count
                       .size = 20 + (inline_payload ? payload_size : 0)};
   Writer w(out);
   w.Raw(&header, sizeof header);
-  w.U32(first);
-  w.U32(count);
+  remote::WriteTaskRange(w, {.first = first, .count = count});
   w.U32(flags);
   w.U64(payload_size);
   return out;

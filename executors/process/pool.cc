@@ -15,8 +15,7 @@ const bool kRegistered = RegisterExecutor({
     .name = "processes",
     .summary = "a persistent pool of worker processes (this binary re-executed); payloads "
                "through pipes or shared memory",
-    .dispatch = "tasks in frames: per_task (one task per frame) or adaptive (about 200 us of "
-                "work per frame once tasks are timed); a worker holds 2 frames (pipe) or 1 (shm)",
+    .dispatch = "tasks in frames: per_task or adaptive; 2 frames queued per worker (1 with shm)",
     .traits = {.transport_axis = true, .starts_processes = true, .sends_messages = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<ProcessPool>(options);

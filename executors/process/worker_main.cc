@@ -104,11 +104,7 @@ bool PipeWorkerLink::Next(remote::Incoming& in) {
   if (!reader_.Next(header, body)) return false;  // the parent closed our stdin
   switch (static_cast<FrameType>(header.type)) {
     case FrameType::kConfigure: {
-      wire::Reader reader(body);
-      in.kind = remote::Incoming::Kind::kConfigure;
-      in.workload = reader.Str();
-      in.config = reader.Str();
-      reader.ExpectEnd();
+      remote::ReadConfigure(body, in);
       // At most one payload's worth of memory at a time: drop the last job's large frame
       // buffer before the new runner builds its data or the new job's payload arrives (the
       // task server then frees the old runner before building the new one).
@@ -126,9 +122,7 @@ bool PipeWorkerLink::Next(remote::Incoming& in) {
 
 void PipeWorkerLink::DecodeTasks(std::span<const std::byte> body, remote::Incoming& in) {
   wire::Reader reader(body);
-  in.kind = remote::Incoming::Kind::kTasks;
-  in.range.first = reader.U32();
-  in.range.count = reader.U32();
+  remote::ReadTaskRange(reader, in);
   const std::uint32_t flags = reader.U32();
   payload_size_ = reader.U64();
   shared_ = {};

@@ -93,6 +93,16 @@ struct Incoming {
   std::span<const std::byte> payload;  // kTasks: valid until the next Next()
 };
 
+// Every transport's configure message is {str workload, str config}, and its task message
+// starts with {u32 first, u32 count} (the transport adds the payload its own way). These write
+// and read those fields.
+void WriteConfigure(wire::Writer& w, std::string_view workload, std::string_view config);
+void WriteTaskRange(wire::Writer& w, TaskRange range);
+// A whole configure body, into `in` (kind kConfigure). Throws wire::ProtocolError.
+void ReadConfigure(std::span<const std::byte> body, Incoming& in);
+// The task range at the start of a task message, into `in` (kind kTasks).
+void ReadTaskRange(wire::Reader& reader, Incoming& in);
+
 // The worker's end of a transport. One thread drives it.
 class WorkerLink {
  public:

@@ -81,19 +81,15 @@ class LoopbackWorkerLink final : public remote::WorkerLink {
     std::optional<Message> m = in_->Take(INT64_MAX);
     if (!m) return false;  // the parent closed the queue: done
     current_ = std::move(m->bytes);
-    wire::Reader reader(current_);
     if (m->kind == Kind::kConfigure) {
-      in.kind = remote::Incoming::Kind::kConfigure;
-      in.workload = reader.Str();
-      in.config = reader.Str();
+      remote::ReadConfigure(current_, in);
     } else {
-      in.kind = remote::Incoming::Kind::kTasks;
-      in.range.first = reader.U32();
-      in.range.count = reader.U32();
+      wire::Reader reader(current_);
+      remote::ReadTaskRange(reader, in);
       in.payload = reader.Bytes(reader.U64());
+      reader.ExpectEnd();
       if (how_ == Misbehave::kReportError) throw std::runtime_error("told to fail");
     }
-    reader.ExpectEnd();
     answer_.clear();
     wire::Writer(answer_).U32(in.range.count);
     return true;
@@ -158,15 +154,13 @@ class LoopbackLink final : public remote::Link {
   void Configure(int worker, std::string_view workload, std::string_view config) override {
     Message m{.kind = Kind::kConfigure, .worker = worker, .bytes = {}};
     wire::Writer w(m.bytes);
-    w.Str(workload);
-    w.Str(config);
+    remote::WriteConfigure(w, workload, config);
     to_workers_[static_cast<std::size_t>(worker)]->Put(std::move(m));
   }
   void Send(int worker, remote::TaskRange range, std::span<const std::byte> payload) override {
     Message m{.kind = Kind::kTasks, .worker = worker, .bytes = {}};
     wire::Writer w(m.bytes);
-    w.U32(range.first);
-    w.U32(range.count);
+    remote::WriteTaskRange(w, range);
     w.U64(payload.size());
     w.Raw(payload.data(), payload.size());
     to_workers_[static_cast<std::size_t>(worker)]->Put(std::move(m));

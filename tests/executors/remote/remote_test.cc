@@ -52,40 +52,35 @@ TEST(RemoteCoreTest, AdaptiveDispatchBatchesTinyTasks) {
   EXPECT_LT(messages, 20'000U / 4) << "tiny tasks were not batched";
 }
 
+// Runs `tasks` tasks of `job`, expects an ExecutorError and returns its message.
+std::string FailureOf(Executor& executor, const Job& job, std::uint32_t tasks) {
+  try {
+    (void)executor.Run({.job = &job, .tasks = tasks, .payload = {}});
+  } catch (const ExecutorError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "Run() did not throw";
+  return "";
+}
+
 TEST(RemoteCoreTest, AResultForATaskNeverSentBreaksTheExecutorNamingTheWorker) {
   Watchdog watchdog(std::chrono::seconds(60));
   auto executor = MakeLoopback(Options(2), 1, Misbehave::kForeignResult);
   const Job job{"overhead", Config()};
-  try {
-    (void)executor->Run({.job = &job, .tasks = 4, .payload = {}});
-    ADD_FAILURE() << "Run() did not throw";
-  } catch (const ExecutorError& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(
-        what.rfind("loopback: loopback worker 1 broke the protocol: result for task 100000", 0), 0U)
-        << what;
-    EXPECT_NE(what.find("that it was not given while running task"), std::string::npos) << what;
-  }
+  const std::string what = FailureOf(*executor, job, 4);
+  EXPECT_EQ(what.rfind("loopback: loopback worker 1 broke the protocol: result for task 100000", 0),
+            0U)
+      << what;
+  EXPECT_NE(what.find("that it was not given while running task"), std::string::npos) << what;
   EXPECT_TRUE(executor->broken());
-  try {
-    (void)executor->Run({.job = &job, .tasks = 1, .payload = {}});
-    ADD_FAILURE() << "a broken executor ran again";
-  } catch (const ExecutorError& e) {
-    EXPECT_EQ(std::string(e.what()), "loopback: the executor is broken by an earlier failure");
-  }
+  EXPECT_EQ(FailureOf(*executor, job, 1), "loopback: the executor is broken by an earlier failure");
 }
 
 TEST(RemoteCoreTest, AWorkerThatReportsAFailureIsNamedWithTheTaskItWasGiven) {
   Watchdog watchdog(std::chrono::seconds(60));
   auto executor = MakeLoopback(Options(1), 0, Misbehave::kReportError);
-  const Job job{"overhead", Config()};
-  try {
-    (void)executor->Run({.job = &job, .tasks = 3, .payload = {}});
-    ADD_FAILURE() << "Run() did not throw";
-  } catch (const ExecutorError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "loopback: loopback worker 0 reported: told to fail while running task 0");
-  }
+  EXPECT_EQ(FailureOf(*executor, {"overhead", Config()}, 3),
+            "loopback: loopback worker 0 reported: told to fail while running task 0");
   EXPECT_TRUE(executor->broken());
 }
 
@@ -94,15 +89,9 @@ TEST(RemoteCoreTest, ATaskPastTheTimeoutIsStoppedAndNamed) {
   ExecutorOptions options = Options(2);
   options.task_timeout = std::chrono::milliseconds(200);
   auto executor = MakeLoopback(options);
-  const Job job{"sleep", Config().Set("ms", 2'000)};
-  try {
-    (void)executor->Run({.job = &job, .tasks = 1, .payload = {}});
-    ADD_FAILURE() << "Run() did not throw";
-  } catch (const ExecutorError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "loopback: loopback worker 0 ran longer than the task timeout of 200 ms and was "
-              "abandoned (a thread cannot be killed) while running task 0");
-  }
+  EXPECT_EQ(FailureOf(*executor, {"sleep", Config().Set("ms", 2'000)}, 1),
+            "loopback: loopback worker 0 ran longer than the task timeout of 200 ms and was "
+            "abandoned (a thread cannot be killed) while running task 0");
   EXPECT_TRUE(executor->broken());
 }
 
