@@ -43,6 +43,7 @@ class ToyExecutor final : public Executor {
 const bool kRegistered = RegisterExecutor({
     .name = "toy",
     .summary = "an example: a fresh thread per worker for every batch",
+    .dispatch = "no messages: one task at a time from a shared counter",
     .traits = {.shares_memory = true},
     .make = [](const ExecutorOptions& options) -> std::unique_ptr<Executor> {
       return std::make_unique<ToyExecutor>(options);

@@ -372,3 +372,16 @@ def test_adding_an_executor_takes_the_files_extending_states():
     needed = _needs(["executors/async_executor.cc"], "\nExecutors", "async")
     count, files = _stated("Adding an executor", "fibers", "async_executor")
     assert files == needed and count == len(needed), (count, sorted(files), sorted(needed))
+
+
+def test_a_remote_transport_is_one_file_as_extending_says():
+    # The test double transport holds the parent's end, the worker's end and its registry row
+    # in one file, listed in one CMake file: the remote-worker core does the rest.
+    path = "tests/executors/remote/loopback_link.cc"
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        text = f.read()
+    for part in ("public remote::Link", "public remote::WorkerLink", "RegisterExecutor(",
+                 "remote::RemoteExecutor"):
+        assert part in text, part
+    assert _listed_in(["loopback_link.cc"]) == {"tests/CMakeLists.txt"}
+    assert f"`{path}`" in "\n".join(_read("docs/extending.md"))
