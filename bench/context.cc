@@ -1,6 +1,7 @@
 #include "bench/context.h"
 
 #include <benchmark/benchmark.h>
+#include <regex.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -8,9 +9,8 @@
 #include <boost/version.hpp>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -145,19 +145,19 @@ std::vector<const Family*> FamiliesToRun(const SuiteEnv& env, std::string filter
   if (filter.empty() || filter == "all") filter = ".";
   const bool negative = filter[0] == '-';
   if (negative) filter.erase(0, 1);
-  std::optional<std::regex> pattern;
-  try {
-    pattern.emplace(filter, std::regex::extended);
-  } catch (const std::regex_error&) {
-    // Google Benchmark refuses it and runs nothing; say what every family would add.
-  }
+  regex_t pattern{};
+  // A pattern Google Benchmark refuses runs nothing; then every family's keys are added.
+  const bool compiled = ::regcomp(&pattern, filter.c_str(), REG_EXTENDED | REG_NOSUB) == 0;
+  const std::unique_ptr<regex_t, void (*)(regex_t*)> owner(compiled ? &pattern : nullptr,
+                                                           ::regfree);
   std::vector<const Family*> out;
   for (const Family& family : Families()) {
     if (!family.context) continue;
     const bool runs =
         std::any_of(env.registered.begin(), env.registered.end(), [&](const Registered& r) {
           if (r.family != family.display_name()) return false;
-          return !pattern || std::regex_search(r.name + "/real_time", *pattern) != negative;
+          const std::string name = r.name + "/real_time";
+          return !compiled || (::regexec(&pattern, name.c_str(), 0, nullptr, 0) == 0) != negative;
         });
     if (runs) out.push_back(&family);
   }
