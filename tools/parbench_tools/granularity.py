@@ -190,6 +190,7 @@ class Curve:
     points: list[Point] = field(default_factory=list)
     order: tuple = ()  # the executor's place in the manifest, then its axis values'
     definition: str = DEFAULT_DEFINITION  # the efficiency `analysis` and the plot use
+    dispatch_plain: str = ""  # what dispatch "" (left out of the name) means in this run
 
     @property
     def payloads(self) -> tuple[tuple[str, str], ...]:
@@ -204,8 +205,12 @@ class Curve:
 
     @property
     def dispatch(self) -> str:
-        """The dispatch axis' value; '' for an executor without the axis."""
-        return dict(self.extras).get(DISPATCH_AXIS, "")
+        """The dispatch mode ('' left out of the name: the manifest's plain value, bench's
+        adaptive); '' for an executor without the axis."""
+        extras = dict(self.extras)
+        if DISPATCH_AXIS not in extras:
+            return ""
+        return extras[DISPATCH_AXIS] or self.dispatch_plain
 
     @property
     def plain(self) -> bool:
@@ -291,6 +296,13 @@ def _extras(run: Run, family: str, b: Benchmark, axis: str) -> tuple[tuple[str, 
                  if a.name != axis and a.applies_to(b.name.executor))
 
 
+def _plain(run: Run, family: str, axis: str) -> str:
+    """What the axis' value "" stands for, from the manifest ('' when it does not say)."""
+    fam = run.manifest.family(family)
+    found = next((a for a in fam.axes if a.name == axis), None) if fam else None
+    return found.plain if found else ""
+
+
 def _nominal(b: Benchmark, axis: str | None) -> float | None:
     value = dict(b.name.args).get(axis) if axis else None
     ns = duration_ns(value) if value else None
@@ -321,7 +333,8 @@ def curves(run: Run, max_interference: float = MAX_INTERFERENCE,
             curve = out.setdefault(key, Curve(run.path, family, b.name.executor, b.name.workers,
                                               extras, manifest.baseline,
                                               order=_order(run, family, b, extras),
-                                              definition=definition))
+                                              definition=definition,
+                                              dispatch_plain=_plain(run, family, DISPATCH_AXIS)))
             curve.points.append(_point(run, b, nominal, max_interference))
     for curve in out.values():
         curve.points.sort(key=lambda p: p.nominal_ns)

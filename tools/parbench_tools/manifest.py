@@ -21,6 +21,7 @@ class Executor:
     name: str
     summary: str = ""
     traits: dict[str, bool] = field(default_factory=dict, compare=False, hash=False)
+    dispatch: str = ""  # how tasks reach its workers (one at a time, or in messages: how)
 
     @property
     def single_worker(self) -> bool:
@@ -35,6 +36,11 @@ class Axis:
     name: str
     values: tuple[str, ...] = ()
     executors: tuple[str, ...] | None = None  # None: the axis applies to every executor
+    plain: str = ""  # what the value "" (left out of the names) stands for, when it says
+
+    def meaning(self, value: str) -> str:
+        """A value as the run means it: "" is the axis' plain value when it names one."""
+        return self.plain if value == "" and self.plain else value
 
     def applies_to(self, executor: str | None) -> bool:
         return self.executors is None or executor in self.executors
@@ -200,7 +206,8 @@ def _executor(r: _Reader, value: Any, where: str) -> Executor:
     for key, flag in traits.items():
         if not isinstance(flag, bool):
             r.fail(f"{where}.traits.{key}", "must be true or false")
-    return Executor(r.name(obj, where), r.text(obj, "summary", where, ""), dict(traits))
+    return Executor(r.name(obj, where), r.text(obj, "summary", where, ""), dict(traits),
+                    r.text(obj, "dispatch", where, ""))
 
 
 def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> Family:
@@ -215,7 +222,8 @@ def _family(r: _Reader, value: Any, where: str, executors: tuple[str, ...]) -> F
             r.fail(f"{where}.axes[{i}].values", "must be strings")
         applies = (r.names(axis, "executors", f"{where}.axes[{i}]", executors)
                    if "executors" in axis else None)
-        axes.append(Axis(r.name(axis, f"{where}.axes[{i}]"), tuple(values), applies))
+        axes.append(Axis(r.name(axis, f"{where}.axes[{i}]"), tuple(values), applies,
+                         r.text(axis, "plain", f"{where}.axes[{i}]", "")))
     references = []
     for i, ref in enumerate(r.array(obj, "references", where, [])):
         ref = r.obj(ref, f"{where}.references[{i}]")

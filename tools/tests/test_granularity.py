@@ -266,6 +266,56 @@ def test_the_verdict_when_an_executor_never_drops_below_half(tmp_path):
     assert "shorter tasks are faster serially" not in text
 
 
+def _with_dispatch(per_task: dict) -> dict:
+    """_known(KNOWN) as a run of bench with the dispatch axis: the processes' names of before
+    are its adaptive points (the manifest's plain value), each with a copy named
+    dispatch:per_task whose efficiencies are `per_task`'s: {payload: [eff at 100ns, 10us,
+    1ms]}; tasks_per_message 1 where one task goes at a time, 2000 for adaptive."""
+    data = _known(KNOWN)
+    manifest = manifest_of(data)
+    for fam in manifest["families"]:
+        if fam["name"] == "granularity":
+            fam["axes"].append({"name": "dispatch", "values": ["", "per_task"],
+                                "executors": ["processes"], "plain": "adaptive"})
+    data["context"]["parbench_manifest"] = json.dumps(manifest)
+    copies = []
+    for b in data["benchmarks"]:
+        parts = b["run_name"].removesuffix("/real_time").split("/")
+        b["tasks_per_message"] = 2000.0 if parts[1] == "processes" else 1.0
+        if parts[1] != "processes":
+            continue
+        payload = next((p.split(":")[1] for p in parts if p.startswith("payload:")), "")
+        task = next(p.split(":")[1] for p in parts if p.startswith("task:"))
+        copy = dict(b, tasks_per_message=1.0)
+        eff = per_task[payload][("100ns", "10us", "1ms").index(task)]
+        copy["real_time"] = 10.0 / (2 * eff)
+        copy["tasks_per_second"] = b["tasks_per_second"] * b["real_time"] / copy["real_time"]
+        copy["name"] = copy["run_name"] = "/".join(parts + ["dispatch:per_task", "real_time"])
+        copies.append(copy)
+    data["benchmarks"] += copies
+    return data
+
+
+def test_dispatch_modes_are_curves_of_their_own(cli, tmp_path):
+    per_task = {"": [0.01, 0.1, 0.9], "64KiB": [0.01, 0.1, 0.6], "1MiB": [0.01, 0.05, 0.2]}
+    path = write_json(tmp_path, "dispatch.json", _with_dispatch(per_task))
+    status, out, err = cli("granularity", path)
+    assert status == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0].startswith("| executor | workers | payload | dispatch | tasks per message |")
+    assert rows[1].startswith("| threads | 2 | none | — | 1 | 1 µs |")
+    assert rows[2].startswith("| processes | 2 | none | adaptive | 2e+03 | 215 µs |")
+    assert "| processes | 2 | none | per_task | 1 |" in out
+    assert "processes (adaptive dispatch) pay off from tasks of 215 µs" in out
+    # per_task: 0.1 -> 0.9 from 10 µs to 1 ms crosses 0.5 halfway (in log).
+    assert "processes (per_task dispatch) pay off from tasks of 100 µs" in out
+    records = json.loads(cli("granularity", path, "--format", "json")[1])
+    modes = {(r["executor"], r["payload"], r["dispatch"]): r for r in records}
+    assert modes[("processes", "none", "per_task")]["tasks_per_message"] == 1
+    assert modes[("processes", "none", "adaptive")]["tasks_per_message"] == 2000
+    assert modes[("threads", "none", None)]["dispatch"] is None
+
+
 def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp_path):
     path = write_json(tmp_path, "known.json", _known(KNOWN))
     status, _, err = cli("report", path, "--out", str(tmp_path / "r.html"))
