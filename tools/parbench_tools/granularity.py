@@ -191,6 +191,7 @@ class Curve:
     order: tuple = ()  # the executor's place in the manifest, then its axis values'
     definition: str = DEFAULT_DEFINITION  # the efficiency `analysis` and the plot use
     dispatch_plain: str = ""  # what dispatch "" (left out of the name) means in this run
+    starts_processes: bool = False  # the executor's trait: its workers are processes
 
     @property
     def payloads(self) -> tuple[tuple[str, str], ...]:
@@ -296,6 +297,11 @@ def _extras(run: Run, family: str, b: Benchmark, axis: str) -> tuple[tuple[str, 
                  if a.name != axis and a.applies_to(b.name.executor))
 
 
+def _starts_processes(run: Run, b: Benchmark) -> bool:
+    executor = run.manifest.executor(b.name.executor)
+    return bool(executor and executor.traits.get("starts_processes"))
+
+
 def _plain(run: Run, family: str, axis: str) -> str:
     """What the axis' value "" stands for, from the manifest ('' when it does not say)."""
     fam = run.manifest.family(family)
@@ -334,7 +340,8 @@ def curves(run: Run, max_interference: float = MAX_INTERFERENCE,
                                               extras, manifest.baseline,
                                               order=_order(run, family, b, extras),
                                               definition=definition,
-                                              dispatch_plain=_plain(run, family, DISPATCH_AXIS)))
+                                              dispatch_plain=_plain(run, family, DISPATCH_AXIS),
+                                              starts_processes=_starts_processes(run, b)))
             curve.points.append(_point(run, b, nominal, max_interference))
     for curve in out.values():
         curve.points.sort(key=lambda p: p.nominal_ns)
@@ -484,7 +491,44 @@ def to_markdown(all_curves: list[Curve], max_interference: float = MAX_INTERFERE
         text += (f"\n{MARK} disturbed points: while the benchmark or its baseline ran, other "
                  f"processes took more than {max_interference:.0%} of the usable CPUs "
                  "(interference_cpu_frac + steal_frac, median over the repetitions).\n")
-    return text
+    return text + like_with_like(all_curves, labels)
+
+
+def pairs(all_curves: list[Curve]) -> list[list[Curve]]:
+    """Process pools of different files that dispatch the same way: the curves without a
+    payload of executors whose workers are processes (the manifest's starts_processes), by
+    dispatch mode and worker count, where at least two files have one. Curves without a
+    dispatch mode (runs from before the axis) are never paired: how they batch is unknown."""
+    groups: dict[tuple[str, int], list[Curve]] = {}
+    for c in all_curves:
+        if c.starts_processes and c.plain and c.dispatch:
+            groups.setdefault((c.dispatch, c.workers), []).append(c)
+    return [cs for cs in groups.values() if len({c.source for c in cs}) > 1]
+
+
+def like_with_like(all_curves: list[Curve], labels: dict[str, str] | None = None) -> str:
+    """'Like with like': for each dispatch mode, the METG of each file's process pool and, when
+    two crossed, their ratio (under the curves' definition); '' when nothing pairs."""
+    found = pairs(all_curves)
+    if not found:
+        return ""
+    name = DEFINITION_NAMES[found[0][0].definition]
+    out = [f"\nLike with like: process pools that send tasks the same way (the same dispatch "
+           f"mode, tasks per message at the shortest task), METG under {name} efficiency:\n",
+           "| dispatch | workers | METG of each | ratio |", "|---|---|---|---|"]
+    for cs in found:
+        each = "; ".join(
+            f"{c.executor} (`{(labels or {}).get(c.source) or os.path.basename(c.source)}`, "
+            f"{_per_message_text(c)} per message): {metg_text(c.analysis)}" for c in cs)
+        crossed = sorted((c for c in cs if c.analysis.status == "crossed"),
+                         key=lambda c: c.analysis.value_ns)
+        ratio = "—"
+        if len(crossed) == 2:
+            low, high = crossed
+            ratio = (f"{high.executor} / {low.executor} = "
+                     f"{high.analysis.value_ns / low.analysis.value_ns:,.3g}")
+        out.append(f"| {cs[0].dispatch} | {cs[0].workers} | {each} | {ratio} |")
+    return "\n".join(out) + "\n"
 
 
 def _pick_workers(curves_: list[Curve], cpus: int | None) -> int:
@@ -557,6 +601,11 @@ def _windows(m: Metg) -> list[str]:
     return out
 
 
+def _join(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _range_words(low: float | None, high: float | None, m: Metg) -> str:
     if low is None and high is None:
         return f"every one from {format_ns(m.low_end)} to {format_ns(m.high_end)}"
@@ -578,15 +627,15 @@ def _claim(m: Metg, w: _Words) -> tuple[str, str]:
         head = f"{w.pay} from {w.x_of} {format_ns(m.value_ns)}"
         if m.ranges == ((None, m.value_ns),):
             return head, f", and shorter ones {w.short}"
-        below = " and ".join(_range_words(low, high, m) for low, high in m.ranges)
-        return head + f" and also {', '.join(_windows(m))}", f", while {w.those} {below} {w.short}"
+        below = _join([_range_words(low, high, m) for low, high in m.ranges])
+        return head + f" and also {_join(_windows(m))}", f", while {w.those} {below} {w.short}"
     if m.status == "not reached":
         windows = _windows(m)
         if not windows:
             return w.never, (f": {w.up_to} {format_ns(m.high_end)} {w.short}, efficiency "
                              f"{m.last_efficiency:.2f} at the longest")
-        below = " and ".join(_range_words(low, high, m) for low, high in m.ranges)
-        return f"{w.pay} only {' and '.join(windows)}", f", while {w.those} {below} {w.short}"
+        below = _join([_range_words(low, high, m) for low, high in m.ranges])
+        return f"{w.pay} only {_join(windows)}", f", while {w.those} {below} {w.short}"
     return "no data", ""
 
 
@@ -604,7 +653,7 @@ def _payload_claims(payloads: list[Curve], plain: Curve | None) -> list[str]:
         elif m.status == "below the sweep":
             everywhere.append(c.payload)
         elif m.status == "not reached" and _windows(m):
-            out.append(f"only {' and '.join(_windows(m))} when each task ships {c.payload}")
+            out.append(f"only {_join(_windows(m))} when each task ships {c.payload}")
         elif m.status == "not reached":
             never.append(c.payload)
         else:

@@ -12,7 +12,8 @@ import pytest
 from conftest import fixture, load_fixture, manifest_of, planted, write_json
 
 from parbench_tools.gbench import load_run
-from parbench_tools.granularity import curves, metg, metg_text, ranges_text, verdict
+from parbench_tools.granularity import (curves, format_ns, metg, metg_text, ranges_text,
+                                        verdict)
 from parbench_tools.trust import MARK
 
 # --- synthetic curves ------------------------------------------------------------------------
@@ -266,12 +267,12 @@ def test_the_verdict_when_an_executor_never_drops_below_half(tmp_path):
     assert "shorter tasks are faster serially" not in text
 
 
-def _with_dispatch(per_task: dict) -> dict:
+def _with_dispatch(per_task: dict, base: dict = KNOWN) -> dict:
     """_known(KNOWN) as a run of bench with the dispatch axis: the processes' names of before
     are its adaptive points (the manifest's plain value), each with a copy named
     dispatch:per_task whose efficiencies are `per_task`'s: {payload: [eff at 100ns, 10us,
     1ms]}; tasks_per_message 1 where one task goes at a time, 2000 for adaptive."""
-    data = _known(KNOWN)
+    data = _known(base)
     manifest = manifest_of(data)
     for fam in manifest["families"]:
         if fam["name"] == "granularity":
@@ -314,6 +315,57 @@ def test_dispatch_modes_are_curves_of_their_own(cli, tmp_path):
     assert modes[("processes", "none", "per_task")]["tasks_per_message"] == 1
     assert modes[("processes", "none", "adaptive")]["tasks_per_message"] == 2000
     assert modes[("threads", "none", None)]["dispatch"] is None
+
+
+def _renamed(data: dict, rename: dict) -> dict:
+    """A run whose executors (names, manifest) are renamed, as the anchors' py_* are."""
+    manifest = manifest_of(data)
+    for e in manifest["executors"]:
+        e["name"] = rename.get(e["name"], e["name"])
+    manifest["baseline"] = rename.get(manifest["baseline"], manifest["baseline"])
+    for fam in manifest["families"]:
+        fam["executors"] = [rename.get(e, e) for e in fam["executors"]]
+        for axis in fam["axes"]:
+            if "executors" in axis:
+                axis["executors"] = [rename.get(e, e) for e in axis["executors"]]
+        for ref in fam["references"]:
+            ref["compare_to"] = [rename.get(e, e) for e in ref["compare_to"]]
+    data["context"]["parbench_manifest"] = json.dumps(manifest)
+    for b in data["benchmarks"]:
+        parts = b["run_name"].split("/")
+        parts[1] = rename.get(parts[1], parts[1])
+        b["name"] = b["run_name"] = "/".join(parts)
+    return data
+
+
+def test_like_with_like_pairs_process_pools_by_dispatch_mode(cli, tmp_path):
+    """bench's process pool and Python's, each in both dispatch modes: each mode's METGs side
+    by side with their ratio; a run without the dispatch axis pairs with nothing."""
+    bench = write_json(tmp_path, "bench.json", _with_dispatch(
+        {"": [0.01, 0.1, 0.9], "64KiB": [0.01, 0.1, 0.6], "1MiB": [0.01, 0.05, 0.2]}))
+    python = _with_dispatch({"": [0.001, 0.01, 0.55], "64KiB": [0.1] * 3, "1MiB": [0.1] * 3},
+                            {**KNOWN, ("processes", ""): [0.01, 0.2, 0.8]})
+    python = write_json(tmp_path, "python.json", _renamed(python, {
+        "serial": "py_serial", "threads": "py_threads", "processes": "py_processes"}))
+    status, out, err = cli("granularity", bench, python)
+    assert status == 0, err
+    table = out.split("Like with like: ")[1]
+    assert table.startswith("process pools that send tasks the same way")
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0] == "| dispatch | workers | METG of each | ratio |"
+    # adaptive: bench's 215 µs (0.3 -> 0.6), Python's 100 µs (0.2 -> 0.8, halfway).
+    assert rows[1] == (
+        "| adaptive | 2 | processes (`bench.json`, 2e+03 per message): 215 µs; py_processes "
+        "(`python.json`, 2e+03 per message): 100 µs | processes / py_processes = 2.15 |")
+    # per_task: bench's 100 µs, Python's 0.01 -> 0.55 reaches 0.5 at 49/54 of the decades.
+    python_ns = 1e4 * 100 ** (0.49 / 0.54)
+    assert rows[2] == (
+        "| per_task | 2 | processes (`bench.json`, 1 per message): 100 µs; py_processes "
+        f"(`python.json`, 1 per message): {format_ns(python_ns)} | py_processes / processes "
+        f"= {python_ns / 1e5:.3g} |")
+    # The run of before (no dispatch axis) pairs with nothing.
+    old = write_json(tmp_path, "old.json", _known(KNOWN))
+    assert "Like with like" not in cli("granularity", old, python)[1]
 
 
 def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp_path):
