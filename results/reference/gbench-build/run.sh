@@ -8,7 +8,8 @@
 #   SRC  google/benchmark's source at tag v1.7.1 (Debian's 1.7.1-1 is that release; its patch
 #        renames the soname to libbenchmark.so.1debian)
 #   OUT  where the JSON goes (default: this folder)
-# Needs build/bench (Release) and Debian's libbenchmark-dev. Takes about 3 minutes.
+# Needs build/bench (Release) and Debian's libbenchmark-dev. Takes about 3 minutes. Writes
+# the JSON (gzipped) and summary.md, the table of docs/gbench-build.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -42,3 +43,6 @@ run debian 1
 run release 1
 run release 2
 run debian 2
+gzip -9f "$out"/micro_*.json "$out"/bench_*.json
+/usr/bin/python3 "$here/scrub.py" "$out"/micro_*.json.gz "$out"/bench_*.json.gz
+/usr/bin/python3 "$here/summary.py" "$out" >"$out/summary.md"

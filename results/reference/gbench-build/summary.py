@@ -3,6 +3,7 @@
 of every repetition of both rounds against Debian's libbenchmark and against the Release
 build, their difference, and each side's range."""
 import glob
+import gzip
 import json
 import os
 import statistics
@@ -16,7 +17,7 @@ def times(pattern: str) -> tuple[dict, dict]:
     out: dict = {}
     context: dict = {}
     for path in sorted(glob.glob(pattern)):
-        with open(path, encoding="utf-8") as f:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
         context = data["context"]
         for b in data["benchmarks"]:
@@ -34,8 +35,8 @@ def main(folder: str) -> int:
           "range, Release |")
     print("|---|---|---|---|---|---|")
     for kind in ("micro", "bench"):
-        debian, dc = times(os.path.join(folder, f"{kind}_debian_*.json"))
-        release, rc = times(os.path.join(folder, f"{kind}_release_*.json"))
+        debian, dc = times(os.path.join(folder, f"{kind}_debian_*.json.gz"))
+        release, rc = times(os.path.join(folder, f"{kind}_release_*.json.gz"))
         assert dc["library_build_type"] == "debug" and rc["library_build_type"] == "release"
         for name, d in debian.items():
             r = release[name]
