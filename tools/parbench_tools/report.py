@@ -73,21 +73,22 @@ def _td(text: str) -> str:
 def _granularity_section(run: Run, curves, tmp: str, e) -> list[str]:
     """The METG table and the efficiency plot."""
     rows = granularity_mod.to_rows(curves)
+    definition = curves[0].definition if curves else granularity_mod.DEFAULT_DEFINITION
     parts = ["<h2>When does it pay off? METG (minimum effective task granularity)</h2>",
-             "<p class='legend'>Efficiency = baseline time / (min(workers, usable CPUs) × "
-             "executor time) for the same tasks, against the task duration the baseline "
-             "measured; METG(50%): where it last rises through 0.5 (interpolated in "
-             "log(duration)).</p>",
-             "<table><tr><th>executor</th><th>workers</th><th>payload</th><th>METG (50%)</th>"
-             "<th>below 50% efficiency</th><th>efficiency at the longest task</th>"
+             f"<p class='legend'>{e(granularity_mod.definition_note(definition))}</p>",
+             "<table><tr><th>executor</th><th>workers</th><th>payload</th><th>dispatch</th>"
+             "<th>METG, parbench's (task duration)</th><th>METG, Task Bench's (granularity)"
+             "</th><th>below 50% efficiency</th><th>efficiency at the longest task</th>"
              "<th>trust</th></tr>"]
     for c, row in zip(curves, rows):
         longest = (f"{row['longest_efficiency']:.2f}" if row["longest_efficiency"] is not None
                    else "—")
         trust = (f"{MARK} {len(c.flagged)} of {len(c.points)} points disturbed"
                  if c.flagged else "")
+        pb, tb = (granularity_mod.metg_text(c.metg(d)) for d in ("parbench", "taskbench"))
         parts.append(f"<tr><th>{e(c.executor)}</th><td>{c.workers}</td><td>{e(c.payload)}</td>"
-                     f"<td>{e(row['metg'])}</td><td>{e(row['below_50'])}</td>"
+                     f"<td>{e(c.dispatch or '—')}</td><td>{e(pb)}</td>"
+                     f"<td>{e(tb)}</td><td>{e(row['below_50'])}</td>"
                      f"<td>{longest}</td>{_td(trust)}</tr>")
     parts.append("</table>")
     plots = granularity_figure(curves, os.path.join(tmp, "granularity"), formats=("png",))

@@ -378,6 +378,9 @@ def test_the_report_opens_with_the_verdict_and_shows_the_table_and_plot(cli, tmp
     assert "<p class='verdict'>On this machine (2 CPUs): threads pay off from tasks of 1 µs" \
         in answer
     assert "<h2 id='metg'>When does it pay off? METG" in page
+    # Which efficiency the table uses, and the METG under both definitions.
+    assert "Efficiency, parbench&#x27;s (the default)" in page
+    assert "<th>METG, Task Bench's (granularity)</th>" in page
     assert "alt=\"efficiency against task duration\"" in page
     # A run without a duration sweep has no verdict.
     status, _, _ = cli("report", fixture("reps6.json"), "--out", str(tmp_path / "c.html"))
