@@ -20,7 +20,7 @@ from parbench_tools.manifest import parse_manifest
 SCRIPT = os.path.join(os.path.dirname(__file__), os.pardir, "anchors", "futures.py")
 MARKER = "PARBENCH_ANCHORS_TEST"
 EXECUTORS = ["py_serial", "py_threads", "py_processes"]
-TINY = ["--durations", "100us,1us", "--workers", "2", "--repetitions", "1", "--min-time",
+TINY = ["--durations", "100us,1us,100ns", "--workers", "2", "--repetitions", "1", "--min-time",
         "0.001", "--work-ms", "1", "--overhead-tasks", "200"]
 
 
@@ -89,6 +89,10 @@ def test_tiny_run_writes_google_benchmark_json(tiny_run):
         data = json.load(f)
     names = [b["name"] for b in data["benchmarks"]]
     assert names == [
+        "granularity/py_serial/task:100ns/real_time",
+        "granularity/py_threads/workers:2/task:100ns/real_time",
+        "granularity/py_processes/workers:2/task:100ns/dispatch:per_task/real_time",
+        "granularity/py_processes/workers:2/task:100ns/dispatch:adaptive/real_time",
         "granularity/py_serial/task:1us/real_time",
         "granularity/py_threads/workers:2/task:1us/real_time",
         "granularity/py_processes/workers:2/task:1us/dispatch:per_task/real_time",
@@ -123,12 +127,13 @@ def test_tiny_run_writes_google_benchmark_json(tiny_run):
 
 def test_every_task_was_verified(tiny_run):
     """tasks_verified = iterations x tasks per iteration (bench's formula with --work-ms 1:
-    1 ms / 1 us = 1000 tasks; 1 ms / 100 us = 10, raised to min_tasks 32; overhead 200)."""
+    1 ms / 100 ns = 10000 tasks; 1 ms / 1 us = 1000; 1 ms / 100 us = 10, raised to min_tasks
+    32; overhead 200)."""
     status, stderr, out, _ = tiny_run
     assert status == 0, stderr
     with open(out, encoding="utf-8") as f:
         data = json.load(f)
-    tasks = {"task:1us": 1000, "task:100us": 32}
+    tasks = {"task:100ns": 10000, "task:1us": 1000, "task:100us": 32}
     total = 0
     for b in data["benchmarks"]:
         task = next((p for p in b["run_name"].split("/") if p.startswith("task:")), "")
@@ -177,6 +182,9 @@ def test_dispatch_modes_report_tasks_per_message(tiny_run):
     assert per["overhead/py_processes/workers:2/dispatch:per_task"] == 1
     # 1000 tasks of 1 us on 2 workers: more than one per message, at most 1000 / 4.
     assert 1 < per["granularity/py_processes/workers:2/task:1us/dispatch:adaptive"] <= 250
+    # 10000 tasks of 100 ns: hundreds per message (200 us of work each, at most 2500).
+    assert 100 < per["granularity/py_processes/workers:2/task:100ns/dispatch:adaptive"] <= 2500
+    assert per["granularity/py_processes/workers:2/task:100ns/dispatch:per_task"] == 1
     # 200 empty tasks: the fair share decides, 200 / 4.
     assert per["overhead/py_processes/workers:2/dispatch:adaptive"] == 50
 
