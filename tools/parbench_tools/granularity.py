@@ -427,9 +427,11 @@ def to_json(all_curves: list[Curve]) -> list[dict]:
 
 
 def _per_message_text(c: Curve) -> str:
-    """'1', '2e+03': tasks per message at the shortest task; '—' without."""
+    """'1', '2.91', '333', '1,538': tasks per message at the shortest task; '—' without."""
     value = c.tasks_per_message
-    return "—" if value is None else f"{value:.3g}"
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def definition_note(definition: str) -> str:

@@ -305,7 +305,7 @@ def test_dispatch_modes_are_curves_of_their_own(cli, tmp_path):
     rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0].startswith("| executor | workers | payload | dispatch | tasks per message |")
     assert rows[1].startswith("| threads | 2 | none | — | 1 | 1 µs |")
-    assert rows[2].startswith("| processes | 2 | none | adaptive | 2e+03 | 215 µs |")
+    assert rows[2].startswith("| processes | 2 | none | adaptive | 2,000 | 215 µs |")
     assert "| processes | 2 | none | per_task | 1 |" in out
     assert "processes (adaptive dispatch) pay off from tasks of 215 µs" in out
     # per_task: 0.1 -> 0.9 from 10 µs to 1 ms crosses 0.5 halfway (in log).
@@ -355,8 +355,8 @@ def test_like_with_like_pairs_process_pools_by_dispatch_mode(cli, tmp_path):
     assert rows[0] == "| dispatch | workers | METG of each | ratio |"
     # adaptive: bench's 215 µs (0.3 -> 0.6), Python's 100 µs (0.2 -> 0.8, halfway).
     assert rows[1] == (
-        "| adaptive | 2 | processes (`bench.json`, 2e+03 per message): 215 µs; py_processes "
-        "(`python.json`, 2e+03 per message): 100 µs | processes / py_processes = 2.15 |")
+        "| adaptive | 2 | processes (`bench.json`, 2,000 per message): 215 µs; py_processes "
+        "(`python.json`, 2,000 per message): 100 µs | processes / py_processes = 2.15 |")
     # per_task: bench's 100 µs, Python's 0.01 -> 0.55 reaches 0.5 at 49/54 of the decades.
     python_ns = 1e4 * 100 ** (0.49 / 0.54)
     assert rows[2] == (
