@@ -76,7 +76,8 @@ const bool kRegistered = RegisterFamily({
           for (std::size_t i = 0; i < task.values.size(); i += 2)
             task.quick.push_back(task.values[i]);
           return std::vector<Axis>{
-              task, {"payload", {"", "64KiB", "1MiB"}, Scope::kHasTransport, {"", "1MiB"}},
+              task,
+              {"payload", {"", "64KiB", "1MiB"}, Scope::kHasTransport, {"", "1MiB"}},
               DispatchAxis()};
         },
     // One message per task with a payload would ship it once per task: at 100 ns, 100,000

@@ -177,10 +177,11 @@ const bool kTransferFamily = RegisterFamily({
           for (std::int64_t s : o.IntList("transfer_sizes")) size.values.push_back(FormatBytes(s));
           // Quick, with the default sizes: a small message and a large one.
           if (!o.WasSet("transfer_sizes")) size.quick = {"4KiB", "16MiB"};
-          return std::vector<Axis>{size, {.name = "transport",
-                                           .values = {"", "shm"},
-                                           .scope = Scope::kTransport,
-                                           .plain = "pipe"}};
+          return std::vector<Axis>{size,
+                                   {.name = "transport",
+                                    .values = {"", "shm"},
+                                    .scope = Scope::kTransport,
+                                    .plain = "pipe"}};
         },
     .prepare = PrepareTransfer,
     .counters =

@@ -38,10 +38,12 @@ std::string ErrorOf(std::vector<std::string> args) {
 TEST(FlagsTest, DefaultsIncludeTheCoreCountOnce) {
   const Options options = Parse({}).options;
   EXPECT_EQ(options.String("profile"), "quick");
-  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{1, 2})) << "quick: 1 and the usable CPUs";
+  EXPECT_EQ(WorkersFlag(options).counts, (std::vector<int>{1, 2}))
+      << "quick: 1 and the usable CPUs";
   EXPECT_FALSE(WorkersFlag(options).given);
   EXPECT_EQ(WorkersFlag(Parse({"--profile=full"}).options).counts, (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(WorkersFlag(Parse({"--profile=full", "--workers=3"}).options).counts, (std::vector<int>{3}));
+  EXPECT_EQ(WorkersFlag(Parse({"--profile=full", "--workers=3"}).options).counts,
+            (std::vector<int>{3}));
   EXPECT_EQ(WorkersFlag(Parse({"--workers=4"}).options).counts, (std::vector<int>{4}));
   EXPECT_TRUE(WorkersFlag(Parse({"--workers=4"}).options).given);
   EXPECT_EQ(options.Int("tasks"), 16);
