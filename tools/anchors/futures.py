@@ -60,7 +60,7 @@ START_METHODS = ("forkserver", "spawn")
 # per_task = one task per message; adaptive = bench's process pool rule (adaptive_chunksize).
 DISPATCHES = ("per_task", "adaptive")
 MESSAGE_EXECUTORS = ("py_processes",)  # the executors the dispatch axis applies to
-FRAME_WORK_NS = 200_000  # bench's kFrameWorkNs (executors/process_pool.cc): work per message
+FRAME_WORK_NS = 200_000  # bench's kMessageWorkNs (executors/remote/dispatcher.h): work per message
 MAX_CHUNK = 65_536  # bench's upper clamp of tasks per message
 CALIBRATION_TRIAL_S = 0.02
 CALIBRATION_TRIALS = 5
@@ -176,9 +176,9 @@ def steps_for(duration_ns: int, steps_per_ns: float) -> int:
 
 
 def adaptive_chunksize(mean_task_ns: float, tasks: int, workers: int) -> int:
-    """bench's process pool rule for tasks per message (Dispatch::ChunkSize in
-    executors/process_pool.cc): about FRAME_WORK_NS of work per message, at most half of a fair
-    share of the tasks (tasks / (2 x workers)), clamped to 1 .. MAX_CHUNK. bench recomputes the
+    """bench's process pool rule for tasks per message (Dispatcher::ChunkSize in
+    executors/remote/dispatcher.cc): about FRAME_WORK_NS of work per message, at most half of a
+    fair share of the tasks (tasks / (2 x workers)), clamped to 1 .. MAX_CHUNK. bench recomputes the
     fair share from the tasks still to send before each message; ex.map takes one chunksize for
     the whole batch, so the fair share here is that of the whole batch."""
     by_work = FRAME_WORK_NS / max(mean_task_ns, 1.0)
