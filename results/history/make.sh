@@ -7,8 +7,10 @@
 # results/history/runs.tar.xz` makes it again. Run from the repository's top folder:
 #   results/history/make.sh RUNS_FOLDER [MORE_RUNS_FOLDER...]
 # The runs were made by building each listed revision (Release, bench only) and running
-# overhead and roundtrip at 5 repetitions on the reference machine; a second run of the
-# revisions whose first was disturbed came from results/history/rerun.sh. At least one folder
+# overhead and roundtrip at 5 repetitions (with --profile=full where bench has --profile) on
+# the reference machine; a second run of the
+# revisions whose first was disturbed came from results/history/rerun.sh (two reruns: the six
+# of the first 15 revisions, then the five later ones). At least one folder
 # is required.
 set -eu
 [ $# -gt 0 ] || { echo "usage: results/history/make.sh RUNS_FOLDER [MORE_RUNS_FOLDER...]" >&2; exit 2; }
