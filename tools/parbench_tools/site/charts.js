@@ -1,0 +1,154 @@
+// Charts: Chart.js (Debian's libjs-chart.js, copied into vendor/) with two small plugins of
+// our own: drag to zoom on x (the scale's min and max; "reset zoom" clears them) and
+// vertical marker lines. Every control writes its state into the URL's hash.
+"use strict";
+
+Chart.defaults.animation = false;
+Chart.defaults.maintainAspectRatio = false;
+Chart.defaults.font.size = 12;
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+  "#17becf", "#7f7f7f", "#bcbd22"];
+const REGRESSION = "#c62828", IMPROVEMENT = "#2e7d32", DISTURBED = "#ef6c00";
+
+function color(i) { return COLORS[i % COLORS.length]; }
+
+// Drag across the plot to zoom into that x range.
+const dragZoom = {
+  id: "pbDragZoom",
+  afterInit(chart) {
+    const canvas = chart.canvas;
+    let x0 = null;
+    const clamp = (x) => Math.max(chart.chartArea.left, Math.min(chart.chartArea.right, x));
+    canvas.addEventListener("mousedown", (e) => {
+      if (e.offsetX < chart.chartArea.left || e.offsetX > chart.chartArea.right) return;
+      x0 = e.offsetX;
+      chart.$pbSel = [x0, x0];
+    });
+    canvas.addEventListener("mousemove", (e) => {
+      if (x0 === null) return;
+      chart.$pbSel = [x0, clamp(e.offsetX)];
+      chart.draw();
+    });
+    window.addEventListener("mouseup", () => {
+      if (x0 === null) return;
+      const [a, b] = [Math.min(...chart.$pbSel), Math.max(...chart.$pbSel)];
+      x0 = null;
+      chart.$pbSel = null;
+      if (b - a > 4) zoomTo(chart, chart.scales.x.getValueForPixel(a), chart.scales.x.getValueForPixel(b));
+      else chart.draw();
+    });
+  },
+  afterDraw(chart) {
+    if (!chart.$pbSel) return;
+    const [a, b] = chart.$pbSel;
+    const {top, bottom} = chart.chartArea;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.fillStyle = "rgba(30, 100, 200, 0.15)";
+    ctx.fillRect(Math.min(a, b), top, Math.abs(b - a), bottom - top);
+    ctx.restore();
+  },
+};
+
+// Vertical lines: options.plugins.pbMarkers.lines = [{x, color}].
+const markers = {
+  id: "pbMarkers",
+  afterDatasetsDraw(chart, _args, opts) {
+    const lines = (opts && opts.lines) || [];
+    const x = chart.scales.x, {top, bottom} = chart.chartArea;
+    const ctx = chart.ctx;
+    ctx.save();
+    for (const line of lines) {
+      const px = x.getPixelForValue(line.x);
+      if (px < chart.chartArea.left || px > chart.chartArea.right) continue;
+      ctx.strokeStyle = line.color || "#555";
+      ctx.setLineDash([5, 4]);
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, bottom);
+      ctx.stroke();
+    }
+    ctx.restore();
+  },
+};
+
+Chart.register(dragZoom, markers);
+
+function zoomTo(chart, min, max) {
+  chart.options.scales.x.min = min;
+  chart.options.scales.x.max = max;
+  chart.update();
+  if (chart.$pbOnZoom) chart.$pbOnZoom([min, max]);
+}
+
+function resetZoom(chart) {
+  delete chart.options.scales.x.min;
+  delete chart.options.scales.x.max;
+  chart.update();
+  if (chart.$pbOnZoom) chart.$pbOnZoom(null);
+}
+
+function setLog(chart, on) {
+  chart.options.scales.y.type = on ? "logarithmic" : "linear";
+  chart.update();
+}
+
+// A titled panel with a toolbar and a canvas of `height` pixels.
+function chartPanel(parent, title, height, id) {
+  const toolbar = el("div", {class: "toolbar"});
+  const canvas = el("canvas", {id: id || null});
+  const panel = el("section", {class: "panel"}, el("h3", {}, title), toolbar,
+    el("div", {class: "chart", style: `height:${height || 320}px`}, canvas));
+  parent.appendChild(panel);
+  return {panel, toolbar, canvas};
+}
+
+// Log scale and zoom controls for `chart`, kept in the hash under KEY ("log" / "zoom").
+function chartControls(chart, toolbar, state, key, withLog = true) {
+  const logKey = key ? "log_" + key : "log", zoomKey = key ? "zoom_" + key : "zoom";
+  if (withLog) {
+    const box = el("input", {type: "checkbox", class: "log-toggle"});
+    box.checked = state[logKey] === "1";
+    box.addEventListener("change", () => { setLog(chart, box.checked); state[logKey] = box.checked ? "1" : ""; setState(state); });
+    toolbar.appendChild(el("label", {}, box, " log scale"));
+    if (box.checked) setLog(chart, true);
+  }
+  const reset = el("button", {type: "button", class: "reset-zoom", title: "drag across the chart to zoom"}, "reset zoom");
+  reset.addEventListener("click", () => resetZoom(chart));
+  toolbar.appendChild(reset);
+  toolbar.appendChild(el("span", {class: "hint"}, "drag across the chart to zoom"));
+  chart.$pbOnZoom = (range) => { state[zoomKey] = range ? range.map((v) => +v.toPrecision(8)).join(",") : ""; setState(state); };
+  if (state[zoomKey]) {
+    const [a, b] = state[zoomKey].split(",").map(Number);
+    if (isFinite(a) && isFinite(b) && b > a) {
+      chart.options.scales.x.min = a;
+      chart.options.scales.x.max = b;
+      chart.update();
+    }
+  }
+}
+
+// What a chart draws, for the page's tests and readers of the DOM: dataset label -> points.
+function describeChart(chart) {
+  const out = {};
+  for (const d of chart.data.datasets) out[d.label] = (out[d.label] || 0) + d.data.filter((p) => p && p.y !== null && p.y !== undefined).length;
+  chart.canvas.dataset.datasets = JSON.stringify(out);
+}
+
+// A date tick: the day, with the time when the axis spans less than three days.
+function dateTick(ms, span) {
+  const iso = new Date(ms).toISOString();
+  return span < 3 * 86400e3 ? iso.slice(5, 16).replace("T", " ") : iso.slice(0, 10);
+}
+
+// A small line without axes (the overview's sparkline).
+function sparkline(canvas, values) {
+  return new Chart(canvas, {
+    type: "line",
+    data: {labels: values.map((_, i) => i), datasets: [{data: values, borderColor: "#1f77b4", borderWidth: 1.2, pointRadius: 0, tension: 0}]},
+    options: {responsive: false, events: [], plugins: {legend: {display: false}, tooltip: {enabled: false}},
+      scales: {x: {display: false}, y: {display: false}}},
+  });
+}
