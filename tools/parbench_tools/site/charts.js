@@ -152,3 +152,59 @@ function sparkline(canvas, values) {
       scales: {x: {display: false}, y: {display: false}}},
   });
 }
+
+// Several stored series over revisions on one chart: x is each run's place in the site's
+// history order, so that series of one machine line up. Clean runs joined by a line, disturbed
+// runs hollow, change points as triangles (red: a regression, green: an improvement).
+function seriesOverRuns(canvas, list, opts) {
+  const datasets = [], lines = [];
+  list.forEach(({series, label}, k) => {
+    const c = color(k);
+    const clean = [], disturbed = [];
+    series.points.forEach(([runId, value, dist, lo, hi], i) => {
+      if (value === null) return;
+      const r = runById(runId);
+      (dist ? disturbed : clean).push({x: r.pos, y: value, run: r, lo, hi, label});
+    });
+    datasets.push({label, data: clean, borderColor: c, backgroundColor: c, pointRadius: 2.5, borderWidth: 1.5});
+    if (disturbed.length) {
+      datasets.push({label: label + " disturbed (left out)", data: disturbed, type: "scatter", pointRadius: 4.5,
+        borderColor: c, backgroundColor: "rgba(0,0,0,0)", pointBackgroundColor: "rgba(0,0,0,0)"});
+    }
+    const marks = series.change_points.map((cp) => {
+      const r = runById(series.points[cp.at][0]);
+      lines.push({x: r.pos - 0.5, color: cp.regression ? REGRESSION : IMPROVEMENT});
+      return {x: r.pos, y: cp.after, cp, run: r, label};
+    });
+    if (marks.length) {
+      datasets.push({label: label + " change points", data: marks, type: "scatter", pointStyle: "triangle", pointRadius: 8,
+        backgroundColor: marks.map((m) => m.cp.regression ? REGRESSION : IMPROVEMENT), borderColor: "#333"});
+    }
+  });
+  const unit = opts.unit;
+  const chart = new Chart(canvas, {
+    type: "line",
+    data: {datasets},
+    options: {
+      parsing: false,
+      interaction: {mode: "nearest", intersect: true},
+      plugins: {pbMarkers: {lines}, legend: {labels: {boxWidth: 12, filter: (item) => !/disturbed|change points/.test(item.text)}},
+        tooltip: {callbacks: {label: (item) => {
+          const p = item.raw;
+          if (p.cp) return [`${p.label}: change point ${fmtPct(p.cp.change_pct)}`, `${fmtValue(unit, p.cp.before)} → ${fmtValue(unit, p.cp.after)}, p ${fmtP(p.cp.p)}`, `${p.cp.last_good} → ${p.cp.first_bad}; ${p.cp.confirmed ? "confirmed" : "unconfirmed"}, ${p.cp.status}`];
+          const lines = [`${p.label}: ${fmtValue(unit, p.y)}`, `revision ${p.run.label} (run ${p.run.id})`, `date ${fmtTime(p.run.commit_time || p.run.start_time)}`];
+          if (p.lo !== null && p.lo !== undefined) lines.push(`interval ${fmtValue(unit, p.lo)} – ${fmtValue(unit, p.hi)}`);
+          if (item.dataset.label.endsWith("(left out)")) lines.push("disturbed: left out");
+          return lines;
+        }}}},
+      scales: {
+        x: {type: "linear", title: {display: true, text: "runs in history order"},
+          ticks: {callback: (v) => Number.isInteger(v) && site().runs[v] ? site().runs[v].label.slice(0, 7) : ""}},
+        y: {type: opts.log ? "logarithmic" : "linear", title: {display: true, text: opts.title || ""},
+          ticks: {callback: (v) => fmtValue(unit, v)}},
+      },
+    },
+  });
+  describeChart(chart);
+  return chart;
+}
