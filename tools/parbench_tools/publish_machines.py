@@ -1,7 +1,7 @@
 """The machines page's data: every machine fingerprint side by side (its measured fields, host
 names, runs), a warning where one host name stands for machines that differ, and the machines
 summary (machines.summarize, as `parbench-tools machines` prints it) of each machine's latest
-run: per family the geometric-mean time ratio against the reference machine with its interval,
+run against the reference (the machine with the most runs, else the first stored): per family the geometric-mean time ratio against the reference machine with its interval,
 each executor's speedup at workers = usable CPUs, METG per executor and payload."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def summary(store: Store, machines: list[dict]) -> dict | None:
     with the most runs); machines whose latest run shares no benchmark with it are named."""
     if len(machines) < 2:
         return None
-    ref = max(machines, key=lambda m: (m["runs"], -m["latest_run"]))
+    ref = max(machines, key=lambda m: (m["runs"], -m["first_run"]))
     ordered = [ref] + [m for m in machines if m is not ref]
     runs = stored_runs(store, [m["latest_run"] for m in ordered])
     first = runs[ref["latest_run"]]

@@ -74,7 +74,33 @@ const markers = {
   },
 };
 
-Chart.register(dragZoom, markers);
+// Interval whiskers on bars: dataset.whiskers[i] = [low, high] (or null).
+const whiskers = {
+  id: "pbWhiskers",
+  afterDatasetsDraw(chart) {
+    const ctx = chart.ctx, y = chart.scales.y;
+    ctx.save();
+    chart.data.datasets.forEach((d, k) => {
+      const meta = chart.getDatasetMeta(k);
+      if (!d.whiskers || meta.hidden) return;
+      meta.data.forEach((bar, i) => {
+        const w = d.whiskers[i];
+        if (!w || w[0] === null || w[0] === undefined) return;
+        const top = y.getPixelForValue(w[1]), bottom = y.getPixelForValue(w[0]), cap = Math.min(8, bar.width / 3);
+        ctx.strokeStyle = "#222";
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(bar.x, top); ctx.lineTo(bar.x, bottom);
+        ctx.moveTo(bar.x - cap, top); ctx.lineTo(bar.x + cap, top);
+        ctx.moveTo(bar.x - cap, bottom); ctx.lineTo(bar.x + cap, bottom);
+        ctx.stroke();
+      });
+    });
+    ctx.restore();
+  },
+};
+
+Chart.register(dragZoom, markers, whiskers);
 
 function zoomTo(chart, min, max) {
   chart.options.scales.x.min = min;
