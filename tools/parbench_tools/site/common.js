@@ -109,6 +109,24 @@ function fmtTime(iso) {
   return iso ? iso.replace("T", " ").replace(/:\d\dZ$|Z$/, "") : "—";
 }
 
+// A machine fingerprint's field as text (caches, memory in units).
+function fmtBytes(n) {
+  if (n === null || n === undefined) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (n >= 10 || Number.isInteger(n) ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
+}
+
+function fieldText(name, value) {
+  if (value === null || value === undefined) return "not recorded";
+  if (name === "caches" && Array.isArray(value)) {
+    return value.map(([level, type, size, sharing]) => `L${level}${type === "Data" ? "d" : type === "Instruction" ? "i" : ""} ${fmtBytes(size)}` + (sharing > 1 ? ` (shared by ${sharing})` : "")).join(", ");
+  }
+  if (name === "memory_bytes") return fmtBytes(value);
+  return String(value);
+}
+
 // --- the site's shared data ------------------------------------------------------------------
 
 function site() { return PB.data.site; }

@@ -4,23 +4,6 @@
 // workers = usable CPUs, METG per executor and payload.
 "use strict";
 
-function fmtBytes(n) {
-  if (n === null || n === undefined) return "—";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (n >= 10 || Number.isInteger(n) ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
-}
-
-function fieldText(name, value) {
-  if (value === null || value === undefined) return "not recorded";
-  if (name === "caches" && Array.isArray(value)) {
-    return value.map(([level, type, size, sharing]) => `L${level}${type === "Data" ? "d" : type === "Instruction" ? "i" : ""} ${fmtBytes(size)}` + (sharing > 1 ? ` (shared by ${sharing})` : "")).join(", ");
-  }
-  if (name === "memory_bytes") return fmtBytes(value);
-  return String(value);
-}
-
 function fingerprintTable(page) {
   const ms = page.machines;
   const head = el("tr", {}, el("th", {}, "machine"), ...ms.map((m) => el("th", {}, (m.hosts.join(", ") || "?") + " · " + m.fingerprint.slice(0, 8))));
