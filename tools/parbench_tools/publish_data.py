@@ -273,7 +273,7 @@ def run_page(r: RunInfo, results: list, data: Data, context: dict) -> dict:
         reps = data.repetitions.get((r.id, row.benchmark), [])
         exact = median_interval(reps, level) if reps else None
         benches.append({
-            "name": row.benchmark, "median": num(row.real_median), "cpu": num(row.cpu_median),
+            "name": row.benchmark, "median": num(row.real_median, 9), "cpu": num(row.cpu_median),
             "reps": [num(v, 9) for v in reps], "ci": interval(reps),
             "ci_change": [num(exact.low, 9), num(exact.high, 9), num(exact.coverage, 4)]
             if exact else None, "interference": num(row.interference, 3),

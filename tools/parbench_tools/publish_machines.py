@@ -1,8 +1,9 @@
 """The machines page's data: every machine fingerprint side by side (its measured fields, host
 names, runs), a warning where one host name stands for machines that differ, and the machines
 summary (machines.summarize, as `parbench-tools machines` prints it) of each machine's latest
-run against the reference (the machine with the most runs, else the first stored): per family the geometric-mean time ratio against the reference machine with its interval,
-each executor's speedup at workers = usable CPUs, METG per executor and payload."""
+run against the reference (the machine with the most runs, else the first stored): per family
+the geometric-mean time ratio with its interval, each executor's speedup at workers = usable
+CPUs, METG per executor and payload."""
 
 from __future__ import annotations
 

@@ -106,6 +106,7 @@ function zoomTo(chart, min, max) {
   chart.options.scales.x.min = min;
   chart.options.scales.x.max = max;
   chart.update();
+  describeChart(chart);
   if (chart.$pbOnZoom) chart.$pbOnZoom([min, max]);
 }
 
@@ -113,12 +114,14 @@ function resetZoom(chart) {
   delete chart.options.scales.x.min;
   delete chart.options.scales.x.max;
   chart.update();
+  describeChart(chart);
   if (chart.$pbOnZoom) chart.$pbOnZoom(null);
 }
 
 function setLog(chart, on) {
   chart.options.scales.y.type = on ? "logarithmic" : "linear";
   chart.update();
+  describeChart(chart);
 }
 
 // A titled panel with a toolbar and a canvas of `height` pixels.
@@ -152,15 +155,20 @@ function chartControls(chart, toolbar, state, key, withLog = true) {
       chart.options.scales.x.min = a;
       chart.options.scales.x.max = b;
       chart.update();
+      describeChart(chart);
     }
   }
 }
 
-// What a chart draws, for the page's tests and readers of the DOM: dataset label -> points.
+// What a chart draws, for the page's tests and readers of the DOM: dataset label -> points,
+// the y scale's type, the x range it is zoomed to.
 function describeChart(chart) {
   const out = {};
-  for (const d of chart.data.datasets) out[d.label] = (out[d.label] || 0) + d.data.filter((p) => p && p.y !== null && p.y !== undefined).length;
+  for (const d of chart.data.datasets) out[d.label] = (out[d.label] || 0) + d.data.filter((p) => p !== null && p !== undefined && (typeof p !== "object" || Array.isArray(p) || (p.y !== null && p.y !== undefined))).length;
   chart.canvas.dataset.datasets = JSON.stringify(out);
+  chart.canvas.dataset.yScale = chart.options.scales.y.type || "linear";
+  const x = chart.options.scales.x || {};
+  chart.canvas.dataset.xRange = x.min !== undefined && x.max !== undefined ? [x.min, x.max].join(",") : "";
 }
 
 // A date tick: the day, with the time when the axis spans less than three days.
