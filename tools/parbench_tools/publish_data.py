@@ -21,7 +21,9 @@ from .stats import CONFIDENCE, median_interval, median_ranks, ratio_level
 from .store import Store
 
 SPARK_POINTS = 30  # the sparkline: the last 30 clean runs
-DIGITS = 7  # significant digits kept of every value in the site's data (its size)
+DIGITS = 7  # significant digits kept of the values in the site's data (its size) ...
+DRAWN = 5  # ... of what is only drawn (a trend's repetitions and intervals) ...
+TESTED = 8  # ... and of the repetitions the compare page's U test ranks
 # The overview's statuses, regressions first (its order).
 REGRESSED, IMPROVED, DISTURBED, TOO_FEW, STABLE = (
     "regressed", "improved", "disturbed", "too few runs", "stable")
@@ -142,19 +144,26 @@ def _ranks(n: int, confidence: float):
     return median_ranks(n, confidence)
 
 
-def interval(values: list[float], confidence: float = CONFIDENCE) -> list | None:
+def interval(values: list[float], confidence: float = CONFIDENCE, scale: float = 1.0,
+             digits: int = DIGITS) -> list | None:
     """[low, high, coverage] of the median of `values` (stats.median_interval's order
     statistics), else [min, max] and the probability it holds the median; None with fewer
-    than 2 values."""
+    than 2 values. Low and high times `scale`."""
     n = len(values)
     if n < 2:
         return None
     ordered = sorted(values)
     ranks = _ranks(n, confidence)
     if ranks is None:
-        return [num(ordered[0]), num(ordered[-1]), num(1.0 - 2.0 * 0.5 ** n, 4)]
-    low, high, coverage = ranks
-    return [num(ordered[low - 1]), num(ordered[high - 1]), num(coverage, 4)]
+        low, high, coverage = 1, n, 1.0 - 2.0 * 0.5 ** n
+    else:
+        low, high, coverage = ranks
+    return [num(ordered[low - 1] * scale, digits), num(ordered[high - 1] * scale, digits),
+            num(coverage, 4)]
+
+
+def _scaled(x: float | None, scale: float, digits: int = DIGITS) -> float | None:
+    return None if x is None else num(x * scale, digits)
 
 
 def _positions(report: ch.SeriesReport) -> list[int]:
@@ -186,17 +195,21 @@ def key_json(report: ch.SeriesReport) -> dict:
 
 
 def series_json(report: ch.SeriesReport, data: Data) -> dict:
-    """A series' file: every point (run, value, disturbed, interval, repetitions), its change
-    points and where its workload parameters changed."""
+    """A series' file: every point [run, value, disturbed] and, where it has repetitions, [...,
+    interval low, high, coverage, [repetitions]]; its change points and where its workload
+    parameters changed. Seconds are written as nanoseconds ("scale": 1e-9): shorter."""
     times = report.key.metric in TIME_METRICS
+    scale = 1e9 if UNITS.get(report.key.metric) == "s" else 1.0
     points = []
     for p in report.points:
+        point = [p.run.id, _scaled(p.value, scale), int(p.disturbed or p.value is None)]
         reps = data.repetitions.get((p.run.id, report.key.name), []) if times else []
-        ci = interval(reps) if p.value is not None else None
-        points.append([p.run.id, num(p.value), int(p.disturbed or p.value is None),
-                       *(ci or [None, None, None]), [num(v) for v in reps]])
+        if reps and p.value is not None:
+            point += (interval(reps, scale=scale, digits=DRAWN) or [None, None, None]) + [
+                [num(v * scale, DRAWN) for v in reps]]
+        points.append(point)
     positions = _positions(report)
-    return dict(key_json(report), note=report.note, points=points,
+    return dict(key_json(report), note=report.note, points=points, scale=1 / scale,
                 change_points=[change_json(f, positions) for f in report.found],
                 restarts=[{"at": positions[i], "changed": what}
                           for i, what in sorted(report.parameters.items())])
@@ -262,26 +275,34 @@ def overview(data: Data) -> list[dict]:
 
 # --- a run's page ----------------------------------------------------------------------------
 
+RUN_COLUMNS = ["name", "median", "reps", "ci", "ci_change", "interference", "disturbed", "error",
+               "aggregate"]
+
+
 def run_page(r: RunInfo, results: list, data: Data, context: dict) -> dict:
     """A run's file: its context (the manifest aside), machine and build fields, noise probes,
-    and per benchmark: medians, the median's interval, the interval at the level a change's
-    interval needs (compare's), the repetitions, interference, disturbed, error."""
+    and per benchmark (a row of RUN_COLUMNS; times in nanoseconds, "scale": 1e-9): the median,
+    the repetitions, the median's interval, the interval at the level a change's interval
+    needs (compare's), interference, disturbed, error, aggregate."""
     machine, build = data.fingerprints.get(r.id, ("", ""))
     level = ratio_level(CONFIDENCE)
-    benches = []
+    rows = []
     for row in results:
         reps = data.repetitions.get((r.id, row.benchmark), [])
         exact = median_interval(reps, level) if reps else None
-        benches.append({
-            "name": row.benchmark, "median": num(row.real_median, 9), "cpu": num(row.cpu_median),
-            "reps": [num(v, 9) for v in reps], "ci": interval(reps),
-            "ci_change": [num(exact.low, 9), num(exact.high, 9), num(exact.coverage, 4)]
-            if exact else None, "interference": num(row.interference, 3),
-            "disturbed": bool(row.disturbed), "error": row.error, "aggregate": row.aggregate})
+        cells = [row.benchmark, _scaled(row.real_median, 1e9, 9),
+                 [num(v * 1e9, TESTED) for v in reps], interval(reps, scale=1e9, digits=DRAWN),
+                 [num(exact.low * 1e9, 9), num(exact.high * 1e9, 9), num(exact.coverage, 4)]
+                 if exact else None, num(row.interference, 3), int(bool(row.disturbed)),
+                 row.error, row.aggregate]
+        while cells[-1] is None:  # the columns left out at the end are null
+            cells.pop()
+        rows.append(cells)
     manifest = context.pop("parbench_manifest", None)
     return dict(run_json(r, data), context=context, has_manifest=manifest is not None,
                 machine_fields=data.machines.get(machine, {}),
-                build_fields=data.builds.get(build, {}), benchmarks=benches)
+                build_fields=data.builds.get(build, {}), scale=1e-9, columns=RUN_COLUMNS,
+                benchmarks=rows)
 
 
 def run_pages(store: Store, data: Data):

@@ -205,3 +205,37 @@ function start(title, render) {
     }
   });
 }
+
+// --- data files written compactly (publish_data.py): unpacked once, into seconds -------------
+
+// A series: points [run, value, disturbed, low, high, coverage, [repetitions]] in seconds.
+async function loadSeries(id) {
+  const s = await loadData("series:" + id, "data/series/" + id + ".js");
+  if (!s.$unpacked) {
+    const k = s.scale || 1;
+    s.points = s.points.map(([run, v, d, lo, hi, cov, reps]) => [run, v === null ? null : v * k, d,
+      lo === undefined || lo === null ? null : lo * k, hi === undefined || hi === null ? null : hi * k,
+      cov === undefined ? null : cov, (reps || []).map((x) => x * k)]);
+    s.$unpacked = true;
+  }
+  return s;
+}
+
+// A run: its benchmarks as objects (columns), times in seconds.
+async function loadRun(id) {
+  const r = await loadData("run:" + id, "data/runs/" + id + ".js");
+  if (!r.$unpacked) {
+    const k = r.scale || 1, times = (x) => x === null ? null : x * k;
+    r.benchmarks = r.benchmarks.map((row) => {
+      const b = Object.fromEntries(r.columns.map((c, i) => [c, row[i] === undefined ? null : row[i]]));
+      b.median = times(b.median);
+      b.reps = b.reps.map(times);
+      if (b.ci) b.ci = [times(b.ci[0]), times(b.ci[1]), b.ci[2]];
+      if (b.ci_change) b.ci_change = [times(b.ci_change[0]), times(b.ci_change[1]), b.ci_change[2]];
+      b.disturbed = !!b.disturbed;
+      return b;
+    });
+    r.$unpacked = true;
+  }
+  return r;
+}

@@ -170,7 +170,7 @@ start("Compare two runs", async (main) => {
   main.appendChild(out);
   const render = async () => {
     setState({a: a.value, b: b.value, t: t.value === "5" ? "" : t.value, alpha: alpha.value === "0.05" ? "" : alpha.value});
-    const [ra, rb] = await Promise.all([a.value, b.value].map((id) => loadData("run:" + id, "data/runs/" + id + ".js")));
+    const [ra, rb] = await Promise.all([a.value, b.value].map((id) => loadRun(id)));
     const threshold = Number(t.value), level = Number(alpha.value);
     const c = compareRuns(ra, rb, level, threshold);
     const failed = c.rows.filter((r) => r.gate === "fail").length, unsure = c.rows.filter((r) => r.gate === "inconclusive").length;

@@ -34,7 +34,7 @@ function latestChart(parent, group, metric) {
 
 async function trendOf(parent, title, entries, unit, state, key, log) {
   if (!entries.length) return;
-  const list = await Promise.all(entries.map(async ({id, label}) => ({series: await loadData("series:" + id, "data/series/" + id + ".js"), label})));
+  const list = await Promise.all(entries.map(async ({id, label}) => ({series: await loadSeries(id), label})));
   const {toolbar, canvas} = chartPanel(parent, title, 340, key + "-chart");
   if (log && state["log_" + key] === undefined) state["log_" + key] = "1";  // METG spans decades
   const chart = seriesOverRuns(canvas, list, {unit, title: unit === "s" ? "seconds" : unit === "x" ? "speedup" : "efficiency", log: false});

@@ -45,7 +45,7 @@ start("Run", async (main) => {
   select.value = String(id);
   select.addEventListener("change", () => { location.hash = "run=" + select.value; location.reload(); });
   main.appendChild(el("p", {}, "Run ", select, " · ", el("a", {href: `compare.html#b=${id}`}, "compare it with another")));
-  const run = await loadData("run:" + id, "data/runs/" + id + ".js");
+  const run = await loadRun(id);
   const noise = (v) => v === null ? "not measured" : `${v.toFixed(3)}` + (v < 0.9 ? " ⚠ busy (below 0.90)" : "");
   main.appendChild(el("h2", {}, "What it was"));
   main.appendChild(kvTable("run-context", [["revision", run.label], ["branch", run.branch], ["commit order", text(run.order)], ["commit time", text(run.commit_time)],

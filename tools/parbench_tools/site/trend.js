@@ -154,7 +154,7 @@ start("Trend", async (main) => {
   if (!site().series.length) { main.appendChild(el("p", {}, "The store has no series.")); return; }
   const id = state.s && seriesById(state.s) ? state.s : site().series[0].id;
   state.s = id;
-  const series = await loadData("series:" + id, "data/series/" + id + ".js");
+  const series = await loadSeries(id);
   const row = seriesById(id);
   main.appendChild(el("p", {}, "Series ", seriesPicker(id)));
   main.appendChild(el("p", {class: "subtitle"}, el("strong", {}, series.label), ` on ${machineLabel(series.machine, series.build)}, branch ${series.branch}: `,
