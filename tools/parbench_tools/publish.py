@@ -97,7 +97,8 @@ def build_site(store, options, folder: str) -> dict:
     _write(folder, MARKER, "written by parbench-tools publish; publish may replace this "
                            "folder\n")
     return {"runs": len(data.runs), "series": len(data.reports), "change_points": len(points),
-            "open_regressions": sum(c["open_regression"] for c in points)}
+            "open_regressions": sum(c["regression"] and c["status"] == "open" for c in points),
+            "confirmed": sum(c["open_regression"] for c in points)}
 
 
 def check_db(db: str | None) -> str:
@@ -173,7 +174,7 @@ def cmd_publish(args) -> int:
     counts = publish(args.db, args.out, options)
     print(f"wrote {args.out}: {counts['runs']} run(s), {counts['series']} series, "
           f"{counts['change_points']} change point(s), {counts['open_regressions']} open "
-          "regression(s); open index.html")
+          f"regression(s) ({counts['confirmed']} confirmed); open index.html")
     return 0
 
 
