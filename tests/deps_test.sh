@@ -23,6 +23,7 @@ rows=(
   "python3-aiohttp|tools/anchors/api.py and its tests|/usr/bin/python3 -c 'import aiohttp'"
   "python3-sqlalchemy|tools: the run store (history)|/usr/bin/python3 -c 'import sqlalchemy'"
   "python3-psycopg2|tools: the run store on PostgreSQL|/usr/bin/python3 -c 'import psycopg2'"
+  "libjs-chart.js|tools: publish copies Chart.js into the site|test -s /usr/share/javascript/chart.js/chart.min.js"
   "postgresql|the run store's tests start a PostgreSQL server|ls /usr/lib/postgresql/*/bin/initdb"
   "python3-yaml|the CI recipes' test parses them|/usr/bin/python3 -c 'import yaml'"
 )

@@ -84,7 +84,8 @@ def analyse(key: SeriesKey, points: list[Point], min_change_pct: float | None,
         return report
     clean = report.clean
     logs = [math.log(p.value) for p in clean]
-    expected = {i for i, p in enumerate(clean) if i > 0
+    marked = any(status == EXPECTED for status, _ in marks.values())  # else no id to hash
+    expected = {i for i, p in enumerate(clean) if marked and i > 0
                 and marks.get(change_id(key, p), ("",))[0] == EXPECTED}
     report.parameters = settings_breaks(key, clean)
     bounds = [0] + sorted(expected | set(report.parameters)) + [len(clean)]

@@ -17,6 +17,7 @@ from . import goals as goals_mod
 from . import granularity as granularity_mod
 from . import history_cli
 from . import machines as machines_mod
+from . import publish as publish_mod
 from . import speedup as speedup_mod
 from . import stats
 from . import trust
@@ -636,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_report)
 
     history_cli.add_parser(sub, _parser)
+    publish_mod.add_parser(sub, _parser)
     return p
 
 

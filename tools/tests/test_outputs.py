@@ -123,7 +123,8 @@ def test_the_report_answers_first_and_keeps_the_machine_and_the_goals_for_last(c
 
 
 @pytest.mark.parametrize("command", ["speedup", "timeline", "plot", "compare", "machines",
-                                     "export", "goals", "report", "granularity"])
+                                     "export", "goals", "report", "granularity",
+                                     "publish"])
 def test_every_subcommand_has_help(cli, command):
     status, out, _ = cli(command, "--help")
     assert status == 0

@@ -1,0 +1,87 @@
+"""The machines page's data: every machine fingerprint side by side (its measured fields, host
+names, runs), a warning where one host name stands for machines that differ, and the machines
+summary (machines.summarize, as `parbench-tools machines` prints it) of each machine's latest
+run against the reference (the machine with the most runs, else the first stored): per family
+the geometric-mean time ratio with its interval, each executor's speedup at workers = usable
+CPUs, METG per executor and payload."""
+
+from __future__ import annotations
+
+from . import fingerprint as fpm
+from . import machines as mach
+from . import machines_format as mfmt
+from .publish_data import Data
+from .stored_run import stored_runs
+from .store import Store
+
+
+def _by_machine(data: Data) -> dict[str, list]:
+    """Machine fingerprint -> its runs, in history order."""
+    out: dict[str, list] = {}
+    for r in data.runs:
+        out.setdefault(data.fingerprints[r.id][0], []).append(r)
+    return out
+
+
+def host_warnings(machines: list[dict], fields: dict[str, dict]) -> list[dict]:
+    """One warning per host name that several machine fingerprints carry: the same name,
+    different hardware (or a different share of it: CPUs, quota), and what differs."""
+    hosts: dict[str, list[str]] = {}
+    for m in machines:
+        for host in m["hosts"]:
+            hosts.setdefault(host, []).append(m["fingerprint"])
+    out = []
+    for host, fps in sorted(hosts.items()):
+        if len(fps) < 2:
+            continue
+        first = fps[0]
+        differs = {fp: fpm.differences(fields[first], fields[fp], "machine") for fp in fps[1:]}
+        out.append({"host": host, "machines": fps, "differences": differs,
+                    "text": f"Host name {host!r} stands for {len(fps)} different machines "
+                            f"(fingerprints {', '.join(f[:8] for f in fps)}): "
+                            + "; ".join(f"{fp[:8]} against {first[:8]}: "
+                                        + (", ".join(d) or "fields one of them did not record")
+                                        for fp, d in differs.items())
+                            + ". Their runs are separate series; compare them as machines, "
+                              "not as one."})
+    return out
+
+
+def _labels(runs: list, fps: list[str]) -> list[str]:
+    return [f"{label} · {fp[:8]}" for label, fp in zip(mach.default_labels(runs), fps)]
+
+
+def summary(store: Store, machines: list[dict]) -> dict | None:
+    """machines_format.to_json of the machines' latest runs against the reference (the machine
+    with the most runs); machines whose latest run shares no benchmark with it are named."""
+    if len(machines) < 2:
+        return None
+    ref = max(machines, key=lambda m: (m["runs"], -m["first_run"]))
+    ordered = [ref] + [m for m in machines if m is not ref]
+    runs = stored_runs(store, [m["latest_run"] for m in ordered])
+    first = runs[ref["latest_run"]]
+    kept = [m for m in ordered if m is ref or
+            set(runs[m["latest_run"]].benchmarks) & set(first.benchmarks)]
+    if len(kept) < 2:
+        return None
+    chosen = [runs[m["latest_run"]] for m in kept]
+    labels = _labels(chosen, [m["fingerprint"] for m in kept])
+    s = mach.summarize(chosen, labels)
+    out = mfmt.to_json(s)
+    out["fingerprints"] = [m["fingerprint"] for m in kept]
+    out["runs"] = [m["latest_run"] for m in kept]
+    out["not_compared"] = [m["fingerprint"] for m in ordered if m not in kept]
+    return out
+
+
+def machines_page(store: Store, data: Data) -> dict:
+    machines = []
+    for fp, runs in _by_machine(data).items():
+        machines.append({"fingerprint": fp, "fields": data.machines.get(fp, {}),
+                         "hosts": sorted({r.host_name for r in runs if r.host_name}),
+                         "runs": len(runs), "first_run": runs[0].id, "latest_run": runs[-1].id,
+                         "builds": sorted({data.fingerprints[r.id][1] for r in runs})})
+    machines.sort(key=lambda m: (-m["runs"], m["fingerprint"]))
+    return {"machines": machines, "fields": [name for name, _ in fpm.MACHINE_FIELDS],
+            "warnings": host_warnings(machines, data.machines),
+            "summary": summary(store, machines)}
