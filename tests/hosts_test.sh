@@ -11,6 +11,7 @@ hosts=$src/scripts/hosts
 export PARBENCH_HOSTS_NAME=pbtest  # a set of its own: pbtest-host0, pbtest-host1, pbtest-switch
 tmp=$(mktemp -d)
 trap '"$hosts" down >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1  # whatever a run writes on its own (an interrupted bench's output) stays here
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 pass() { echo "ok: $*"; }
@@ -101,7 +102,8 @@ left=$(leftovers)
 # 2. SIGINT while ranks run on both hosts: exit 130, nothing left, in well under the timeout.
 rm -f "$tmp/ids"
 long="sh -c '$inside; \"$hosts\" mpirun -n 2 --bind-to none $bench --executors=mpi \
-  --benchmark_filter=^roundtrip/raw_mpi --benchmark_min_time=60 > $tmp/long.out 2>&1'"
+  --benchmark_filter=^roundtrip/raw_mpi --benchmark_min_time=60 --benchmark_out=$tmp/long.json \
+  > $tmp/long.out 2>&1'"
 bash -c "exec \"$hosts\" up 2 -- $long" >"$tmp/int.out" 2>&1 &
 pid=$!
 for _ in $(seq 300); do  # until bench runs in host 1 (at most 30 s)
