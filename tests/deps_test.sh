@@ -12,6 +12,8 @@ rows=(
   "ca-certificates|libcurl's CA bundle for https:// (the api tests' public-CA case, --api_url)|test -s /etc/ssl/certs/ca-certificates.crt"
   "openssl|the api tests make a private CA and an https endpoint|command -v openssl"
   "openmpi-bin|the mpi tests and scripts/suite --mpi run mpirun|command -v mpirun"
+  "iproute2|scripts/hosts makes namespaced hosts (ip netns, veth, tc)|command -v ip && command -v tc"
+  "util-linux|scripts/hosts: nsenter, unshare and taskset|command -v nsenter && command -v taskset"
   "chromium|the report's test opens it in headless Chromium|command -v chromium"
   "clang-format|scripts/test's format check|command -v clang-format"
   "git|the revision in every run's context|command -v git"
