@@ -91,10 +91,16 @@ TEST(IdlePoolTest, EightIdleThreadsUseNoCpuAfterTheLinger) {
   const std::int64_t start = CpuNs(::getpid(), workers);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const std::int64_t used = CpuNs(::getpid(), workers) - start;
+  RecordProperty("idle_cpu_ns", std::to_string(used));  // in --gtest_output=xml, for the docs
   EXPECT_LT(used, kOneMsNs) << "8 idle worker threads used " << used << " ns of CPU in 1 s";
 }
 
 TEST(IdlePoolTest, EightIdleProcessesUseNoCpuAfterTheLinger) {
+#if defined(__SANITIZE_THREAD__)
+  // Every thread of a worker counts, and ThreadSanitizer's runtime adds one to each worker
+  // process that wakes on its own (about 0.2 ms of CPU per second each).
+  GTEST_SKIP() << "ThreadSanitizer's own thread in each worker process is not idle";
+#endif
   ASSERT_TRUE(testing::ChildPids().empty());
   const auto pool = MakeExecutor("processes", Options(8));
   const std::vector<pid_t> workers = testing::ChildPids();
@@ -104,6 +110,7 @@ TEST(IdlePoolTest, EightIdleProcessesUseNoCpuAfterTheLinger) {
   const std::int64_t start = ProcessesCpuNs(workers);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const std::int64_t used = ProcessesCpuNs(workers) - start;
+  RecordProperty("idle_cpu_ns", std::to_string(used));
   EXPECT_LT(used, kOneMsNs) << "8 idle worker processes used " << used << " ns of CPU in 1 s";
 }
 
