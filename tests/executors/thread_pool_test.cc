@@ -1,7 +1,7 @@
 // ThreadPool: name, own threads, the caller taking part (inline) or not (handoff), every task
 // once at 1, 2, 4, 8 workers, batches smaller than W, reuse across batches, a caller-run task
-// that throws or overruns, wake-ups racing with shutdown, an idle pool's CPU after the linger,
-// a joining destructor, a timed-out task, a thread that cannot start.
+// that throws or overruns, wake-ups racing with shutdown, a joining destructor, a timed-out
+// task, a thread that cannot start (an idle pool's CPU: idle_test.cc).
 #include "executors/thread_pool.h"
 
 #include <dirent.h>
@@ -19,7 +19,6 @@
 #include <set>
 #include <thread>
 
-#include "executors/park.h"
 #include "tests/support.h"
 #include "workloads/transfer.h"
 
@@ -318,36 +317,6 @@ TEST(ThreadPoolTest, WakeUpsRacingWithShutdownNeitherHangNorLoseATask) {
     for (std::uint32_t i = 0; i < tasks; ++i) ASSERT_EQ(results[i].value, i);
     if (round % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(round % 97));
   }
-}
-
-// CPU time of the threads `tids` of this process, in ns (/proc/self/task/TID/schedstat).
-std::int64_t CpuNs(const std::set<int>& tids) {
-  std::int64_t sum = 0;
-  for (int tid : tids) {
-    std::FILE* f =
-        std::fopen(("/proc/self/task/" + std::to_string(tid) + "/schedstat").c_str(), "r");
-    if (f == nullptr) continue;
-    long long ns = 0;
-    if (std::fscanf(f, "%lld", &ns) == 1) sum += ns;
-    std::fclose(f);
-  }
-  return sum;
-}
-
-TEST(ThreadPoolTest, AnIdlePoolUsesNoCpuAfterTheLinger) {
-  const std::set<int> before = ThreadIds();
-  ThreadPool pool(Options(8));
-  const std::set<int> workers = StartedSince(before);
-  ASSERT_EQ(workers.size(), 8U);
-  const Job job{"overhead", Config()};
-  // Every worker woken, then left idle: past the linger each must sleep in the kernel.
-  (void)pool.Run({.job = &job, .tasks = 64, .payload = {}, .handoff = true});
-  std::this_thread::sleep_for(std::chrono::milliseconds(100) + park::kLinger);
-  const std::int64_t start = CpuNs(workers);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  const std::int64_t used = CpuNs(workers) - start;
-  // A generous bound for "nothing": a spinning worker would use about a second.
-  EXPECT_LT(used, 1'000'000) << "8 idle workers used " << used << " ns of CPU in 1 s";
 }
 
 TEST(ThreadPoolTest, ThePayloadIsSharedByReference) {
