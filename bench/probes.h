@@ -15,7 +15,7 @@ namespace parbench {
 // when a thread cannot start (the process limit is reached), after joining the others.
 [[nodiscard]] double NoiseProbe(int threads, double seconds);
 
-// A child process (/bin/cat, started by executors/spawn.h like a process worker) echoing
+// A child process (/bin/cat, started by executors/process/spawn.h like a process worker) echoing
 // 8-byte messages over two pipes. Ping() sends one and waits for it to come back. Throws
 // SpawnError when cat cannot be started.
 class PipePingPong {

@@ -129,7 +129,7 @@ void ProcessLink::Send(int worker, remote::TaskRange range, std::span<const std:
     w.channel.QueuePayload(payload);  // follows the prefix, straight from the caller
   }
   w.channel.Queue(wire::TasksFramePrefix(range.first, range.count, payload.size(), flags));
-  if (!w.channel.Flush()) throw WorkerFault{worker, "closed its stdin"};
+  if (!w.channel.Flush()) Lost(worker);
 }
 
 // The payload crosses here, one copy into the worker's region; the rest of the region (at
@@ -177,10 +177,17 @@ void ProcessLink::Receive(int worker, remote::Inbox& inbox) {
       case Channel::Received::kWouldBlock:
         return;
       case Channel::Received::kClosed:
-        w.process.Reap(std::chrono::milliseconds(1000));  // end of file: the worker is exiting
-        throw WorkerFault{worker, DescribeStatus(w.process.status())};
+        Lost(worker);
     }
   }
+}
+
+// A killed worker's pipes close before it can be waited for, so EPIPE or end of file can come
+// first: the reap waits for the status that says what happened (signal 9, exit 3, ...).
+void ProcessLink::Lost(int worker) {
+  ProcessWorker& w = *workers_[static_cast<std::size_t>(worker)];
+  w.process.Reap(std::chrono::milliseconds(1000));
+  throw WorkerFault{worker, DescribeStatus(w.process.status())};
 }
 
 // Handles every complete frame received from the worker.

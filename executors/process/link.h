@@ -58,6 +58,9 @@ class ProcessLink final : public remote::Link {
   [[noreturn]] void FailAtStart(ProcessWorker& w, const std::string& what);
   void PutPayloadInRegion(ProcessWorker& w, std::span<const std::byte> payload);
   void Receive(int worker, remote::Inbox& inbox);
+  // The worker's pipe broke (end of file, or EPIPE on a write): it is exiting or gone. Reaps it
+  // (killing it after a second if it lingers) and throws a fault that says how it ended.
+  [[noreturn]] void Lost(int worker);
   void HandleFrames(int worker, remote::Inbox& inbox);
   void StoreResults(int worker, std::span<const std::byte> body, remote::Inbox& inbox);
 
