@@ -110,6 +110,9 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list
                                 {b.name.workload for b in run.benchmarks.values()})
     if differs:
         problems.append("against the latest stored run: " + "; ".join(differs))
+    if not problems:  # the run itself is the only stored one of its machine and build
+        problems.append(f"no other run of this machine and build on branch {options.branch} "
+                        "is stored (this one is)")
     return runs, problems
 
 
