@@ -164,8 +164,8 @@ def pinned_revision(runs: list, since: str) -> str:
     found = sorted({r.revision for r in runs if r.revision.startswith(since)})
     if len(found) != 1:
         what = "no stored run" if not found else f"{len(found)} revisions ({', '.join(found[:3])})"
-        raise ToolError("--since", f"'{since}' matches {what} of this machine, build and "
-                                   "build on the branch")
+        raise ToolError("--since", f"'{since}' matches {what} of this machine and build "
+                                   "on the branch")
     return found[0]
 
 
