@@ -139,7 +139,7 @@ def test_the_trend_shows_the_thread_pools_change_point_and_disturbed_runs(real_s
                  os.path.join(_shots(tmp_path), "trend.png"), (1400, 1300))
     drawn = json.loads(html.unescape(re.search(
         r'<canvas id="trend-chart"[^>]*data-datasets="([^"]+)"', dom).group(1)))
-    assert drawn["change points"] == 1 and drawn["median (clean runs)"] >= 10
+    assert drawn["change points"] >= 1 and drawn["median (clean runs)"] >= 10
     assert drawn["disturbed (left out)"] >= 1 and drawn["repetitions"] >= 50
     row = re.search(r'<tr class="cp improvement">(.*?)</tr>', dom).group(1)
     assert "3359a9d2a3bc" in row and "481f6be735bc" in row and "confirmed" in row
