@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -642,6 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SQLAlchemy's pool logs a connection it could not close (Ctrl-C inside the close) with a
+    # traceback on stderr; the command reports what happened itself.
+    logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -651,6 +655,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as e:  # an output (or threshold) file that cannot be written or read
         print(f"parbench-tools: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C: a store keeps the runs whose transaction committed
+        print("parbench-tools: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the database refused (read-only, locked, gone): one line
+        if not type(e).__module__.startswith("sqlalchemy"):
+            raise
+        reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        print(f"parbench-tools: {getattr(args, 'db', None) or 'the run store'}: {reason}",
+              file=sys.stderr)
         return 2
 
 

@@ -110,6 +110,9 @@ def _matching_runs(store: Store, run: Run, options: Options) -> tuple[list, list
                                 {b.name.workload for b in run.benchmarks.values()})
     if differs:
         problems.append("against the latest stored run: " + "; ".join(differs))
+    if not problems:  # the run itself is the only stored one of its machine and build
+        problems.append(f"no other run of this machine and build on branch {options.branch} "
+                        "is stored (this one is)")
     return runs, problems
 
 
@@ -161,8 +164,8 @@ def pinned_revision(runs: list, since: str) -> str:
     found = sorted({r.revision for r in runs if r.revision.startswith(since)})
     if len(found) != 1:
         what = "no stored run" if not found else f"{len(found)} revisions ({', '.join(found[:3])})"
-        raise ToolError("--since", f"'{since}' matches {what} of this machine, build and "
-                                   "build on the branch")
+        raise ToolError("--since", f"'{since}' matches {what} of this machine and build "
+                                   "on the branch")
     return found[0]
 
 

@@ -165,7 +165,7 @@ def cmd_import(args) -> int:
 
 def cmd_runs(args) -> int:
     from .history import run_table
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         sys.stdout.write(run_table(store, args.branch))
     return 0
 
@@ -201,7 +201,7 @@ def cmd_changes(args) -> int:
     if not 0 < args.max_p < 1:
         raise ToolError("--max-p", f"must be between 0 and 1, not '{args.max_p}'")
     options = ch.Options(metrics, args.branch, pattern, lookup, default, args.max_p)
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         reports = ch.find_changes(store, options)
     if args.format == "json":
         text = json.dumps(ch.to_json(reports, options, args.points), indent=1) + "\n"
@@ -231,7 +231,7 @@ def _plot_series(reports, folder: str, drawn_all: bool) -> None:
 
 def cmd_mark(args) -> int:
     from . import changes as ch
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         row = ch.mark(store, args.id, args.status, args.note)
     print(f"{row['id']}: {row['last_good']} → {row['first_bad']} marked {args.status}")
     return 0
@@ -244,7 +244,7 @@ def run_gate(run_path: str, db: str | None, options, fmt: str, out: str | None) 
     from . import gate
     from .gbench import load_run
     run = load_run(run_path)
-    with open_store(db) as store:
+    with open_store(db) as store:  # no store yet: no baseline, inconclusive
         decision = gate.decide(store, run, options)
     if fmt == "json":
         text = json.dumps(gate.to_json(run, decision, options), indent=1) + "\n"

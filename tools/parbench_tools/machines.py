@@ -166,13 +166,25 @@ def cpus_text(run: Run) -> str:
 
 
 def machine_label(run: Run) -> str:
-    """'vm, 2 CPUs', 'vm, CPU 0 of 2', 'vm, quota 1.5 of 2 CPUs'."""
-    return f"{run.context.get('host_name') or '?'}, {cpus_text(run)}"
+    """'vm, 2 CPUs', 'vm, CPU 0 of 2', 'vm, quota 1.5 of 2 CPUs'; the file's name when the
+    run records neither its host nor its CPUs (a foreign Google Benchmark file)."""
+    host, cpus = run.context.get("host_name"), cpus_text(run)
+    if not host and cpus == "? CPUs":
+        return os.path.basename(run.path) or "?"
+    return f"{host or '?'}, {cpus}"
 
 
 def _date(run: Run, minutes: bool) -> str:
     text = str(run.context.get("date") or "")
     return text[:16].replace("T", " ") if minutes else text[:10]
+
+
+def _refined(base: str, more: str, run: Run) -> str:
+    """`base` with `more` added; a label that is the file's name is replaced by a longer
+    one that contains it (its folder), never repeated."""
+    if more.endswith(base) and base == os.path.basename(run.path):
+        return more
+    return f"{base} {more}".rstrip()
 
 
 def default_labels(runs: list[Run]) -> list[str]:
@@ -188,7 +200,7 @@ def default_labels(runs: list[Run]) -> list[str]:
         clash = {x for x in labels if labels.count(x) > 1}
         if not clash:
             return labels
-        labels = [f"{b} {more(r)}".rstrip() if x in clash else x
+        labels = [_refined(b, more(r), r) if x in clash else x
                   for x, b, r in zip(labels, base, runs)]
     seen: dict[str, int] = {}
     out = []

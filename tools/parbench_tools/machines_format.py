@@ -32,6 +32,11 @@ def _num(x: float) -> str:
     return f"{x:#.3g}".rstrip(".") if abs(x) < 1e3 else f"{x:.0f}"
 
 
+def _same(value: float) -> bool:
+    """A ratio that reads 1.00 at three digits either way: neither slower nor faster."""
+    return _num(value) == "1.00" and _num(1 / value) == "1.00"
+
+
 def ratio_words(r: Ratio) -> str:
     """'1.31× slower [1.28, 1.35]', '1.25× faster [1.2, 1.3]', 'about the same (1.01×
     [0.97, 1.05])'; the interval's note when there is none."""
@@ -39,6 +44,8 @@ def ratio_words(r: Ratio) -> str:
         return r.note or "—"
     if r.low is not None and r.low <= 1 <= r.high:
         text = f"about the same ({_num(r.value)}× [{_num(r.low)}, {_num(r.high)}])"
+    elif r.low is None and _same(r.value):
+        text = f"the same ({_num(r.value)}×)"
     elif r.value >= 1:
         text = f"{_num(r.value)}× slower" + (
             f" [{_num(r.low)}, {_num(r.high)}]" if r.low is not None else "")
@@ -137,7 +144,7 @@ def _family_words(s: Summary, label: str) -> str:
             other.append(family)
         elif r is None or r.value is None:
             continue
-        elif r.low is not None and r.low <= 1 <= r.high:
+        elif (r.low is not None and r.low <= 1 <= r.high) or (r.low is None and _same(r.value)):
             same.append(family)
         elif r.value >= 1:
             slower.append(f"{family} ({_num(r.value)}×)")

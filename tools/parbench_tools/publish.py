@@ -150,7 +150,7 @@ def publish(db: str | None, out: str, options) -> dict:
     except OSError as e:
         raise ToolError(out, f"cannot write there ({e.strerror or e})") from None
     try:
-        with open_store(db) as store:
+        with open_store(db, create=False) as store:
             counts = build_site(store, options, tmp)
         _move_into_place(tmp, out)
     except OSError as e:

@@ -1,10 +1,14 @@
 """The executors page's data: per machine, build and branch, per family and group (a family and
 its axis values), each executor's speedup and efficiency at each worker count and its METG per
 payload, as series over revisions (the stored executor series, with their change points), the
-latest values, and per run the worker count from which threads overtake processes."""
+latest values, and the worker count from which threads overtake processes as a series over
+revisions with its own change points."""
 
 from __future__ import annotations
 
+import math
+
+from . import changepoint as cpd
 from . import changes as ch
 from .publish_data import Data, num, series_id
 
@@ -63,6 +67,28 @@ def crossover(speedups: dict[str, dict[int, ch.SeriesReport]]) -> list[list]:
     return out
 
 
+def crossover_changes(points: list[list], min_change_pct: float = ch.DEFAULT_MIN_CHANGE,
+                      max_p: float = cpd.MAX_P) -> dict:
+    """The crossover as a trend: `points` (crossover()'s rows) and the change points of the
+    worker count over the runs that have one (changepoint.detect on its log, as every other
+    series; runs where processes stay ahead at the largest count are drawn apart and left
+    out of it, and said). Each change point names its last good and first bad run."""
+    runs = [(run_id, at) for run_id, at, _ in points if at is not None]
+    found = cpd.detect([math.log(at) for _, at in runs], max_p=max_p,
+                       min_change=min_change_pct / 100)
+    out = []
+    for c in found:
+        out.append({"last_good": runs[c.index - 1][0], "first_bad": runs[c.index][0],
+                    "before": num(math.exp(c.mean_before), 4),
+                    "after": num(math.exp(c.mean_after), 4),
+                    "change_pct": num((c.ratio - 1) * 100, 4), "p_value": num(c.p_value, 3),
+                    "n_before": c.n_before, "n_after": c.n_after, "confirmed": c.confirmed})
+    note = None
+    if len(runs) < cpd.MIN_POINTS:
+        note = f"{len(runs)} run(s) with a crossover: change points need {cpd.MIN_POINTS}"
+    return {"points": points, "change_points": out, "note": note}
+
+
 def _group_entry(groups: dict, report: ch.SeriesReport, parsed) -> None:
     group, executor, workers, payload = parsed
     k = report.key
@@ -103,7 +129,8 @@ def executors(data: Data) -> list[dict]:
             for entry in fam["groups"].values():
                 reports = entry.pop("reports")
                 if all(name in reports for name in CROSSOVER):
-                    entry["crossover"] = crossover(reports)
+                    entry["crossover"] = crossover_changes(
+                        crossover(reports), data.options.min_change_pct, data.options.max_p)
             fam["groups"] = sorted(fam["groups"].values(), key=lambda g: g["group"])
             fam["metg"].sort(key=lambda m: (m["payload"] or "", m["executor"], m["workers"]))
             fams.append(fam)

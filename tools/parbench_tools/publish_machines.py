@@ -1,11 +1,16 @@
 """The machines page's data: every machine fingerprint side by side (its measured fields, host
 names, runs), a warning where one host name stands for machines that differ, and the machines
 summary (machines.summarize, as `parbench-tools machines` prints it) of each machine's latest
-run against the reference (the machine with the most runs, else the first stored): per family
+undisturbed run (else its least disturbed one, said so on the page; files named without their
+folder) against the reference (the machine with the most runs, else the first stored): per family
 the geometric-mean time ratio with its interval, each executor's speedup at workers = usable
 CPUs, METG per executor and payload."""
 
 from __future__ import annotations
+
+import dataclasses
+import ntpath
+import posixpath
 
 from . import fingerprint as fpm
 from . import machines as mach
@@ -47,37 +52,72 @@ def host_warnings(machines: list[dict], fields: dict[str, dict]) -> list[dict]:
     return out
 
 
+def file_name(path: str) -> str:
+    """A stored source path's file name: the site shows no machine's absolute paths."""
+    return ntpath.basename(posixpath.basename(path or "")) or "?"
+
+
+def _disturbed_counts(store: Store) -> dict[int, int]:
+    """Run id -> how many of its benchmarks are disturbed (runs with none are left out)."""
+    import sqlalchemy as sa
+    r = store.tables["results"]
+    with store.engine.connect() as conn:
+        return dict(conn.execute(sa.select(r.c.run_id, sa.func.count())
+                                 .where(r.c.disturbed.is_(True)).group_by(r.c.run_id)).all())
+
+
+def chosen_run(runs: list, disturbed: dict[int, int]) -> tuple[int, str]:
+    """The run a machine is summarized by: its latest undisturbed run (no benchmark
+    disturbed), else its least disturbed, latest first; and why, in words."""
+    clean = [r for r in runs if not disturbed.get(r.id)]
+    if clean:
+        best = clean[-1]
+        why = "latest run" if best is runs[-1] else \
+            f"latest undisturbed run ({len(runs) - runs.index(best) - 1} later disturbed run(s) " \
+            "passed over)"
+        return best.id, why
+    best = min(reversed(runs), key=lambda r: disturbed.get(r.id, 0))
+    return best.id, (f"no undisturbed run: the least disturbed one "
+                     f"({disturbed.get(best.id, 0)} disturbed benchmark(s))")
+
+
 def _labels(runs: list, fps: list[str]) -> list[str]:
     return [f"{label} · {fp[:8]}" for label, fp in zip(mach.default_labels(runs), fps)]
 
 
 def summary(store: Store, machines: list[dict]) -> dict | None:
-    """machines_format.to_json of the machines' latest runs against the reference (the machine
-    with the most runs); machines whose latest run shares no benchmark with it are named."""
+    """machines_format.to_json of the machines' chosen runs (latest undisturbed) against the
+    reference (the machine with the most runs); machines whose chosen run shares no benchmark
+    with it are named."""
     if len(machines) < 2:
         return None
     ref = max(machines, key=lambda m: (m["runs"], -m["first_run"]))
     ordered = [ref] + [m for m in machines if m is not ref]
-    runs = stored_runs(store, [m["latest_run"] for m in ordered])
-    first = runs[ref["latest_run"]]
+    runs = {i: dataclasses.replace(r, path=file_name(r.path), sources=())
+            for i, r in stored_runs(store, [m["summary_run"] for m in ordered]).items()}
+    first = runs[ref["summary_run"]]
     kept = [m for m in ordered if m is ref or
-            set(runs[m["latest_run"]].benchmarks) & set(first.benchmarks)]
+            set(runs[m["summary_run"]].benchmarks) & set(first.benchmarks)]
     if len(kept) < 2:
         return None
-    chosen = [runs[m["latest_run"]] for m in kept]
+    chosen = [runs[m["summary_run"]] for m in kept]
     labels = _labels(chosen, [m["fingerprint"] for m in kept])
     s = mach.summarize(chosen, labels)
     out = mfmt.to_json(s)
     out["fingerprints"] = [m["fingerprint"] for m in kept]
-    out["runs"] = [m["latest_run"] for m in kept]
+    out["runs"] = [m["summary_run"] for m in kept]
+    out["chosen"] = [m["summary_why"] for m in kept]
     out["not_compared"] = [m["fingerprint"] for m in ordered if m not in kept]
     return out
 
 
 def machines_page(store: Store, data: Data) -> dict:
     machines = []
+    disturbed = _disturbed_counts(store)
     for fp, runs in _by_machine(data).items():
-        machines.append({"fingerprint": fp, "fields": data.machines.get(fp, {}),
+        run_id, why = chosen_run(runs, disturbed)
+        machines.append({"summary_run": run_id, "summary_why": why,
+                         "fingerprint": fp, "fields": data.machines.get(fp, {}),
                          "hosts": sorted({r.host_name for r in runs if r.host_name}),
                          "runs": len(runs), "first_run": runs[0].id, "latest_run": runs[-1].id,
                          "builds": sorted({data.fingerprints[r.id][1] for r in runs})})

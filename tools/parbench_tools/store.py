@@ -138,14 +138,32 @@ _ADDED = {
 }
 
 
-def _url(db: str) -> str:
+def _url(db: str, create: bool = True) -> str:
+    """The SQLAlchemy URL of `db`. A store that is only read (create False) must exist and
+    hold something: reading never creates one, nor writes a schema into an empty file."""
     if "://" in db:
+        if not create and db.startswith("sqlite:///"):
+            path = db[len("sqlite:///"):].split("?")[0]
+            _must_hold_a_store(db, os.path.abspath(path[5:] if path.startswith("file:")
+                                                   else path))
         return db
     path = os.path.abspath(db)
+    if not create:
+        _must_hold_a_store(db, path)
+    elif os.path.isdir(path):
+        raise ToolError(db, "is a directory, not a database file")
+    else:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    return "sqlite:///" + path
+
+
+def _must_hold_a_store(db: str, path: str) -> None:
     if os.path.isdir(path):
         raise ToolError(db, "is a directory, not a database file")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return "sqlite:///" + path
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        what = "is an empty file" if os.path.isfile(path) else "does not exist"
+        raise ToolError(db, f"{what}, not a store (make one with `parbench-tools history add` "
+                            "or `history import`; --db names it)")
 
 
 @dataclass
@@ -182,17 +200,17 @@ def _sqlite_pragmas(engine) -> None:
         cur.close()
 
 
-def open_store(db: str | None = None, migrate: bool = True) -> Store:
-    """Opens (creating if needed) the store at `db`: a file path, a sqlite:/// URL or a
-    postgresql:// URL; the default path when None. Applies pending migrations. Every failure
-    (no driver, no server, a newer schema) is one ToolError."""
+def open_store(db: str | None = None, migrate: bool = True, create: bool = True) -> Store:
+    """Opens (creating if needed, unless `create` is False) the store at `db`: a file path, a
+    sqlite:/// URL or a postgresql:// URL; the default path when None. Applies pending
+    migrations. Every failure (no driver, no server, a newer schema) is one ToolError."""
     try:
         import sqlalchemy as sa
     except ImportError:
         raise ToolError("--db", "the run store needs SQLAlchemy (apt-get install "
                                 "python3-sqlalchemy)") from None
     db = db or default_path()
-    url = _url(db)
+    url = _url(db, create)
     try:
         backend = sa.engine.make_url(url).get_backend_name()
     except sa.exc.ArgumentError as e:

@@ -45,22 +45,36 @@ async function trendOf(parent, title, entries, unit, state, key, log) {
 }
 
 function crossoverChart(parent, group, state) {
-  if (!group.crossover || !group.crossover.length) {
+  const cross = group.crossover;
+  if (!cross || !cross.points.length) {
     parent.appendChild(el("p", {class: "note", id: "crossover"}, "No crossover: this group was not measured under both threads and processes."));
     return;
   }
-  const {toolbar, canvas} = chartPanel(parent, "Worker count from which threads overtake processes (speedup above processes' at it and every larger count)", 260, "crossover-chart");
-  const data = group.crossover.map(([runId, at, top]) => ({x: runById(runId).pos, y: at, run: runById(runId), top}));
-  const chart = new Chart(canvas, {type: "line", data: {datasets: [{label: "threads overtake processes from (workers)", data, stepped: true, spanGaps: false,
-    borderColor: color(3), backgroundColor: color(3), pointRadius: 4}]},
-  options: {parsing: false, plugins: {tooltip: {callbacks: {label: (item) => [item.raw.y === null ? `processes ahead at ${item.raw.top} workers (the most measured): no crossover` : `threads ahead from ${item.raw.y} workers (up to ${item.raw.top})`,
-    `revision ${item.raw.run.label}, ${fmtTime(item.raw.run.commit_time || item.raw.run.start_time)}`]}}},
+  const {toolbar, canvas} = chartPanel(parent, "Worker count from which threads overtake processes (speedup above processes' at it and every larger count), over revisions, with its change points", 260, "crossover-chart");
+  const data = cross.points.filter(([, at]) => at !== null).map(([runId, at, top]) => ({x: runById(runId).pos, y: at, run: runById(runId), top}));
+  const never = cross.points.filter(([, at]) => at === null).map(([runId, , top]) => ({x: runById(runId).pos, y: top, run: runById(runId), top, never: true}));
+  const marks = cross.change_points.map((c) => ({x: runById(c.first_bad).pos - 0.5, y: c.after, cp: c}));
+  const datasets = [{label: "threads overtake processes from (workers)", data, stepped: true, borderColor: color(3), backgroundColor: color(3), pointRadius: 4},
+    {label: "processes still ahead at the largest count (drawn at it, left out)", data: never, showLine: false, pointRadius: 5, borderColor: color(1), backgroundColor: "rgba(0,0,0,0)"},
+    {label: "change point", data: marks, showLine: false, pointStyle: "triangle", pointRadius: 9, borderColor: "#c00", backgroundColor: "#c00"}];
+  const chart = new Chart(canvas, {type: "line", data: {datasets},
+  options: {parsing: false, plugins: {tooltip: {callbacks: {label: (item) => {
+    const p = item.raw;
+    if (p.cp) {
+      const c = p.cp;
+      return [`change point: ${c.before} → ${c.after} workers (${c.change_pct > 0 ? "+" : ""}${c.change_pct}%), p = ${c.p_value}`,
+        `bisect: last good ${runById(c.last_good).label}, first bad ${runById(c.first_bad).label}`, `${c.n_before} run(s) before, ${c.n_after} after` + (c.confirmed ? ", confirmed" : ", not yet confirmed")];
+    }
+    return [p.never ? `processes ahead at ${p.top} workers (the most measured): no crossover` : `threads ahead from ${p.y} workers (up to ${p.top})`,
+      `revision ${p.run.label}, ${fmtTime(p.run.commit_time || p.run.start_time)}`];
+  }}}},
   scales: {x: {type: "linear", ticks: {callback: (v) => Number.isInteger(v) && site().runs[v] ? site().runs[v].label.slice(0, 7) : ""}, title: {display: true, text: "runs in history order"}},
     y: {type: "linear", beginAtZero: true, title: {display: true, text: "workers"}, ticks: {precision: 0}}}}});
   describeChart(chart);
   chartControls(chart, toolbar, state, "crossover", false);
-  const never = data.filter((p) => p.y === null).length;
-  parent.appendChild(el("p", {class: "note", id: "crossover"}, `${data.length} run(s); in ${never} of them processes stay ahead at the largest worker count (no point drawn).`));
+  const cps = cross.change_points.map((c) => `${c.before} → ${c.after} workers between ${runById(c.last_good).label} (last good) and ${runById(c.first_bad).label} (first bad), p = ${c.p_value}` + (c.confirmed ? ", confirmed" : ", not yet confirmed"));
+  parent.appendChild(el("p", {class: "note", id: "crossover"}, `${cross.points.length} run(s); in ${never.length} of them processes stay ahead at the largest worker count (hollow, left out of the change points). ` +
+    (cps.length ? `${cps.length} change point(s): ${cps.join("; ")}.` : (cross.note || "No change point.")) ));
 }
 
 function latestTable(group, metric) {

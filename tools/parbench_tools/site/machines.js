@@ -62,8 +62,8 @@ function summaryTable(rows, cols) {
 }
 
 function summarySection(main, s) {
-  main.appendChild(el("h2", {}, `Each machine's latest run against ${s.reference}`));
-  main.appendChild(el("p", {class: "note"}, `Runs: ` + s.machines.map((m, i) => `${m.label}: run ${s.runs[i]} (${m.file})`).join("; ") + `. Intervals at ${s.confidence * 100}%.`));
+  main.appendChild(el("h2", {}, `Each machine's latest undisturbed run against ${s.reference}`));
+  main.appendChild(el("p", {class: "note", id: "summary-runs"}, `Runs: ` + s.machines.map((m, i) => `${m.label}: run ${s.runs[i]} (${m.file}; ${s.chosen[i]})`).join("; ") + `. Intervals at ${s.confidence * 100}%.`));
   s.in_words.forEach((t) => main.appendChild(words(t)));
   s.warnings.forEach((t) => main.appendChild(el("div", {class: "warning"}, t)));
   const others = s.machines.slice(1).map((m) => m.label);
