@@ -1,6 +1,10 @@
 #include "bench/context.h"
 
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <regex.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -63,6 +67,25 @@ std::string HostName() {
   return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : "localhost";
 }
 
+// The network interfaces this host's ranks can talk over: every interface that is up, not
+// the loopback, with its IPv4 address ("eth0 10.231.0.2"). In a host of scripts/hosts that is
+// its one veth end; on a plain machine, its network cards.
+nlohmann::json Interfaces() {
+  nlohmann::json out = nlohmann::json::array();
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) == nullptr) continue;
+    out.push_back({{"name", a->ifa_name}, {"address", text}});
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
 // parbench_mpi: the job's library, hosts and every rank (host, pid, machine, clock offset).
 std::string MpiContextJson(const mpi::Session& s) {
   using nlohmann::json;
@@ -93,7 +116,9 @@ std::string MachineJson(const CpuBudget& budget) {
   return nlohmann::json({{"host", HostName()},
                          {"cpu_model", CpuModel()},
                          {"cores", budget.machine},
-                         {"usable_cpus", budget.usable}})
+                         {"usable_cpus", budget.usable},
+                         {"cpus", budget.affinity},
+                         {"interfaces", Interfaces()}})
       .dump();
 }
 

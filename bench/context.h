@@ -24,8 +24,9 @@ void AddMachineContext(const SuiteEnv& env, const CpuBudget& budget);
 // git archive, no PARBENCH_REVISION; see cmake/git_revision.cmake).
 [[nodiscard]] std::string_view BuildRevision();
 
-// This process's machine as JSON text: host name, CPU model, cores, usable CPUs (what every
-// MPI rank tells rank 0 about its machine).
+// This process's machine as JSON text: host name, CPU model, cores, usable CPUs, the CPUs of
+// its affinity mask and its network interfaces (name, IPv4 address; up, not loopback): what
+// every MPI rank tells rank 0 about its machine.
 [[nodiscard]] std::string MachineJson(const CpuBudget& budget);
 
 // Adds `key` = `value` to the context of a JSON file Google Benchmark has written (for what is

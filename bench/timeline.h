@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,14 @@ class Timeline {
   void Record(const std::string& name, int workers, std::int64_t start_ns, std::int64_t stop_ns,
               const std::vector<Result>& results, std::int64_t iterations = 1);
 
-  // Writes the trace: one pid per benchmark (named by a process_name metadata event), one tid
-  // per worker slot, an X event per task (ts/dur in µs from the iteration's start, args with the
-  // task index, host index, rank, OS pid and tid, clock) and one X event for the whole
-  // iteration (args: workers, tasks, tasks_recorded, iterations, runs); otherData.hosts names
-  // the hosts. Compact JSON: a trace is large. Lanes of workers with ranks are named
-  // "HOST rank R (worker S)" and sorted by host, then slot. Throws std::runtime_error
-  // when the file cannot be written.
+  // Writes the trace: one pid per benchmark and host (a lane group: named by a process_name
+  // metadata event, the benchmark's name for rank 0's host, "NAME @ HOST" for each other host
+  // its workers ran on, right after it), one tid per worker slot (in its host's group), an X event
+  // per task (ts/dur in µs from the iteration's start, args with the task index, host index, rank,
+  // OS pid and tid, clock) and one X event for the whole iteration (args: workers, tasks,
+  // tasks_recorded, iterations, runs); otherData.hosts names the hosts. Compact JSON: a trace is
+  // large. Lanes of workers with ranks are named "HOST rank R (worker S)"; the iteration's lane is
+  // in rank 0's host's group. Throws std::runtime_error when the file cannot be written.
   void Write(const std::string& path) const;
 
   [[nodiscard]] bool empty() const { return entries_.empty(); }
@@ -50,6 +52,13 @@ class Timeline {
     std::int64_t iterations = 1;  // of the run the iteration was the last of
     int runs = 0;                 // how often the benchmark ran (sizing trials, repetitions)
   };
+  // "pb-host1": host `host` by the hosts table ("host N" beyond it).
+  [[nodiscard]] std::string HostName(int host) const;
+  // The host of each worker slot of `e` (that of its ranked spans; 0 without a rank).
+  [[nodiscard]] static std::vector<int> SlotHosts(const Entry& e);
+  // Appends `e`'s events, its lane groups numbered from `pid` (advanced past them).
+  void WriteEntry(const Entry& e, int& pid, nlohmann::json& events) const;
+
   std::vector<Entry> entries_;
   std::vector<std::string> hosts_;
 };

@@ -133,6 +133,43 @@ TEST(TimelineTest, WritesOneNamedProcessPerBenchmarkWithOneXEventPerTask) {
   }
 }
 
+// Ranks on two hosts: one lane group (trace process) per host, each worker's lane and tasks in
+// its host's group, the iteration's lane in rank 0's host's.
+TEST(TimelineTest, WritesOneLaneGroupPerHost) {
+  Timeline timeline;
+  timeline.SetHosts({"pb-host0", "pb-host1"});
+  std::vector<Result> results(4);
+  for (std::uint32_t t = 0; t < 4; ++t) {
+    Span& s = results[t].span;
+    s.task = t;
+    s.slot = static_cast<std::int32_t>(t % 2);
+    s.rank = s.slot + 1;
+    s.host = s.slot;  // slot 0: rank 1 on pb-host0; slot 1: rank 2 on pb-host1
+    s.start_ns = 10 + t;
+    s.stop_ns = 20 + t;
+  }
+  timeline.Record("cpu/mpi", 2, 0, 100, results);
+  const json trace = WriteAndParse(timeline);
+  const std::vector<json> here = EventsOf(trace, "cpu/mpi");
+  const std::vector<json> there = EventsOf(trace, "cpu/mpi @ pb-host1");
+  ASSERT_FALSE(here.empty());
+  ASSERT_FALSE(there.empty()) << "no lane group for the second host";
+  std::map<std::string, int> lanes;  // lane name -> the group it is in (0 here, 1 there)
+  for (const auto& [group, events] : {std::pair{0, &here}, std::pair{1, &there}}) {
+    for (const json& e : *events) {
+      if (e.at("name") == "thread_name") lanes[e.at("args").at("name")] = group;
+      if (e.value("cat", "") == "task") {
+        EXPECT_EQ(e.at("args").at("host"), group) << e.dump();
+      }
+    }
+  }
+  EXPECT_EQ(lanes, (std::map<std::string, int>{{"pb-host0 rank 1 (worker 0)", 0},
+                                               {"pb-host1 rank 2 (worker 1)", 1},
+                                               {"iteration", 0}}));
+  EXPECT_EQ(TaskEvents(here).size() + TaskEvents(there).size(), 4U);
+  EXPECT_EQ(TaskEvents(there).size(), 2U);
+}
+
 TEST(TimelineTest, ASecondRecordOfTheSameNameReplacesTheFirst) {
   const Iteration first = RunOnce("serial", 1, 3);
   const Iteration second = RunOnce("threads", 4, 9);

@@ -20,6 +20,9 @@ from .speedup import baseline_of
 from .stats import CONFIDENCE
 from .trust import MAX_INTERFERENCE, disturbed
 
+# The row of the MPI hosts (computed from parbench_mpi, not a context key of its own).
+MPI_HOSTS_ROW = "(mpi hosts)"
+
 CONTEXT_ROWS = [
     ("host", "host_name"),
     ("CPU model", "parbench_cpu_model"),
@@ -35,6 +38,7 @@ CONTEXT_ROWS = [
     ("flags", "parbench_cxx_flags"),
     ("build", "parbench_build_type"),
     ("revision", "parbench_git_revision"),
+    ("MPI hosts (a run across hosts shows each)", MPI_HOSTS_ROW),
     ("MPI ranks (every machine of the run)", "parbench_mpi"),
     ("noise probe efficiency", "parbench_noise_efficiency"),
     ("noise probe after the run", "parbench_noise_efficiency_end"),
@@ -58,7 +62,8 @@ MPI_KEY = "parbench_mpi"
 
 def mpi_ranks(run: Run) -> list[dict]:
     """Every rank of an MPI run (bench under mpirun), from the context: rank, host name, CPU
-    model, usable CPUs, clock offset; [] for a run without MPI or a malformed entry."""
+    model, usable CPUs, CPUs and network interfaces (when recorded), clock offset; [] for a
+    run without MPI or a malformed entry."""
     text = run.context.get(MPI_KEY)
     if not isinstance(text, str):
         return []
@@ -72,19 +77,79 @@ def mpi_ranks(run: Run) -> list[dict]:
     return [r for r in ranks if isinstance(r, dict)]
 
 
+def _rank_where(machine: dict) -> str:
+    """", CPUs 0,1, eth0 10.231.0.2": the rank's affinity and network interfaces, where the
+    run recorded them (runs before they were recorded: "")."""
+    text = ""
+    cpus = machine.get("cpus")
+    if isinstance(cpus, list) and cpus:
+        text += ", CPUs " + ",".join(str(c) for c in cpus)
+    faces = machine.get("interfaces")
+    if isinstance(faces, list):
+        named = [f"{f.get('name', '?')} {f.get('address', '?')}" for f in faces
+                 if isinstance(f, dict)]
+        text += ", " + ("; ".join(named) if named else "no network interface")
+    return text
+
+
 def _rank_line(r: dict) -> str:
     machine = r.get("machine") if isinstance(r.get("machine"), dict) else {}
     offset = r.get("clock_offset_ns", 0)
     unc = r.get("clock_uncertainty_ns", 0)
     return (f"r{r.get('rank')} {r.get('host_name', '?')}: {machine.get('cpu_model', '?')}, "
-            f"{machine.get('usable_cpus', '?')} usable CPUs, clock {r.get('clock', '?')} "
-            f"(offset {offset / 1e3:.1f} ± {unc / 1e3:.1f} µs)")
+            f"{machine.get('usable_cpus', '?')} usable CPUs{_rank_where(machine)}, clock "
+            f"{r.get('clock', '?')} (offset {offset / 1e3:.1f} ± {unc / 1e3:.1f} µs)")
+
+
+def mpi_hosts(context: dict) -> list[dict]:
+    """The hosts of an MPI run, from its context, in rank 0's order: each host's name, its
+    ranks, their CPUs and network interfaces (as recorded) and its clock offset to rank 0's
+    host (the first rank's; 0 on rank 0's host); [] for a run without MPI."""
+    text = context.get(MPI_KEY)
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return []
+    ranks = data.get("ranks") if isinstance(data, dict) else None
+    if not isinstance(ranks, list):
+        return []
+    hosts: dict[str, dict] = {}
+    for r in ranks:
+        if not isinstance(r, dict):
+            continue
+        machine = r.get("machine") if isinstance(r.get("machine"), dict) else {}
+        h = hosts.setdefault(str(r.get("host_name", "?")), {
+            "host": str(r.get("host_name", "?")), "ranks": [], "cpus": [], "interfaces": [],
+            "clock_offset_ns": r.get("clock_offset_ns", 0),
+            "clock_uncertainty_ns": r.get("clock_uncertainty_ns", 0)})
+        h["ranks"].append(r.get("rank"))
+        for cpu in machine.get("cpus") or []:
+            if cpu not in h["cpus"]:
+                h["cpus"].append(cpu)
+        for face in machine.get("interfaces") or []:
+            text = f"{face.get('name', '?')} {face.get('address', '?')}" \
+                if isinstance(face, dict) else str(face)
+            if text not in h["interfaces"]:
+                h["interfaces"].append(text)
+    return list(hosts.values())
+
+
+def host_line(h: dict) -> str:
+    """"pb-host1: ranks 1, CPUs 1, eth0 10.231.0.2, clock offset 12.0 ± 6.9 µs"."""
+    cpus = ",".join(str(c) for c in h["cpus"]) or "?"
+    faces = "; ".join(h["interfaces"]) or "no interface recorded"
+    return (f"{h['host']}: ranks {','.join(str(r) for r in h['ranks'])}, CPUs {cpus}, {faces}, "
+            f"clock offset {h['clock_offset_ns'] / 1e3:.1f} ± "
+            f"{h['clock_uncertainty_ns'] / 1e3:.1f} µs")
 
 
 def context_value(run: Run, key: str) -> str:
     value = run.context.get(key)
     if key == "caches":
         return _caches(value)
+    if key == MPI_HOSTS_ROW:
+        hosts = mpi_hosts(run.context)
+        return "<br>".join(host_line(h) for h in hosts) if hosts else "—"
     if key == MPI_KEY:
         ranks = mpi_ranks(run)
         return "<br>".join(_rank_line(r) for r in ranks) if ranks else "—"

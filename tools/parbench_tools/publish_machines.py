@@ -111,6 +111,20 @@ def summary(store: Store, machines: list[dict]) -> dict | None:
     return out
 
 
+def _contexts(store: Store, run_ids: list[int]) -> dict[int, dict]:
+    """The contexts of runs `run_ids`, by id."""
+    import json
+
+    import sqlalchemy as sa
+    if not run_ids:
+        return {}
+    runs_t = store.tables["runs"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(runs_t.c.id, runs_t.c.context)
+                            .where(runs_t.c.id.in_(run_ids))).all()
+    return {row.id: json.loads(row.context) for row in rows}
+
+
 def machines_page(store: Store, data: Data) -> dict:
     machines = []
     disturbed = _disturbed_counts(store)
@@ -121,6 +135,10 @@ def machines_page(store: Store, data: Data) -> dict:
                          "hosts": sorted({r.host_name for r in runs if r.host_name}),
                          "runs": len(runs), "first_run": runs[0].id, "latest_run": runs[-1].id,
                          "builds": sorted({data.fingerprints[r.id][1] for r in runs})})
+    contexts = _contexts(store, [m["latest_run"] for m in machines])
+    for m in machines:
+        # A multi-host MPI run (bench under mpirun across hosts) shows as its hosts.
+        m["mpi_hosts"] = mach.mpi_hosts(contexts.get(m["latest_run"], {}))
     machines.sort(key=lambda m: (-m["runs"], m["fingerprint"]))
     return {"machines": machines, "fields": [name for name, _ in fpm.MACHINE_FIELDS],
             "warnings": host_warnings(machines, data.machines),

@@ -87,6 +87,15 @@ def trace_manifest(path: str, data: Any) -> Manifest | None:
     return None
 
 
+def _benchmark_of(label: str, hosts: list[str]) -> str:
+    """The benchmark a lane group belongs to: bench names the group of another host than rank
+    0's "NAME @ HOST"."""
+    for host in hosts[1:]:
+        if label.endswith(" @ " + host):
+            return label[:-len(" @ " + host)]
+    return label
+
+
 def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
     """The trace's timelines; names are read with the trace's own manifest, else `manifest`
     (the run's), else the fallback executor names."""
@@ -106,8 +115,8 @@ def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
             label = ev.args.get("name")
             if not isinstance(label, str):
                 ev.fail("a process_name whose args.name is not a string")
-            names[ev.pid] = label
-    timelines: dict[int, Timeline] = {}
+            names[ev.pid] = _benchmark_of(label, hosts)
+    timelines: dict[str, Timeline] = {}
     for ev in parsed:
         if ev.e.get("ph") != "X":
             continue
@@ -115,10 +124,11 @@ def load_trace(path: str, manifest: Manifest = FALLBACK) -> list[Timeline]:
         if pid not in names:
             raise ToolError(path, f"has events for pid {pid} without a process_name")
         ts, dur = ev.number("ts", None) / 1e3, ev.number("dur", 0) / 1e3
-        tl = timelines.get(pid)
+        # A benchmark's lane groups (one per host) make one timeline.
+        tl = timelines.get(names[pid])
         if tl is None:
-            tl = timelines[pid] = Timeline(parse_name(names[pid], manifest), 1, 0.0,
-                                           hosts=list(hosts))
+            tl = timelines[names[pid]] = Timeline(parse_name(names[pid], manifest), 1, 0.0,
+                                                  hosts=list(hosts))
         if ev.e.get("cat") == "iteration":
             tl.wall_ms = dur
             tl.workers = ev.integer(ev.args, "workers", tl.workers, 1)

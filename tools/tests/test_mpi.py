@@ -1,11 +1,13 @@
 """A run of bench under mpirun (fixtures/mpi.json, mpi.trace.json): the tools take the mpi
 executor from the manifest, show every rank's machine and name lanes by host and rank."""
 
+import json
 import re
 
 from conftest import fixture
 
 from parbench_tools.gbench import load_run
+from parbench_tools.machines import host_line, mpi_hosts
 from parbench_tools.trace import load_trace
 
 
@@ -47,3 +49,37 @@ def test_timeline_draws_the_mpi_lanes(cli, tmp_path):
     assert status == 0, err
     svg = (tmp_path / "timeline_cpu_w2.svg").read_text()
     assert re.search(r"w0 vm r1", svg), "lane label in the figure"
+
+
+def test_machines_shows_a_run_across_hosts_as_its_hosts(cli):
+    status, out, err = cli("machines", fixture("hosts.json"))
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| MPI hosts"))
+    assert "pb-host0: ranks 0,1, CPUs 0, eth0 10.231.0.1, clock offset 0.0" in row, row
+    assert "pb-host1: ranks 2, CPUs 1, eth0 10.231.0.2, clock offset" in row, row
+    ranks = next(line for line in out.splitlines() if line.startswith("| MPI ranks"))
+    assert "r2 pb-host1: AMD EPYC, 1 usable CPUs, CPUs 1, eth0 10.231.0.2, clock aligned" in ranks
+
+
+def test_mpi_hosts_of_a_run_without_interfaces_or_mpi():
+    # A run of an older bench (no cpus or interfaces recorded) still lists its hosts.
+    hosts = mpi_hosts(load_run(fixture("mpi.json")).context)
+    assert [h["host"] for h in hosts] == ["vm"]
+    assert hosts[0]["ranks"] == [0, 1, 2] and hosts[0]["interfaces"] == []
+    assert "no interface recorded" in host_line(hosts[0])
+    assert mpi_hosts(load_run(fixture("run.json")).context) == []
+
+
+def test_timeline_of_a_run_across_hosts_has_one_lane_group_per_host_and_one_timeline():
+    with open(fixture("hosts.trace.json")) as f:
+        groups = {e["args"]["name"] for e in json.load(f)["traceEvents"]
+                  if e["name"] == "process_name"}
+    assert "cpu/mpi/workers:2 @ pb-host1" in groups, groups
+    timelines = load_trace(fixture("hosts.trace.json"), load_run(fixture("hosts.json")).manifest)
+    mpi = [t for t in timelines if t.name.executor == "mpi"]
+    assert len(mpi) == 1, [t.name for t in timelines]  # the groups make one benchmark's timeline
+    tl = mpi[0]
+    assert tl.hosts == ["pb-host0", "pb-host1"]
+    assert {tl.lane_label(s) for s in {t.slot for t in tl.tasks}} == {"w0 pb-host0 r1",
+                                                                      "w1 pb-host1 r2"}
+    assert {t.host for t in tl.tasks} == {0, 1}

@@ -206,6 +206,25 @@ def test_the_machines_page_of_the_three_committed_machines(cli, tmp_path):
     assert "3.5" in dom and "slower" in dom
 
 
+def test_the_machines_page_shows_a_run_across_hosts_as_its_hosts(cli, tmp_path):
+    db = str(tmp_path / "hosts.sqlite")
+    hosts_run = os.path.join(ROOT, "tools", "tests", "fixtures", "hosts.json")
+    for path in (MACHINES[0], hosts_run):
+        assert cli("history", "add", path, "--db", db)[0] == 0
+    site = tmp_path / "site"
+    _publish(cli, db, site)
+    machines = _data(str(site), "machines")["machines"]
+    across = [m for m in machines if m["mpi_hosts"]]
+    assert len(across) == 1, machines
+    hosts = across[0]["mpi_hosts"]
+    assert [(h["host"], h["ranks"], h["cpus"], h["interfaces"]) for h in hosts] == [
+        ("pb-host0", [0, 1], [0], ["eth0 10.231.0.1"]), ("pb-host1", [2], [1], ["eth0 10.231.0.2"])]
+    assert [m["mpi_hosts"] for m in machines if m is not across[0]] == [[]]
+    dom = html.unescape(render(f"file://{site}/machines.html"))
+    assert '<ul class="mpi-hosts">' in dom
+    assert "pb-host1: ranks 2, CPUs 1, eth0 10.231.0.2, clock offset" in dom
+
+
 def test_the_compare_page_agrees_with_compare_py(real_store, real_site, tmp_path):
     dom = render(f"file://{real_site}/compare.html#a=5&b=6",
                  os.path.join(_shots(tmp_path), "compare.png"))

@@ -18,8 +18,16 @@ function fingerprintTable(page) {
     ["runs", (m) => String(m.runs)],
     ["builds", (m) => m.builds.map((b) => b.slice(0, 8)).join(", ")],
     ["latest run", (m) => el("a", {href: "run.html#run=" + m.latest_run}, runLabel(runById(m.latest_run)))],
+    // A multi-host MPI run: its hosts, each with its ranks, CPUs, interfaces and clock offset.
+    ["MPI hosts (latest run)", (m) => (m.mpi_hosts || []).length ? el("ul", {class: "mpi-hosts"}, ...m.mpi_hosts.map((h) => el("li", {}, hostText(h)))) : "—"],
   ].map(([name, f]) => el("tr", {}, el("th", {}, name), ...ms.map((m) => el("td", {}, f(m)))));
   return el("table", {id: "fingerprints"}, el("thead", {}, head), el("tbody", {}, ...rows, ...more));
+}
+
+function hostText(h) {
+  const cpus = h.cpus.join(",") || "?";
+  const faces = h.interfaces.join("; ") || "no interface recorded";
+  return `${h.host}: ranks ${h.ranks.join(",")}, CPUs ${cpus}, ${faces}, clock offset ${(h.clock_offset_ns / 1e3).toFixed(1)} ± ${(h.clock_uncertainty_ns / 1e3).toFixed(1)} µs`;
 }
 
 function words(text) {
