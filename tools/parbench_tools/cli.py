@@ -62,13 +62,7 @@ def _fraction(text: str) -> float:
 
 
 def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ToolError("--confidence", f"'{text}' is not a number") from None
-    if not 0.5 <= value < 1:
-        raise ToolError("--confidence", f"must be at least 0.5 and below 1, not '{text}'")
-    return value
+    return trust.check_confidence(text)
 
 
 def _verdicts_markdown(run: Run, tables) -> str:

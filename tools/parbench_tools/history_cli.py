@@ -257,7 +257,6 @@ def run_gate(run_path: str, db: str | None, options, fmt: str, out: str | None) 
 def gate_options(args, threshold_default: float | None):
     """gate.Options from the options history gate and compare --db share."""
     from . import gate
-    from .cli import _confidence
     from .compare import check_threshold, parse_thresholds, threshold_lookup
     default = (check_threshold("--threshold", args.threshold) if args.threshold is not None
                else threshold_default)
@@ -277,7 +276,7 @@ def gate_options(args, threshold_default: float | None):
         raise ToolError("--alpha", f"must be between 0 and 1, not '{args.alpha}'")
     return gate.Options(
         branch=args.branch or "main", metric=args.metric, window=args.window,
-        min_runs=args.min_runs, confidence=_confidence(args.interval), alpha=args.alpha,
+        min_runs=args.min_runs, confidence=trust.check_confidence(args.interval), alpha=args.alpha,
         thresholds=threshold_lookup(rules, default), since=args.since,
         max_interference=trust.check_max_interference("--max-interference",
                                                       args.max_interference),
