@@ -19,6 +19,49 @@ std::string ThisHost() {
   return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : "localhost";
 }
 
+// A metadata event of process `pid`, lane `tid`: names it (`key` "name") or orders it
+// ("sort_index").
+nlohmann::json Metadata(const char* name, int pid, int tid, const char* key,
+                        const nlohmann::json& value) {
+  return {{"name", name}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{key, value}}}};
+}
+
+// Names and orders worker lane `slot`. A worker with a rank is named by its host and rank, and
+// its lane sorted by host.
+void AddWorkerLane(nlohmann::json& events, int pid, int slot, const std::vector<Span>& spans,
+                   const std::vector<std::string>& hosts) {
+  const auto ranked = std::find_if(spans.begin(), spans.end(),
+                                   [slot](const Span& s) { return s.slot == slot && s.rank >= 0; });
+  std::string lane = "worker " + std::to_string(slot);
+  int sort_index = slot;
+  if (ranked != spans.end()) {
+    const auto host = static_cast<std::size_t>(ranked->host);
+    lane = (host < hosts.size() ? hosts[host] : "host " + std::to_string(host)) + " rank " +
+           std::to_string(ranked->rank) + " (" + lane + ")";
+    sort_index = ranked->host * 100'000 + slot;
+  }
+  events.push_back(Metadata("thread_name", pid, slot, "name", lane));
+  events.push_back(Metadata("thread_sort_index", pid, slot, "sort_index", sort_index));
+}
+
+// One task's span, on its worker's lane, timed from the iteration's start `start_ns`.
+nlohmann::json TaskEvent(const Span& s, int pid, std::int64_t start_ns) {
+  return {{"name", "task " + std::to_string(s.task)},
+          {"cat", "task"},
+          {"ph", "X"},
+          {"pid", pid},
+          {"tid", s.slot},
+          {"ts", Micros(s.start_ns - start_ns)},
+          {"dur", Micros(s.stop_ns - s.start_ns)},
+          {"args",
+           {{"task", s.task},
+            {"host", s.host},
+            {"rank", s.rank},
+            {"os_pid", s.pid},
+            {"os_tid", s.tid},
+            {"clock", s.clock == SpanClock::kAligned ? "aligned" : "host"}}}};
+}
+
 }  // namespace
 
 Timeline::Timeline() : hosts_{ThisHost()} {}
@@ -48,52 +91,13 @@ void Timeline::Write(const std::string& path) const {
   json events = json::array();
   int pid = 1;
   for (const Entry& e : entries_) {
-    events.push_back({{"name", "process_name"},
-                      {"ph", "M"},
-                      {"pid", pid},
-                      {"tid", 0},
-                      {"args", {{"name", e.name}}}});
+    events.push_back(Metadata("process_name", pid, 0, "name", e.name));
     // Keep Perfetto's process order equal to the run order.
-    events.push_back({{"name", "process_sort_index"},
-                      {"ph", "M"},
-                      {"pid", pid},
-                      {"tid", 0},
-                      {"args", {{"sort_index", pid}}}});
-    for (int slot = 0; slot < e.workers; ++slot) {
-      // A worker with a rank is named by its host and rank, and its lane sorted by host.
-      const auto ranked = std::find_if(e.spans.begin(), e.spans.end(), [slot](const Span& s) {
-        return s.slot == slot && s.rank >= 0;
-      });
-      std::string lane = "worker " + std::to_string(slot);
-      int sort_index = slot;
-      if (ranked != e.spans.end()) {
-        const auto host = static_cast<std::size_t>(ranked->host);
-        lane = (host < hosts_.size() ? hosts_[host] : "host " + std::to_string(host)) + " rank " +
-               std::to_string(ranked->rank) + " (" + lane + ")";
-        sort_index = ranked->host * 100'000 + slot;
-      }
-      events.push_back({{"name", "thread_name"},
-                        {"ph", "M"},
-                        {"pid", pid},
-                        {"tid", slot},
-                        {"args", {{"name", lane}}}});
-      events.push_back({{"name", "thread_sort_index"},
-                        {"ph", "M"},
-                        {"pid", pid},
-                        {"tid", slot},
-                        {"args", {{"sort_index", sort_index}}}});
-    }
+    events.push_back(Metadata("process_sort_index", pid, 0, "sort_index", pid));
+    for (int slot = 0; slot < e.workers; ++slot) AddWorkerLane(events, pid, slot, e.spans, hosts_);
     // The iteration's wall time, on its own lane after the workers'.
-    events.push_back({{"name", "thread_name"},
-                      {"ph", "M"},
-                      {"pid", pid},
-                      {"tid", e.workers},
-                      {"args", {{"name", "iteration"}}}});
-    events.push_back({{"name", "thread_sort_index"},
-                      {"ph", "M"},
-                      {"pid", pid},
-                      {"tid", e.workers},
-                      {"args", {{"sort_index", 100'000'000}}}});
+    events.push_back(Metadata("thread_name", pid, e.workers, "name", "iteration"));
+    events.push_back(Metadata("thread_sort_index", pid, e.workers, "sort_index", 100'000'000));
     events.push_back({{"name", "iteration"},
                       {"cat", "iteration"},
                       {"ph", "X"},
@@ -107,22 +111,7 @@ void Timeline::Write(const std::string& path) const {
                         {"tasks_recorded", e.spans.size()},
                         {"iterations", e.iterations},
                         {"runs", e.runs}}}});
-    for (const Span& s : e.spans) {
-      events.push_back({{"name", "task " + std::to_string(s.task)},
-                        {"cat", "task"},
-                        {"ph", "X"},
-                        {"pid", pid},
-                        {"tid", s.slot},
-                        {"ts", Micros(s.start_ns - e.start_ns)},
-                        {"dur", Micros(s.stop_ns - s.start_ns)},
-                        {"args",
-                         {{"task", s.task},
-                          {"host", s.host},
-                          {"rank", s.rank},
-                          {"os_pid", s.pid},
-                          {"os_tid", s.tid},
-                          {"clock", s.clock == SpanClock::kAligned ? "aligned" : "host"}}}});
-    }
+    for (const Span& s : e.spans) events.push_back(TaskEvent(s, pid, e.start_ns));
     ++pid;
   }
   const json trace = {
