@@ -367,30 +367,8 @@ def _meta_options(s) -> None:
     _db_option(s)
 
 
-def add_parser(sub, make_parser) -> None:
-    """The history subcommand and its own subcommands."""
-    h = make_parser(sub, "history", "the run store: keep every run, find change points, gate "
-                                    "a new run against history")
-    hs = h.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
-
-    s = make_parser(hs, "add", "store runs (Google Benchmark JSON: parbench's or any program's)",
-                    "Store each run: revision, branch, commit order and time, start and end, "
-                    "CI URL, tags, context and manifest, the machine's and the build's "
-                    "fingerprints, every repetition with its interference, and the executor "
-                    "series (speedup, efficiency, METG). A file already stored adds nothing.")
-    s.add_argument("runs", nargs="+", metavar="RUN.json")
-    _meta_options(s)
-    s.set_defaults(func=cmd_add)
-
-    s = make_parser(hs, "import", "seed a store: every run in a folder, or "
-                                  "github-action-benchmark's data.js")
-    s.add_argument("sources", nargs="+", metavar="DIR|ARCHIVE|data.js",
-                   help="a folder (every *.json in it and below, trace files aside), a tar "
-                        "archive of runs (.tar, .tar.gz, .tar.xz), a data.js "
-                        "(window.BENCHMARK_DATA = ...), or a run")
-    _meta_options(s)
-    s.set_defaults(func=cmd_import)
-
+def _add_changes(hs, make_parser) -> None:
+    """history changes' parser."""
     s = make_parser(
         hs, "changes", "find the change points of every series; exit 1 while an "
                        "unacknowledged regression is open",
@@ -421,6 +399,33 @@ def add_parser(sub, make_parser) -> None:
     s.add_argument("--out", help="write here instead of standard output")
     _db_option(s)
     s.set_defaults(func=cmd_changes)
+
+
+def add_parser(sub, make_parser) -> None:
+    """The history subcommand and its own subcommands."""
+    h = make_parser(sub, "history", "the run store: keep every run, find change points, gate "
+                                    "a new run against history")
+    hs = h.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
+
+    s = make_parser(hs, "add", "store runs (Google Benchmark JSON: parbench's or any program's)",
+                    "Store each run: revision, branch, commit order and time, start and end, "
+                    "CI URL, tags, context and manifest, the machine's and the build's "
+                    "fingerprints, every repetition with its interference, and the executor "
+                    "series (speedup, efficiency, METG). A file already stored adds nothing.")
+    s.add_argument("runs", nargs="+", metavar="RUN.json")
+    _meta_options(s)
+    s.set_defaults(func=cmd_add)
+
+    s = make_parser(hs, "import", "seed a store: every run in a folder, or "
+                                  "github-action-benchmark's data.js")
+    s.add_argument("sources", nargs="+", metavar="DIR|ARCHIVE|data.js",
+                   help="a folder (every *.json in it and below, trace files aside), a tar "
+                        "archive of runs (.tar, .tar.gz, .tar.xz), a data.js "
+                        "(window.BENCHMARK_DATA = ...), or a run")
+    _meta_options(s)
+    s.set_defaults(func=cmd_import)
+
+    _add_changes(hs, make_parser)
 
     s = make_parser(hs, "mark", "acknowledge a change point: expected (restarts the baseline "
                                 "there), false-positive, fixed, or open again")
