@@ -32,7 +32,7 @@ MACHINES = [os.path.join(ROOT, "results", "machines", f"{n}.json.gz")
 # Other committed runs of this machine (not of the history's revisions): another branch, so that
 # the history's series on main stay as docs/history.md describes them.
 REFERENCE = [os.path.join(ROOT, "results", "reference", p) for p in (
-    "trust/quiet.json", "trust/busy.json", "trust/one_cpu.json", "quick.json", "run.json.gz",
+    "trust/quiet.json", "trust/busy.json", "trust/one_cpu.json", "quick.json", "run.json",
     "metg/run.json", "executors/run.json")]
 
 
