@@ -20,7 +20,7 @@ from parbench_tools.machines import (Ratio, default_labels, geomean_ratio, summa
 from parbench_tools.machines_format import ratio_words
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TASKS_16 = os.path.join(ROOT, "results", "reference", "run.json")
+TASKS_16 = os.path.join(ROOT, "results", "reference", "run.json.gz")
 TASKS_64 = os.path.join(ROOT, "results", "reference", "executors", "run.json")
 
 
