@@ -169,33 +169,72 @@ std::unique_ptr<parbench::SuiteConsole> MakeConsole(
                                                   flags.benchmark_out, gb.filter);
 }
 
-}  // namespace
-
-// The suite on rank 0 (or without mpirun): flags, registration, the run, the results.
-int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
-  // Ctrl-C, a CI timeout, a closed terminal or Ctrl-\: stop and reap every worker, remove temp
-  // dirs, exit 130/143/129/131.
+// Ctrl-C, a CI timeout, a closed terminal or Ctrl-\: stop and reap every worker, remove temp
+// dirs, exit 130/143/129/131.
+void InstallInterruptHandlerOrWarn() {
   if (const std::string why = parbench::cleanup::InstallInterruptHandler(); !why.empty()) {
     std::fprintf(stderr,
                  "bench: warning: %s; an interrupt will end bench without removing its "
                  "temp dirs\n",
                  why.c_str());
   }
-  const int cores = budget.usable;
-  parbench::ParsedFlags flags;
-  std::vector<std::string> added;
+}
+
+// bench's flags (and the benchmark flags the profile adds); false, after a one-line error, when
+// they are wrong.
+bool ParseSuiteFlags(int* argc, char** argv, int cores, parbench::ParsedFlags& flags,
+                     std::vector<std::string>& added) {
   try {
-    flags = parbench::ParseFlags(&argc, argv, cores);
+    flags = parbench::ParseFlags(argc, argv, cores);
     added = parbench::AddedBenchmarkFlags(&flags);  // the profile's, the default output
     parbench::CheckOutputs(flags);
   } catch (const parbench::FlagError& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());
-    return 2;
+    return false;
   }
   if (flags.help) std::fputs(parbench::FlagsHelp(cores).c_str(), stdout);
   if (!flags.no_results_file.empty()) {
     std::fprintf(stderr, "bench: warning: %s\n", flags.no_results_file.c_str());
   }
+  return true;
+}
+
+// After the run (`ran` benchmarks): the results file, the trace, the exit status.
+int FinishRun(parbench::SuiteEnv& env, const parbench::ParsedFlags& flags, int cores,
+              std::size_t ran) {
+  if (ran == 0 && !flags.list_tests) {
+    // A filter that matches nothing is a mistake, not a pass (a CI gate would read an empty
+    // results file as "nothing regressed"); leave no empty file behind.
+    if (!flags.benchmark_out.empty()) std::remove(flags.benchmark_out.c_str());
+    std::fprintf(stderr, "bench: no benchmark matched --benchmark_filter; nothing was run\n");
+    return 2;
+  }
+  if (!FinishResults(flags, cores)) return 1;
+  if (const std::string& trace = env.options().String("timeline_out"); !trace.empty()) {
+    try {
+      env.timeline.Write(trace);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (env.failures > 0) {
+    std::fprintf(stderr, "bench: %d benchmark(s) failed; see error_message in the output\n",
+                 env.failures);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// The suite on rank 0 (or without mpirun): flags, registration, the run, the results.
+int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
+  InstallInterruptHandlerOrWarn();
+  const int cores = budget.usable;
+  parbench::ParsedFlags flags;
+  std::vector<std::string> added;
+  if (!ParseSuiteFlags(&argc, argv, cores, flags, added)) return 2;
   const std::optional<GbSettings> settings = InitializeBenchmark(argc, argv, std::move(added));
   if (!settings) return 2;
   const GbSettings& gb = *settings;
@@ -224,29 +263,7 @@ int RunSuite(int argc, char** argv, const parbench::CpuBudget& budget) {
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(console.get());
   benchmark::Shutdown();
   env.Release();  // stop and reap every worker, stop the server, remove temp dirs
-  if (ran == 0 && !flags.list_tests) {
-    // A filter that matches nothing is a mistake, not a pass (a CI gate would read an empty
-    // results file as "nothing regressed"); leave no empty file behind.
-    if (!flags.benchmark_out.empty()) std::remove(flags.benchmark_out.c_str());
-    std::fprintf(stderr, "bench: no benchmark matched --benchmark_filter; nothing was run\n");
-    return 2;
-  }
-  if (!FinishResults(flags, cores)) return 1;
-
-  if (const std::string& trace = env.options().String("timeline_out"); !trace.empty()) {
-    try {
-      env.timeline.Write(trace);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench: %s\n", e.what());
-      return 1;
-    }
-  }
-  if (env.failures > 0) {
-    std::fprintf(stderr, "bench: %d benchmark(s) failed; see error_message in the output\n",
-                 env.failures);
-    return 1;
-  }
-  return 0;
+  return FinishRun(env, flags, cores, ran);
 }
 
 int main(int argc, char** argv) {

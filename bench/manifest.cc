@@ -34,23 +34,10 @@ json Counter(std::string_view unit, bool bigger_is_better) {
   return {{"unit", unit}, {"bigger_is_better", bigger_is_better}};
 }
 
-json FamilyEntry(const SuiteEnv& env, const Family& family,
-                 const std::vector<const ExecutorInfo*>& run_executors) {
-  const std::string name(family.display_name());
-  const std::vector<const ExecutorInfo*> executors = ExecutorsFor(family, env.options());
-  json axes = json::array();
-  const std::vector<Axis> family_axes = ProfileAxes(
-      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
-  for (const Axis& axis : family_axes) {
-    json entry = {{"name", axis.name}, {"values", axis.values}};
-    if (axis.scope != Scope::kEveryExecutor) entry["executors"] = ScopeNames(axis.scope, executors);
-    if (!axis.plain.empty()) entry["plain"] = axis.plain;  // what "" stands for
-    axes.push_back(entry);
-  }
-  json counters = json::object();
-  for (const CounterSpec& c : family.counter_specs) {
-    counters[std::string(c.name)] = Counter(c.unit, c.bigger_is_better);
-  }
+// The reference implementations of family `name` that this run registered, each with the
+// executors it is compared to and its own axes.
+json ReferencesJson(const SuiteEnv& env, const std::string& name,
+                    const std::vector<const ExecutorInfo*>& run_executors) {
   json references = json::array();
   for (const Reference& ref : References()) {
     if (ref.family != name) continue;
@@ -71,6 +58,27 @@ json FamilyEntry(const SuiteEnv& env, const Family& family,
     }
     references.push_back(entry);
   }
+  return references;
+}
+
+json FamilyEntry(const SuiteEnv& env, const Family& family,
+                 const std::vector<const ExecutorInfo*>& run_executors) {
+  const std::string name(family.display_name());
+  const std::vector<const ExecutorInfo*> executors = ExecutorsFor(family, env.options());
+  json axes = json::array();
+  const std::vector<Axis> family_axes = ProfileAxes(
+      family.axes ? family.axes(env.options(), env.cpus()) : std::vector<Axis>{}, env.options());
+  for (const Axis& axis : family_axes) {
+    json entry = {{"name", axis.name}, {"values", axis.values}};
+    if (axis.scope != Scope::kEveryExecutor) entry["executors"] = ScopeNames(axis.scope, executors);
+    if (!axis.plain.empty()) entry["plain"] = axis.plain;  // what "" stands for
+    axes.push_back(entry);
+  }
+  json counters = json::object();
+  for (const CounterSpec& c : family.counter_specs) {
+    counters[std::string(c.name)] = Counter(c.unit, c.bigger_is_better);
+  }
+  const json references = ReferencesJson(env, name, run_executors);
   json executor_names = json::array();
   for (const ExecutorInfo* e : executors) executor_names.push_back(e->name);
   json left_out = json::array();

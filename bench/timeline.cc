@@ -25,6 +25,24 @@ std::string ThisHost() {
   return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : "localhost";
 }
 
+// One task's span, on its worker's lane, timed from the iteration's start `start_ns`.
+nlohmann::json TaskEvent(const Span& s, int pid, std::int64_t start_ns) {
+  return {{"name", "task " + std::to_string(s.task)},
+          {"cat", "task"},
+          {"ph", "X"},
+          {"pid", pid},
+          {"tid", s.slot},
+          {"ts", Micros(s.start_ns - start_ns)},
+          {"dur", Micros(s.stop_ns - s.start_ns)},
+          {"args",
+           {{"task", s.task},
+            {"host", s.host},
+            {"rank", s.rank},
+            {"os_pid", s.pid},
+            {"os_tid", s.tid},
+            {"clock", s.clock == SpanClock::kAligned ? "aligned" : "host"}}}};
+}
+
 }  // namespace
 
 Timeline::Timeline() : hosts_{ThisHost()} {}
@@ -116,20 +134,8 @@ void Timeline::WriteEntry(const Entry& e, int& pid, nlohmann::json& events) cons
                       {"runs", e.runs}}}});
   for (const Span& s : e.spans) {
     const bool known = s.slot >= 0 && s.slot < e.workers;
-    events.push_back({{"name", "task " + std::to_string(s.task)},
-                      {"cat", "task"},
-                      {"ph", "X"},
-                      {"pid", known ? pid_of[slot_hosts[static_cast<std::size_t>(s.slot)]] : base},
-                      {"tid", s.slot},
-                      {"ts", Micros(s.start_ns - e.start_ns)},
-                      {"dur", Micros(s.stop_ns - s.start_ns)},
-                      {"args",
-                       {{"task", s.task},
-                        {"host", s.host},
-                        {"rank", s.rank},
-                        {"os_pid", s.pid},
-                        {"os_tid", s.tid},
-                        {"clock", s.clock == SpanClock::kAligned ? "aligned" : "host"}}}});
+    events.push_back(TaskEvent(
+        s, known ? pid_of[slot_hosts[static_cast<std::size_t>(s.slot)]] : base, e.start_ns));
   }
 }
 

@@ -32,6 +32,29 @@ namespace {
 // process gets once bench has raised its soft limit.
 constexpr int kMaxInFlight = 1024;
 
+// Free slots, lowest on top: a batch smaller than W uses slots 0..tasks-1.
+std::vector<std::int32_t> FreeSlots(int slots) {
+  std::vector<std::int32_t> free_slots(static_cast<std::size_t>(slots));
+  for (std::size_t i = 0; i < free_slots.size(); ++i) {
+    free_slots[i] = static_cast<std::int32_t>(free_slots.size() - 1 - i);
+  }
+  return free_slots;
+}
+
+// Stores completion `c` in its task's result, stopped at `now`; a reply is copied out of the
+// runner (its view lasts only until the next Poll()).
+void StoreCompletion(Completion& c, Result& r, std::int64_t now) {
+  r.span.stop_ns = now;
+  r.value = c.output.value;
+  r.error = std::move(c.error);
+  if (!c.output.reply.empty()) {
+    auto copy =
+        std::make_shared<std::vector<std::byte>>(c.output.reply.begin(), c.output.reply.end());
+    r.reply = *copy;
+    r.reply_owner = std::move(copy);
+  }
+}
+
 class AsyncExecutor final : public Executor {
  public:
   explicit AsyncExecutor(const ExecutorOptions& options)
@@ -49,6 +72,10 @@ class AsyncExecutor final : public Executor {
   AsyncTaskRunner* RunnerFor(const Job& job);
   // Marks the executor broken, drops the runner and throws ExecutorError(`why`).
   [[noreturn]] void Break(const std::string& why);
+  // The completions `runner` has, waiting no longer than until the oldest task in flight
+  // (started at `oldest_start_ns`, task `oldest`) reaches the timeout; Break()s past it.
+  std::vector<Completion> PollUntilDeadline(AsyncTaskRunner* runner, std::uint32_t oldest,
+                                            std::int64_t oldest_start_ns);
 
   int slots_;
   std::chrono::milliseconds timeout_;
@@ -81,6 +108,23 @@ void AsyncExecutor::Break(const std::string& why) {
   throw ExecutorError("async: " + why);
 }
 
+std::vector<Completion> AsyncExecutor::PollUntilDeadline(AsyncTaskRunner* runner,
+                                                         std::uint32_t oldest,
+                                                         std::int64_t oldest_start_ns) {
+  const std::int64_t timeout_ns = std::chrono::nanoseconds(timeout_).count();
+  const std::int64_t left_ns = oldest_start_ns + timeout_ns - NowNs();
+  if (left_ns <= 0) {
+    Break("task " + std::to_string(oldest) + " ran past the timeout of " +
+          std::to_string(timeout_.count()) + " ms");
+  }
+  const auto wait_ms = static_cast<int>(std::min<std::int64_t>(left_ns / 1'000'000 + 1, INT_MAX));
+  try {
+    return runner->Poll(wait_ms);
+  } catch (const std::exception& e) {
+    Break(std::string("the runner failed: ") + e.what());
+  }
+}
+
 std::vector<Result> AsyncExecutor::Run(const Batch& batch) {
   if (broken_) throw ExecutorError("async: the executor is broken");
   if (batch.handoff) {
@@ -96,12 +140,7 @@ std::vector<Result> AsyncExecutor::Run(const Batch& batch) {
   }
   const auto pid = static_cast<std::int32_t>(::getpid());
   const auto tid = static_cast<std::int32_t>(::syscall(SYS_gettid));
-  // Free slots, lowest on top: a batch smaller than W uses slots 0..tasks-1.
-  std::vector<std::int32_t> free_slots(static_cast<std::size_t>(slots_));
-  for (std::size_t i = 0; i < free_slots.size(); ++i) {
-    free_slots[i] = static_cast<std::int32_t>(free_slots.size() - 1 - i);
-  }
-  const std::int64_t timeout_ns = std::chrono::nanoseconds(timeout_).count();
+  std::vector<std::int32_t> free_slots = FreeSlots(slots_);
   std::uint32_t next = 0;    // the next task to start
   std::uint32_t oldest = 0;  // no task before it is still in flight (tasks start in order)
   std::uint32_t done = 0;
@@ -120,34 +159,15 @@ std::vector<Result> AsyncExecutor::Run(const Batch& batch) {
       ++next;
     }
     while (oldest < next && finished(oldest)) ++oldest;
-    // Wait no longer than until the oldest task in flight reaches the timeout.
-    const std::int64_t left_ns = results[oldest].span.start_ns + timeout_ns - NowNs();
-    if (left_ns <= 0) {
-      Break("task " + std::to_string(oldest) + " ran past the timeout of " +
-            std::to_string(timeout_.count()) + " ms");
-    }
-    const auto wait_ms = static_cast<int>(std::min<std::int64_t>(left_ns / 1'000'000 + 1, INT_MAX));
-    std::vector<Completion> completions;
-    try {
-      completions = runner->Poll(wait_ms);
-    } catch (const std::exception& e) {
-      Break(std::string("the runner failed: ") + e.what());
-    }
+    std::vector<Completion> completions =
+        PollUntilDeadline(runner, oldest, results[oldest].span.start_ns);
     const std::int64_t now = NowNs();
     for (Completion& c : completions) {
       if (c.tag >= next || finished(static_cast<std::uint32_t>(c.tag))) {
         Break("the runner returned task " + std::to_string(c.tag) + ", which was not in flight");
       }
       Result& r = results[c.tag];
-      r.span.stop_ns = now;
-      r.value = c.output.value;
-      r.error = std::move(c.error);
-      if (!c.output.reply.empty()) {
-        auto copy =
-            std::make_shared<std::vector<std::byte>>(c.output.reply.begin(), c.output.reply.end());
-        r.reply = *copy;
-        r.reply_owner = std::move(copy);
-      }
+      StoreCompletion(c, r, now);
       free_slots.push_back(r.span.slot);
       ++done;
     }

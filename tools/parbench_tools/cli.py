@@ -63,13 +63,7 @@ def _fraction(text: str) -> float:
 
 
 def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ToolError("--confidence", f"'{text}' is not a number") from None
-    if not 0.5 <= value < 1:
-        raise ToolError("--confidence", f"must be at least 0.5 and below 1, not '{text}'")
-    return value
+    return trust.check_confidence(text)
 
 
 def _verdicts_markdown(run: Run, tables) -> str:
@@ -465,16 +459,8 @@ def _parser(sub, name: str, help_text: str, description: str | None = None):
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="parbench-tools",
-        description="Read parbench results: Google Benchmark JSON (bench --benchmark_out, or any "
-                    "Google Benchmark program's) and parbench trace files (bench --timeline_out). "
-                    "A run's manifest (context key parbench_manifest) names its executors and "
-                    "families; without one, serial/threads/processes are recognised by name.",
-        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_speedup(sub) -> None:
+    """The speedup subcommand's parser."""
     s = _parser(sub, "speedup", "speedup tables and a verdict per family (Markdown, text, CSV "
                                 "or JSON)")
     s.add_argument("run", help="Google Benchmark JSON file")
@@ -486,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_speedup)
 
+
+def _add_timeline(sub) -> None:
+    """The timeline subcommand's parser."""
     s = _parser(sub, "timeline", "Gantt charts of the last iterations (PNG and SVG)")
     s.add_argument("trace", help="parbench trace file (RUN.trace.json)")
     s.add_argument("--run", help="the run whose manifest names the executors (default: "
@@ -494,12 +483,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--formats", default="png,svg", help="png, svg or png,svg (default)")
     s.set_defaults(func=cmd_timeline)
 
+
+def _add_plot(sub) -> None:
+    """The plot subcommand's parser."""
     s = _parser(sub, "plot", "speedup against worker count (PNG and SVG)")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--out", default="speedup", help="file name without extension")
     _trust_options(s)
     s.set_defaults(func=cmd_plot)
 
+
+def _add_compare(sub) -> None:
+    """The compare subcommand's parser."""
     s = _parser(
         sub, "compare", "compare two runs, or two families of one run; --threshold gates CI",
         "Compare benchmark by benchmark: both medians, the change, a two-sided Mann-Whitney U "
@@ -542,6 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     history_cli.add_gate_options(s, with_thresholds=False)
     s.set_defaults(func=cmd_compare)
 
+
+def _add_machines(sub) -> None:
+    """The machines subcommand's parser."""
     s = _parser(
         sub, "machines", "compare machines: a summary, then context, times and speedups",
         "A summary first: per family the geometric mean of each machine's time ratio against "
@@ -572,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_machines)
 
+
+def _add_export(sub) -> None:
+    """The export subcommand's parser."""
     s = _parser(sub, "export", "files for CI dashboards")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--format", required=True, choices=export_mod.FORMATS,
@@ -592,6 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s)
     s.set_defaults(func=cmd_export)
 
+
+def _add_goals(sub) -> None:
+    """The goals subcommand's parser."""
     s = _parser(sub, "goals", "the executors' own speed against parbench's goals; "
                               "exit 1 if one is missed")
     s.add_argument("run", help="Google Benchmark JSON file")
@@ -599,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s)
     s.set_defaults(func=cmd_goals)
 
+
+def _add_granularity(sub) -> None:
+    """The granularity subcommand's parser."""
     s = _parser(
         sub, "granularity", "METG: from which task duration each executor pays off",
         "Per file, at each task duration of a sweep (bench's granularity family, the anchors' "
@@ -629,6 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s)
     s.set_defaults(func=cmd_granularity)
 
+
+def _add_report(sub) -> None:
+    """The report subcommand's parser."""
     s = _parser(sub, "report", "one self-contained HTML page")
     s.add_argument("run", help="Google Benchmark JSON file")
     s.add_argument("--trace", help="trace file (default: RUN.trace.json or RUN.trace.json.gz "
@@ -637,6 +647,19 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_options(s, confidence=True)
     s.set_defaults(func=cmd_report)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="parbench-tools",
+        description="Read parbench results: Google Benchmark JSON (bench --benchmark_out, or any "
+                    "Google Benchmark program's) and parbench trace files (bench --timeline_out). "
+                    "A run's manifest (context key parbench_manifest) names its executors and "
+                    "families; without one, serial/threads/processes are recognised by name.",
+        epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_speedup, _add_timeline, _add_plot, _add_compare, _add_machines, _add_export,
+                _add_goals, _add_granularity, _add_report):
+        add(sub)
     history_cli.add_parser(sub, _parser)
     publish_mod.add_parser(sub, _parser)
     return p

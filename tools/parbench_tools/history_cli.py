@@ -257,7 +257,6 @@ def run_gate(run_path: str, db: str | None, options, fmt: str, out: str | None) 
 def gate_options(args, threshold_default: float | None):
     """gate.Options from the options history gate and compare --db share."""
     from . import gate
-    from .cli import _confidence
     from .compare import check_threshold, parse_thresholds, threshold_lookup
     default = (check_threshold("--threshold", args.threshold) if args.threshold is not None
                else threshold_default)
@@ -277,7 +276,7 @@ def gate_options(args, threshold_default: float | None):
         raise ToolError("--alpha", f"must be between 0 and 1, not '{args.alpha}'")
     return gate.Options(
         branch=args.branch or "main", metric=args.metric, window=args.window,
-        min_runs=args.min_runs, confidence=_confidence(args.interval), alpha=args.alpha,
+        min_runs=args.min_runs, confidence=trust.check_confidence(args.interval), alpha=args.alpha,
         thresholds=threshold_lookup(rules, default), since=args.since,
         max_interference=trust.check_max_interference("--max-interference",
                                                       args.max_interference),
@@ -368,30 +367,8 @@ def _meta_options(s) -> None:
     _db_option(s)
 
 
-def add_parser(sub, make_parser) -> None:
-    """The history subcommand and its own subcommands."""
-    h = make_parser(sub, "history", "the run store: keep every run, find change points, gate "
-                                    "a new run against history")
-    hs = h.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
-
-    s = make_parser(hs, "add", "store runs (Google Benchmark JSON: parbench's or any program's)",
-                    "Store each run: revision, branch, commit order and time, start and end, "
-                    "CI URL, tags, context and manifest, the machine's and the build's "
-                    "fingerprints, every repetition with its interference, and the executor "
-                    "series (speedup, efficiency, METG). A file already stored adds nothing.")
-    s.add_argument("runs", nargs="+", metavar="RUN.json")
-    _meta_options(s)
-    s.set_defaults(func=cmd_add)
-
-    s = make_parser(hs, "import", "seed a store: every run in a folder, or "
-                                  "github-action-benchmark's data.js")
-    s.add_argument("sources", nargs="+", metavar="DIR|ARCHIVE|data.js",
-                   help="a folder (every *.json in it and below, trace files aside), a tar "
-                        "archive of runs (.tar, .tar.gz, .tar.xz), a data.js "
-                        "(window.BENCHMARK_DATA = ...), or a run")
-    _meta_options(s)
-    s.set_defaults(func=cmd_import)
-
+def _add_changes(hs, make_parser) -> None:
+    """history changes' parser."""
     s = make_parser(
         hs, "changes", "find the change points of every series; exit 1 while an "
                        "unacknowledged regression is open",
@@ -422,6 +399,33 @@ def add_parser(sub, make_parser) -> None:
     s.add_argument("--out", help="write here instead of standard output")
     _db_option(s)
     s.set_defaults(func=cmd_changes)
+
+
+def add_parser(sub, make_parser) -> None:
+    """The history subcommand and its own subcommands."""
+    h = make_parser(sub, "history", "the run store: keep every run, find change points, gate "
+                                    "a new run against history")
+    hs = h.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
+
+    s = make_parser(hs, "add", "store runs (Google Benchmark JSON: parbench's or any program's)",
+                    "Store each run: revision, branch, commit order and time, start and end, "
+                    "CI URL, tags, context and manifest, the machine's and the build's "
+                    "fingerprints, every repetition with its interference, and the executor "
+                    "series (speedup, efficiency, METG). A file already stored adds nothing.")
+    s.add_argument("runs", nargs="+", metavar="RUN.json")
+    _meta_options(s)
+    s.set_defaults(func=cmd_add)
+
+    s = make_parser(hs, "import", "seed a store: every run in a folder, or "
+                                  "github-action-benchmark's data.js")
+    s.add_argument("sources", nargs="+", metavar="DIR|ARCHIVE|data.js",
+                   help="a folder (every *.json in it and below, trace files aside), a tar "
+                        "archive of runs (.tar, .tar.gz, .tar.xz), a data.js "
+                        "(window.BENCHMARK_DATA = ...), or a run")
+    _meta_options(s)
+    s.set_defaults(func=cmd_import)
+
+    _add_changes(hs, make_parser)
 
     s = make_parser(hs, "mark", "acknowledge a change point: expected (restarts the baseline "
                                 "there), false-positive, fixed, or open again")

@@ -32,6 +32,17 @@ def check_max_interference(where: str, text: str) -> float:
     return value
 
 
+def check_confidence(text: str) -> float:
+    """--confidence: a level at least 0.5 and below 1 (e.g. 0.95)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ToolError("--confidence", f"'{text}' is not a number") from None
+    if not 0.5 <= value < 1:
+        raise ToolError("--confidence", f"must be at least 0.5 and below 1, not '{text}'")
+    return value
+
+
 def interference(b: Benchmark) -> float | None:
     """interference_cpu_frac + steal_frac of `b`, the median over its repetitions (per
     repetition summed, then the median); None when bench did not measure it (older or foreign

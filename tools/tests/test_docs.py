@@ -30,6 +30,10 @@ PAGES = ["README.md"] + sorted(
     os.path.join("docs", name) for name in os.listdir(DOCS) if name.endswith(".md"))
 MARKER = re.compile(r"^<!-- (runnable|not run)(?::? ?(.*?))? -->$")
 EXAMPLE = re.compile(r"^\$ (tools/parbench-tools|build/)")
+# A line of a docs page's ```sh block that runs something of the repository, with or without a
+# "$ " prompt (README.md, the lead's page, is left to its own test).
+SHELL_COMMAND = re.compile(r"^(\$ )?(\w+=\S+ )*(taskset -c \S+ )?"
+                           r"(tools/parbench-tools|build/|mpirun |scripts/)")
 
 
 @dataclass
@@ -149,6 +153,12 @@ def test_every_example_says_whether_it_runs():
                 and any(EXAMPLE.match("$ " + c.text) for c in b.commands)]
     assert not unmarked, "examples with neither <!-- runnable --> nor <!-- not run: WHY -->: " \
         + ", ".join(unmarked)
+    unmarked_shell = [f"{page}:{start + 1}" for page in PAGES if page.startswith("docs")
+                      for block, (start, end) in zip(_blocks(page), _fences(_read(page)))
+                      if block.marker is None and _read(page)[start].strip() == "```sh"
+                      and any(SHELL_COMMAND.match(line) for line in _read(page)[start + 1:end])]
+    assert not unmarked_shell, "sh blocks with neither <!-- runnable --> nor <!-- not run: " \
+        "WHY -->: " + ", ".join(unmarked_shell)
     assert all(b.options.strip() for b in ALL_BLOCKS if b.marker == "not run"), \
         "a <!-- not run: WHY --> marker says why"
     assert RUNNABLE, "no runnable example found"
