@@ -28,7 +28,9 @@ refusal() {  # expect: status, a pattern of the one line, command...
   fi
 }
 if [[ $(id -u) -eq 0 ]] && command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
-  refusal 77 "needs root" runuser -u nobody -- /usr/bin/python3 "$hosts" up 2
+  # A copy nobody can read: the checkout may be in root's home (mode 700).
+  mkdir -m 755 "$tmp/staged" && install -m 755 "$hosts" "$tmp/staged/hosts" && chmod 755 "$tmp"
+  refusal 77 "needs root" runuser -u nobody -- /usr/bin/python3 "$tmp/staged/hosts" up 2
 fi
 refusal 2 "2..250" "$hosts" up 1
 refusal 2 "--netem 5x" "$hosts" up 2 --netem 5x
