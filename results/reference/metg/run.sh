@@ -9,6 +9,8 @@
 # Usage: results/reference/metg/run.sh [OUT]      (OUT: default results/reference/metg)
 #   REPS=7 MIN_TIME=0.1 PY_REPS=5 (the defaults) set the repetitions; a smaller REPS and
 #   MIN_TIME make a quick trial of the pipeline.
+# Every piece runs bench's full profile (every point: the sweep's 30 ns, 300 ns... and the 64 KiB
+# payload that the quick profile leaves out); REPS and MIN_TIME override its 5 x 0.2 s.
 # Needs build/bench (Release), /usr/bin/python3; mpirun for the mpi piece (skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -25,7 +27,8 @@ piece() {  # piece NAME FILTER [bench flags...]: one bench run, gzipped, its tra
   local name=$1 filter=$2
   shift 2
   echo "== $name: $filter" >&2
-  "${quiet[@]}" build/bench --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
+  "${quiet[@]}" build/bench --profile=full --benchmark_filter="$filter" \
+    --benchmark_repetitions="$reps" \
     --benchmark_min_time="$min_time" "$@" --benchmark_out="$out/$name.json" \
     --timeline_out="$traces/$name.trace.json" >/dev/null
   gzip -9f "$out/$name.json"
@@ -44,8 +47,8 @@ if command -v mpirun >/dev/null; then
   echo "== mpi" >&2
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
     OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_oob_tcp_if_include=lo \
-    "${quiet[@]}" mpirun --oversubscribe --bind-to none -n 3 build/bench --executors=serial,mpi \
-    --workers=2 --benchmark_filter='^granularity/(serial|mpi)/' \
+    "${quiet[@]}" mpirun --oversubscribe --bind-to none -n 3 build/bench --profile=full \
+    --executors=serial,mpi --workers=2 --benchmark_filter='^granularity/(serial|mpi)/' \
     --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
     --benchmark_out="$out/mpi.json" --timeline_out="$traces/mpi.trace.json" >/dev/null
   gzip -9f "$out/mpi.json"
