@@ -452,7 +452,9 @@ def context(args, steps_per_ns: float, verified: int) -> dict:
         "library_build_type": "release",
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        "anchors_script": os.path.abspath(__file__),
+        # relative to the checkout: a committed run names no machine path
+        "anchors_script": os.path.relpath(os.path.abspath(__file__), os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..")),
         "anchors_start_method": args.start_method,
         "anchors_dispatch": "py_processes' ex.map chunksize: per_task 1; adaptive from bench's "
                             "process pool rule, min(200 us / mean task duration, tasks / "

@@ -33,7 +33,7 @@ MACHINES = [os.path.join(ROOT, "results", "machines", f"{n}.json.gz")
 # the history's series on main stay as docs/history.md describes them.
 REFERENCE = [os.path.join(ROOT, "results", "reference", p) for p in (
     "trust/quiet.json", "trust/busy.json", "trust/one_cpu.json", "quick.json", "run.json.gz",
-    "metg/run.json", "executors/run.json")]
+    "metg/shared_memory.json.gz", "executors/run.json")]
 
 
 def _chromium() -> str:

@@ -20,8 +20,8 @@ min_time=${MIN_TIME:-0.1}
 py_reps=${PY_REPS:-5}
 read -r -a quiet <<<"${QUIET:-}"
 mkdir -p "$out"
-traces=$(mktemp -d)
-trap 'rm -rf "$traces"' EXIT INT TERM
+# The traces are written beside the runs (so the runs name no machine path) and dropped.
+trap 'rm -f "$out"/*.trace.json' EXIT INT TERM
 
 piece() {  # piece NAME FILTER [bench flags...]: one bench run, gzipped, its trace dropped
   local name=$1 filter=$2
@@ -30,7 +30,7 @@ piece() {  # piece NAME FILTER [bench flags...]: one bench run, gzipped, its tra
   "${quiet[@]}" build/bench --profile=full --benchmark_filter="$filter" \
     --benchmark_repetitions="$reps" \
     --benchmark_min_time="$min_time" "$@" --benchmark_out="$out/$name.json" \
-    --timeline_out="$traces/$name.trace.json" >/dev/null
+    --timeline_out="$out/$name.trace.json" >/dev/null
   gzip -9f "$out/$name.json"
 }
 
@@ -50,7 +50,7 @@ if command -v mpirun >/dev/null; then
     "${quiet[@]}" mpirun --oversubscribe --bind-to none -n 3 build/bench --profile=full \
     --executors=serial,mpi --workers=2 --benchmark_filter='^granularity/(serial|mpi)/' \
     --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
-    --benchmark_out="$out/mpi.json" --timeline_out="$traces/mpi.trace.json" >/dev/null
+    --benchmark_out="$out/mpi.json" --timeline_out="$out/mpi.trace.json" >/dev/null
   gzip -9f "$out/mpi.json"
 fi
 
