@@ -70,10 +70,16 @@ def _report(added: int, present: int, db: str) -> None:
     print(f"{added} run(s) added, {present} already in the store ({db})")
 
 
-def _store_all(store, records_of) -> tuple[int, int]:
+def _read_all(records_of) -> list:
+    """Every source read and checked before the store is opened, so that a missing file or a
+    run that is not Google Benchmark's leaves no store behind (nor half an import in one)."""
+    return [(label, make()) for label, make in records_of]
+
+
+def _store_all(store, records) -> tuple[int, int]:
     added = present = 0
-    for label, make in records_of:
-        for record in make():
+    for label, made in records:
+        for record in made:
             run_id, new = store_record(store, record)
             added += new
             present += not new
@@ -84,9 +90,9 @@ def _store_all(store, records_of) -> tuple[int, int]:
 
 def cmd_add(args) -> int:
     meta = _meta(args)
+    records = _read_all([(p, lambda p=p: [record_from_file(p, meta)]) for p in args.runs])
     with open_store(args.db) as store:
-        added, present = _store_all(
-            store, [(p, lambda p=p: [record_from_file(p, meta)]) for p in args.runs])
+        added, present = _store_all(store, records)
         _report(added, present, store.db)
     return 0
 
@@ -157,8 +163,9 @@ def cmd_import(args) -> int:
             sources.append((path, lambda p=path: [record_from_file(p, meta)]))
         else:
             raise ToolError(path, "does not exist")
+    records = _read_all(sources)
     with open_store(args.db) as store:
-        added, present = _store_all(store, sources)
+        added, present = _store_all(store, records)
         _report(added, present, store.db)
     return 0
 

@@ -208,6 +208,17 @@ def test_bad_files_are_one_line_and_leave_the_store_as_it_was(cli, db, tmp_path)
     assert _count(db, "runs") == 1
 
 
+@pytest.mark.parametrize("command", ["add", "import"])
+def test_a_failed_first_add_leaves_no_store_behind(cli, tmp_path, command):
+    db = tmp_path / "runs.sqlite"
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text("{\"rows\": []}")
+    for bad in (str(tmp_path / "missing.json"), str(foreign)):
+        status, _, err = cli("history", command, "--db", str(db), fixture("reps6.json"), bad)
+        assert status == 2 and os.path.basename(bad) in err and err.count("\n") == 1
+        assert sorted(os.listdir(tmp_path)) == ["foreign.json"]
+
+
 def test_disturbed_benchmarks_are_flagged_at_the_stores_limit(cli, db, tmp_path):
     quiet = planted(load_fixture("reps6.json"), 0.0)
     loud = planted(quiet, 0.5, match=lambda n: "workers:2" in n)
