@@ -301,12 +301,17 @@ std::vector<Result> ThreadPool::Run(const Batch& batch) {
   park::Running running;  // the caller competes for the CPUs too
   const std::uint64_t gen = s.gen.load(std::memory_order_relaxed) + 1;
   BatchState& b = pool_detail::Prepare(s, batch, gen, batch.handoff);
-  s.gen.store(gen, std::memory_order_seq_cst);
-  // Wake sleepers for the worker seats that have tasks, less the workers already spinning.
+  // The worker seats that have tasks. With none (one task the caller may run) the batch is not
+  // published: the caller runs it alone, as tbb's and openmp's callers do, and no spinning
+  // worker joins it to look for work to steal (or takes its lone task from the caller).
   const auto seats = static_cast<std::uint32_t>(b.seats.size());
   const int ranges = static_cast<int>(std::min(batch.tasks, seats)) - (batch.handoff ? 0 : 1);
-  if (const int wake = ranges - s.spinning.load(std::memory_order_seq_cst); wake > 0) {
-    s.sleepers.Notify(wake);
+  if (ranges > 0) {
+    s.gen.store(gen, std::memory_order_seq_cst);
+    // Wake sleepers for those seats, less the workers already spinning.
+    if (const int wake = ranges - s.spinning.load(std::memory_order_seq_cst); wake > 0) {
+      s.sleepers.Notify(wake);
+    }
   }
   if (!batch.handoff) {
     pool_detail::Watch unwatched;  // nobody watches the caller; it checks each task itself

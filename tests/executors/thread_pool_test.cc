@@ -224,6 +224,22 @@ TEST(ThreadPoolTest, AnInlineBatchRunsOnTheCallerAndWMinusOneWorkers) {
   }
 }
 
+// A lone task the caller may run is the caller's, as a round trip of the inline kind measures
+// it: the batch is not published, so no worker spinning after the last batch takes it away.
+TEST(ThreadPoolTest, ALoneInlineTaskAlwaysRunsOnTheCaller) {
+  Watchdog watchdog(std::chrono::seconds(120));
+  const Job job{"overhead", Config()};
+  for (int w : {1, 2, 8}) {
+    ThreadPool pool(Options(w));
+    for (int round = 0; round < 2000; ++round) {
+      // Every other round a batch for all the workers, so that they spin for the next one.
+      if (round % 2 == 1) (void)pool.Run({.job = &job, .tasks = 64, .payload = {}});
+      const std::set<int> ran_on = RanOn(pool.Run({.job = &job, .tasks = 1, .payload = {}}));
+      ASSERT_EQ(ran_on, std::set<int>{CallerTid()}) << "round " << round << ", workers " << w;
+    }
+  }
+}
+
 TEST(ThreadPoolTest, EveryTaskRunsExactlyOnceAtOneTwoFourAndEightWorkersInBothKinds) {
   Watchdog watchdog(std::chrono::seconds(120));
   const Job job{"overhead", Config()};
