@@ -105,8 +105,8 @@ bool PipeWorkerLink::Next(remote::Incoming& in) {
   if (spin_ && !reader_.buffered()) {
     // Wait for the next frame spinning for a moment before read() blocks (spin.h). End of file
     // ends the spin too: the blocking read below then sees it.
-    pollfd in{in_, POLLIN, 0};
-    (void)process_spin::SpinPoll({&in, 1}, process_spin::kSpin);
+    pollfd stdin_fd{in_, POLLIN, 0};
+    (void)process_spin::SpinPoll({&stdin_fd, 1}, process_spin::kSpin);
   }
   spin_ = false;
   wire::Header header;
