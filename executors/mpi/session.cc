@@ -1,5 +1,6 @@
 #include "executors/mpi/session.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -161,10 +162,13 @@ bool RawEcho::RoundTrip(std::span<const std::byte> out, std::span<std::byte> in)
          m.recv(in.data(), in.size(), rank_, kRawEcho, nullptr) == 0;
 }
 
-void Backoff::Wait() {
+void Backoff::Wait(bool crowded) {
   const std::int64_t now = NowNs();
   if (idle_since_ns_ == 0) idle_since_ns_ = now;
-  if (now - idle_since_ns_ < spin_ns_) return;
+  if (now - idle_since_ns_ < spin_ns_) {
+    if (crowded) ::sched_yield();
+    return;
+  }
   std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns_));
   sleep_ns_ = std::min(2 * sleep_ns_, max_sleep_ns_);
 }
