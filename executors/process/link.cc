@@ -203,6 +203,7 @@ void ProcessLink::Receive(int worker, remote::Inbox& inbox) {
     switch (w.channel.Receive()) {
       case Channel::Received::kData:
         HandleFrames(worker, inbox);
+        if (w.channel.drained()) return;
         break;
       case Channel::Received::kWouldBlock:
         return;
