@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <utility>
 
-#include "executors/park.h"
 #include "workloads/modules.h"
 
 namespace parbench::mpi {
@@ -114,17 +113,9 @@ void MpiLink::Poll(std::span<const int> busy, std::int64_t /*deadline_ns*/, remo
   if (progressed) {
     backoff_.Reset();
   } else if (sends_.empty()) {
-    backoff_.Wait(Crowded(busy));  // a send in flight progresses only while we poll: no sleep then
+    backoff_.Wait();  // a send in flight progresses only while we poll: no sleep then
   }
   WatchRanks(busy);
-}
-
-// The process pool's rule (process/spin.h): rank 0 spins freely only while it, the busy worker
-// ranks of its host and its own running threads fit on the usable CPUs.
-bool MpiLink::Crowded(std::span<const int> busy) const {
-  int here = 0;
-  for (int worker : busy) here += OnThisHost(RankOf(worker)) ? 1 : 0;
-  return here + park::RunningThreads() + 1 > park::UsableCpus();
 }
 
 void MpiLink::WatchRanks(std::span<const int> busy) const {

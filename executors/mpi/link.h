@@ -7,8 +7,7 @@
 //
 // Rank 0 never blocks in MPI: it polls (MPI_Iprobe / MPI_Test), spinning for 50 µs after the
 // last message and then sleeping, so it leaves the cores to the worker ranks; it spins while
-// a send of its own is in flight, since shared-memory sends progress only when it polls. While
-// the busy ranks of its host and rank 0 outnumber the CPUs, it yields the CPU between polls.
+// a send of its own is in flight, since shared-memory sends progress only when it polls.
 //
 // Faults: a rank on rank 0's host that exits is seen within milliseconds (its pid is
 // watched); a task past the timeout gets its rank killed (on this host) or abandoned (another
@@ -64,7 +63,6 @@ class MpiLink final : public remote::Link {
             std::shared_ptr<std::vector<std::byte>> header);
   bool TestSends();
   void WatchRanks(std::span<const int> busy) const;
-  [[nodiscard]] bool Crowded(std::span<const int> busy) const;
   void Handle(int from, int tag, std::uint64_t bytes, remote::Inbox& inbox);
   void Deliver(int worker, wire::ResultRecord record, remote::Inbox& inbox);
   std::shared_ptr<std::vector<std::byte>> ReplyBuffer(std::uint64_t bytes);

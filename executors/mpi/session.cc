@@ -1,6 +1,5 @@
 #include "executors/mpi/session.h"
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -162,13 +161,10 @@ bool RawEcho::RoundTrip(std::span<const std::byte> out, std::span<std::byte> in)
          m.recv(in.data(), in.size(), rank_, kRawEcho, nullptr) == 0;
 }
 
-void Backoff::Wait(bool crowded) {
+void Backoff::Wait() {
   const std::int64_t now = NowNs();
   if (idle_since_ns_ == 0) idle_since_ns_ = now;
-  if (now - idle_since_ns_ < spin_ns_) {
-    if (crowded) ::sched_yield();
-    return;
-  }
+  if (now - idle_since_ns_ < spin_ns_) return;
   std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns_));
   sleep_ns_ = std::min(2 * sleep_ns_, max_sleep_ns_);
 }

@@ -109,9 +109,7 @@ class RawEcho {
 [[nodiscard]] std::string Describe(const RankInfo& r);
 
 // Waits without burning a core: spins for `spin_ns` after the last activity (a reply due in
-// microseconds is seen at once), then sleeps, doubling from 20 µs up to `max_sleep_ns`. A
-// crowded wait (more runnable ranks than CPUs) yields the CPU at every spin, as Open MPI's
-// own progress loop does when oversubscribed, so a rank with work on this CPU runs first.
+// microseconds is seen at once), then sleeps, doubling from 20 µs up to `max_sleep_ns`.
 class Backoff {
  public:
   Backoff(std::int64_t spin_ns, std::int64_t max_sleep_ns)
@@ -121,9 +119,8 @@ class Backoff {
     idle_since_ns_ = 0;
     sleep_ns_ = kFirstSleepNs;
   }
-  // Nothing happened: spin on (yielding the CPU when `crowded`), or sleep a little longer
-  // than last time.
-  void Wait(bool crowded = false);
+  // Nothing happened: spin on, or sleep a little longer than last time.
+  void Wait();
 
  private:
   static constexpr std::int64_t kFirstSleepNs = 20'000;
