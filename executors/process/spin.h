@@ -35,9 +35,7 @@ inline constexpr std::chrono::nanoseconds kSpin = park::kLinger;
 
 // Polls `fds` without blocking until one has an event (input, end of file, an error) or `spin`
 // has passed, yielding the CPU between polls. Returns poll()'s result: > 0 when an event came,
-// 0 when the spin ran out, < 0 on an error (errno set). A yield that lost a time slice to
-// another process (the machine is busier than the pool knows) ends the spin, and no spin of
-// this process starts for the next 10 ms: waits then block at once, as without the spin.
+// 0 when the spin ran out, < 0 on an error (errno set).
 [[nodiscard]] int SpinPoll(std::span<pollfd> fds, std::chrono::nanoseconds spin);
 
 }  // namespace parbench::process_spin
