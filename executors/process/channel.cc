@@ -100,8 +100,10 @@ Channel::Received Channel::Receive(std::size_t limit) {
     if (in_.size() - have_ < kReadChunk / 16) in_.resize(have_ + kReadChunk);
     const std::size_t room = std::min(in_.size() - have_, limit);
     const ssize_t r = ::read(from_.get(), in_.data() + have_, room);
+    drained_ = false;
     if (r > 0) {
       have_ += static_cast<std::size_t>(r);
+      drained_ = static_cast<std::size_t>(r) < room;
       return Received::kData;
     }
     if (r < 0 && errno == EINTR) continue;

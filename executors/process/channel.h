@@ -60,6 +60,10 @@ class Channel {
   // Reads what the pipe holds into the frame buffer, at most `limit` bytes (so that bytes past
   // a frame can be left in the pipe for poll() to see). Retries on EINTR.
   Received Receive(std::size_t limit = std::numeric_limits<std::size_t>::max());
+  // True when the last Receive() read less than it had room for: the pipe held no more bytes
+  // at that moment, so reading again now would only find it empty (one system call saved per
+  // answer; poll() sees what comes later).
+  [[nodiscard]] bool drained() const { return drained_; }
   // The next complete frame received, its header checked first (a bad one throws
   // wire::ProtocolError before anything is sized by it); false when no frame is complete.
   // `body` is valid until the next NextFrame() or Receive() call, unless KeepFrame() was called.
@@ -95,6 +99,7 @@ class Channel {
   std::size_t have_ = 0;
   std::size_t frame_size_ = 0;
   std::shared_ptr<std::vector<std::byte>> kept_;
+  bool drained_ = false;
 };
 
 }  // namespace parbench

@@ -35,6 +35,9 @@ enum class FrameType : std::uint16_t {
 
 // Flags of a kTasks frame.
 inline constexpr std::uint32_t kPayloadInShm = 1;  // the payload is at offset 0 of the region
+// Once it has answered, the worker may spin for its next frame before it blocks (the parent saw a
+// CPU free for it; see process/spin.h).
+inline constexpr std::uint32_t kSpinAfter = 2;
 
 // The shared-memory transport: one region per worker (a memfd the worker sees as descriptor 3),
 // holding the payload at offset 0 and the reply from ReplyOffset(payload size) to its end.
@@ -87,6 +90,8 @@ class FrameReader {
   // returned; the body Next() returned last is invalid afterwards. A worker calls it when its
   // job changes, so it never holds the last job's payload beside the new job's data.
   void Shrink();
+  // True when bytes of a frame have been read and not yet returned by Next().
+  [[nodiscard]] bool buffered() const { return end_ > start_; }
 
  private:
   static constexpr std::size_t kFirstSize = 64 * 1024;  // a small frame, header and body

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <utility>
 
+#include "executors/park.h"
 #include "executors/process/frame.h"
+#include "executors/process/spin.h"
 
 namespace parbench {
 namespace {
@@ -29,6 +31,8 @@ ProcessLink::ProcessLink(const ExecutorOptions& options) : transport_(options.tr
   // pipes, then its ChildProcess kills and reaps the process without grace.
   workers_.reserve(static_cast<std::size_t>(options.workers));
   for (int slot = 0; slot < options.workers; ++slot) workers_.push_back(StartWorker(slot, options));
+  tasks_out_.assign(workers_.size(), 0);
+  slow_.assign(workers_.size(), false);
   WaitForHellos();
 }
 
@@ -121,10 +125,17 @@ void ProcessLink::Configure(int worker, std::string_view workload, std::string_v
 
 void ProcessLink::Send(int worker, remote::TaskRange range, std::span<const std::byte> payload) {
   ProcessWorker& w = *workers_[static_cast<std::size_t>(worker)];
+  std::uint32_t& out = tasks_out_[static_cast<std::size_t>(worker)];
+  if (out == 0) ++busy_workers_;
+  out += range.count;
   std::uint32_t flags = 0;
+  // The worker may spin for its next frame once it has answered, if the CPUs are free for it.
+  if (process_spin::MaySpin(busy_workers_, park::RunningThreads(), park::UsableCpus())) {
+    flags |= wire::kSpinAfter;
+  }
   if (transport_ == Transport::kShm) {
     PutPayloadInRegion(w, payload);
-    flags = wire::kPayloadInShm;
+    flags |= wire::kPayloadInShm;
   } else {
     w.channel.QueuePayload(payload);  // follows the prefix, straight from the caller
   }
@@ -153,7 +164,15 @@ void ProcessLink::Poll(std::span<const int> busy, std::int64_t deadline_ns, remo
       fd_owners_.push_back(worker);
     }
   }
-  if (::poll(fds_.data(), fds_.size(), MillisUntil(deadline_ns)) < 0) {
+  // Spin first (spin.h), then block; a spin that ran out leaves the wait to poll().
+  int ready = 0;
+  if (ShouldSpin(busy)) {
+    const auto left = std::chrono::nanoseconds(std::max<std::int64_t>(0, deadline_ns - NowNs()));
+    ready =
+        process_spin::SpinPoll(fds_, std::min<std::chrono::nanoseconds>(process_spin::kSpin, left));
+  }
+  if (ready == 0) ready = ::poll(fds_.data(), fds_.size(), MillisUntil(deadline_ns));
+  if (ready < 0) {
     if (errno == EINTR) return;
     throw ExecutorError(std::string("processes: poll: ") + std::strerror(errno));
   }
@@ -166,6 +185,17 @@ void ProcessLink::Poll(std::span<const int> busy, std::int64_t deadline_ns, remo
   }
 }
 
+// Spinning pays while the busy workers and the parent fit on the CPUs, and while a worker
+// answers within a spin: waiting for long tasks is better done asleep.
+bool ProcessLink::ShouldSpin(std::span<const int> busy) const {
+  if (!process_spin::MaySpin(static_cast<int>(busy.size()), park::RunningThreads(),
+                             park::UsableCpus())) {
+    return false;
+  }
+  return std::any_of(busy.begin(), busy.end(),
+                     [this](int w) { return !slow_[static_cast<std::size_t>(w)]; });
+}
+
 // Reads and handles everything the worker's pipe holds; fails it at end of file.
 void ProcessLink::Receive(int worker, remote::Inbox& inbox) {
   ProcessWorker& w = *workers_[static_cast<std::size_t>(worker)];
@@ -173,6 +203,7 @@ void ProcessLink::Receive(int worker, remote::Inbox& inbox) {
     switch (w.channel.Receive()) {
       case Channel::Received::kData:
         HandleFrames(worker, inbox);
+        if (w.channel.drained()) return;
         break;
       case Channel::Received::kWouldBlock:
         return;
@@ -217,8 +248,12 @@ void ProcessLink::StoreResults(int worker, std::span<const std::byte> body, remo
   ProcessWorker& w = *workers_[static_cast<std::size_t>(worker)];
   wire::Reader reader(body);
   const std::uint32_t n = reader.U32();
+  std::int64_t work_ns = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     wire::ResultRecord record = wire::DecodeResult(reader);
+    work_ns += record.stop_ns - record.start_ns;
+    std::uint32_t& out = tasks_out_[static_cast<std::size_t>(worker)];
+    if (out > 0 && --out == 0) --busy_workers_;
     Result r;
     r.value = record.value;
     r.span = {.task = record.task,
@@ -241,6 +276,7 @@ void ProcessLink::StoreResults(int worker, std::span<const std::byte> body, remo
     inbox.Deliver(worker, std::move(r));
   }
   reader.ExpectEnd();
+  slow_[static_cast<std::size_t>(worker)] = work_ns > process_spin::kSpin.count();
 }
 
 }  // namespace parbench

@@ -7,7 +7,8 @@
 // price Python pays for pickling. One poll() loop drives every pipe with non-blocking
 // descriptors, so a large frame going out never waits on a large frame coming back. With
 // Transport::kShm, payloads and replies travel through a shared-memory region per worker
-// instead (a memfd the worker sees as descriptor 3).
+// instead (a memfd the worker sees as descriptor 3). Both ends spin briefly before they block,
+// when the CPUs allow it (spin.h).
 #pragma once
 
 #include <poll.h>
@@ -63,6 +64,8 @@ class ProcessLink final : public remote::Link {
   [[noreturn]] void Lost(int worker);
   void HandleFrames(int worker, remote::Inbox& inbox);
   void StoreResults(int worker, std::span<const std::byte> body, remote::Inbox& inbox);
+  // Whether the parent should spin in Poll() for the `busy` workers (spin.h).
+  [[nodiscard]] bool ShouldSpin(std::span<const int> busy) const;
 
   std::vector<std::unique_ptr<ProcessWorker>> workers_;
   Transport transport_;
@@ -70,6 +73,12 @@ class ProcessLink final : public remote::Link {
   bool broken_ = false;
   std::vector<pollfd> fds_;  // reused by every poll()
   std::vector<int> fd_owners_;
+  // For the spin (spin.h): tasks sent to each worker and not answered yet, how many workers
+  // have any, and whether each worker's last answer took longer than a spin (then waiting for
+  // its next one by spinning would mostly waste the CPU).
+  std::vector<std::uint32_t> tasks_out_;
+  int busy_workers_ = 0;
+  std::vector<bool> slow_;
 };
 
 }  // namespace parbench

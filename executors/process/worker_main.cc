@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "executors/process/frame.h"
+#include "executors/process/spin.h"
 #include "executors/remote/task_server.h"
 
 namespace parbench {
@@ -64,7 +65,7 @@ class SharedRegion {
 // and single replies through the shared region when the parent says so.
 class PipeWorkerLink final : public remote::WorkerLink {
  public:
-  PipeWorkerLink(int in, int out) : out_(out), reader_(in) {}
+  PipeWorkerLink(int in, int out) : in_(in), out_(out), reader_(in) {}
 
   // Says hello: the parent waits for it before it sends anything.
   void Hello() {
@@ -84,8 +85,10 @@ class PipeWorkerLink final : public remote::WorkerLink {
  private:
   void DecodeTasks(std::span<const std::byte> body, remote::Incoming& in);
 
+  int in_;
   int out_;
   wire::FrameReader reader_;
+  bool spin_ = false;  // the last task frame allowed a spin for the next (wire::kSpinAfter)
   SharedRegion region_;
   // The task frame being answered: its size and where its shared payload was.
   std::uint32_t count_ = 0;
@@ -99,6 +102,13 @@ class PipeWorkerLink final : public remote::WorkerLink {
 };
 
 bool PipeWorkerLink::Next(remote::Incoming& in) {
+  if (spin_ && !reader_.buffered()) {
+    // Wait for the next frame spinning for a moment before read() blocks (spin.h). End of file
+    // ends the spin too: the blocking read below then sees it.
+    pollfd stdin_fd{in_, POLLIN, 0};
+    (void)process_spin::SpinPoll({&stdin_fd, 1}, process_spin::kSpin);
+  }
+  spin_ = false;
   wire::Header header;
   std::span<const std::byte> body;
   if (!reader_.Next(header, body)) return false;  // the parent closed our stdin
@@ -124,6 +134,7 @@ void PipeWorkerLink::DecodeTasks(std::span<const std::byte> body, remote::Incomi
   wire::Reader reader(body);
   remote::ReadTaskRange(reader, in);
   const std::uint32_t flags = reader.U32();
+  spin_ = (flags & wire::kSpinAfter) != 0;
   payload_size_ = reader.U64();
   shared_ = {};
   if ((flags & wire::kPayloadInShm) != 0) {

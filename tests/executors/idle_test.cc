@@ -16,13 +16,15 @@
 
 #include "executors/executor.h"
 #include "executors/park.h"
+#include "executors/process/spin.h"
 #include "tests/support.h"
 
 namespace parbench {
 namespace {
 
 // The longest linger a pool may have before its idle workers must sleep: the thread pool's
-// (park::kLinger) is far below it, and a process pool's spin before blocking must be too.
+// (park::kLinger) is far below it, and so is the process pool's spin before blocking
+// (process_spin::kSpin).
 constexpr std::chrono::milliseconds kLingerBound{200};
 constexpr std::int64_t kOneMsNs = 1'000'000;
 
@@ -69,12 +71,19 @@ ExecutorOptions Options(int workers) {
   return options;
 }
 
-// One batch that wakes every worker: 64 empty tasks handed off (none runs on the caller).
+// One batch that wakes every worker: 64 empty tasks handed off (none runs on the caller); then
+// round trips of one task, after which a pool's parent and busy worker spin for each other
+// before they block (the linger under test).
 void RunOneBatch(Executor& pool) {
   const Job job{"overhead", Config()};
   const auto results = pool.Run({.job = &job, .tasks = 64, .payload = {}, .handoff = true});
   ASSERT_EQ(results.size(), 64U);
   for (const Result& r : results) ASSERT_EQ(r.error, "");
+  for (int i = 0; i < 100; ++i) {
+    const auto one = pool.Run({.job = &job, .tasks = 1, .payload = {}, .handoff = true});
+    ASSERT_EQ(one.size(), 1U);
+    ASSERT_EQ(one[0].error, "");
+  }
 }
 
 TEST(IdlePoolTest, EightIdleThreadsUseNoCpuAfterTheLinger) {
@@ -105,6 +114,7 @@ TEST(IdlePoolTest, EightIdleProcessesUseNoCpuAfterTheLinger) {
   const auto pool = MakeExecutor("processes", Options(8));
   const std::vector<pid_t> workers = testing::ChildPids();
   ASSERT_EQ(workers.size(), 8U);
+  ASSERT_LT(process_spin::kSpin, kLingerBound) << "the documented spin outgrew the test's bound";
   RunOneBatch(*pool);
   std::this_thread::sleep_for(kLingerBound);
   const std::int64_t start = ProcessesCpuNs(workers);

@@ -67,6 +67,20 @@ TEST(ChannelTest, SmallFramesArriveWholeAndInOrder) {
   EXPECT_EQ(loop.channel.Receive(), Channel::Received::kWouldBlock);
 }
 
+// A read that took everything the pipe held says so, and one that filled its room does not:
+// the parent then skips the read that would only find the pipe empty.
+TEST(ChannelTest, AReadThatEmptiedThePipeSaysItDrainedIt) {
+  Loopback loop;
+  loop.channel.Queue(Frame(Pattern(10, 1)));
+  ASSERT_TRUE(loop.channel.Flush());
+  ASSERT_EQ(loop.channel.Receive(), Channel::Received::kData);
+  EXPECT_TRUE(loop.channel.drained());
+  loop.channel.Queue(Frame(Pattern(10, 2)));
+  ASSERT_TRUE(loop.channel.Flush());
+  ASSERT_EQ(loop.channel.Receive(4), Channel::Received::kData);
+  EXPECT_FALSE(loop.channel.drained()) << "4 bytes read of more: the pipe still holds some";
+}
+
 TEST(ChannelTest, AFrameLargerThanThePipeCrossesInPiecesAndArrivesWhole) {
   Watchdog watchdog(std::chrono::seconds(60));
   Loopback loop;

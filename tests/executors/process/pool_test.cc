@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "executors/process/worker.h"
 #include "tests/support.h"
@@ -144,6 +145,46 @@ TEST(ProcessPoolTest, SharedMemoryTransportCarriesPayloadsAndRepliesOfAnySize) {
   }
   EXPECT_TRUE(ChildPids().empty());
   EXPECT_EQ(OpenFdCount(), fds_before) << "the memfds are closed too";
+}
+
+// Batches smaller than the pool, back to back (the round trip's case: the parent and the busy
+// workers spin for each other, the idle ones sleep): every task runs once, each on a worker of
+// its own, over both transports.
+TEST(ProcessPoolTest, BatchesSmallerThanThePoolRunEachTaskOnceOnDistinctWorkers) {
+  for (const Transport transport : {Transport::kPipe, Transport::kShm}) {
+    ExecutorOptions options = Options(8);
+    options.transport = transport;
+    ProcessPool pool(options);
+    const Job job{"overhead", Config()};
+    for (int round = 0; round < 50; ++round) {
+      for (const std::uint32_t tasks : {1U, 2U, 3U, 5U}) {
+        const auto results = pool.Run({.job = &job, .tasks = tasks, .payload = {}});
+        ASSERT_EQ(results.size(), tasks);
+        std::set<int> pids;
+        for (std::uint32_t i = 0; i < tasks; ++i) {
+          EXPECT_EQ(results[i].error, "");
+          EXPECT_EQ(results[i].span.task, i);
+          pids.insert(results[i].span.pid);
+        }
+        EXPECT_EQ(pids.size(), tasks) << "tasks of a batch smaller than the pool shared a worker";
+      }
+    }
+  }
+}
+
+// A pool destroyed right after a batch, while its workers may still spin for their next frame,
+// stops every worker (end of file ends a spin) and leaves no child behind.
+TEST(ProcessPoolTest, ShutdownRacingWithSpinningWorkersNeitherHangsNorLeavesAChild) {
+  ASSERT_TRUE(ChildPids().empty());
+  const Job job{"overhead", Config()};
+  for (int round = 0; round < 20; ++round) {
+    ProcessPool pool(Options(1 + round % 4));
+    for (std::uint32_t tasks = 1; tasks <= 2; ++tasks) {
+      const auto results = pool.Run({.job = &job, .tasks = tasks, .payload = {}});
+      ASSERT_EQ(results.size(), tasks);
+    }
+  }
+  EXPECT_TRUE(ChildPids().empty()) << "a worker (or its zombie) outlived its pool";
 }
 
 TEST(ProcessPoolTest, AWorkerBinaryThatCannotBeExecutedLeavesNoZombie) {
