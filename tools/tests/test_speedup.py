@@ -11,6 +11,7 @@ from conftest import fixture, load_fixture, manifest_of
 
 from parbench_tools.gbench import load_run, parse_name, rank_cpus
 from parbench_tools.speedup import efficiency_cpus, speedup_tables
+from parbench_tools.verdict import verdicts
 
 
 def test_markdown_has_one_table_per_workload_and_argument(cli):
@@ -121,3 +122,7 @@ def test_mpi_ranks_across_hosts_count_the_cpus_of_every_host_their_workers_ran_o
     cell = next(t for t in speedup_tables(run) if t.label == "cpu").cell("mpi", 2)
     assert cell.cpus == 2 and cell.efficiency == pytest.approx(cell.speedup / 2)
     assert rank_cpus(load_run(fixture("run.json")), 1) is None  # no MPI in that run
+    # Its verdict reads mpi at 2 workers on 2 CPUs, not 2 workers beyond 1 CPU.
+    (sentence,) = verdicts(run, speedup_tables(run))
+    assert sentence.startswith("cpu: mpi ") and " at 2 workers" in sentence
+    assert "more workers than CPUs" not in sentence
