@@ -3,7 +3,7 @@
 # MPI on shared memory (one host) and across two namespaced hosts (scripts/hosts) on the bare
 # veth and on each network profile. Run from the repository's top folder, as root, each
 # configuration alone on the machine (inside the machine's lock for measurements: QUIET=CMD runs
-# each configuration under CMD, e.g. QUIET=/work/bin/quiet). Two kinds of configuration:
+# each configuration under CMD, e.g. QUIET=path/to/quiet). Two kinds of configuration:
 #   floors (shm veth rate10g rate1g lan wan): the raw MPI floors (roundtrip/raw_mpi,
 #     transfer/raw_mpi/size:16MiB) and the mpi executor's round trip and transfer between two
 #     ranks; NAME.json and NAME.console.txt (bench's output, the hosts' link counters before and
@@ -37,8 +37,6 @@ metg=(build/bench --profile=full --executors=serial,mpi --workers=1
 cpu=(build/bench --profile=full --executors=serial,mpi --workers=1,2
   '--benchmark_filter=^cpu/(serial|mpi)/' --benchmark_repetitions="$reps"
   --benchmark_min_time="$min_time")
-traces=$(mktemp -d)  # the runs' timelines: a few spans, not kept
-trap 'rm -rf "$traces"' EXIT
 
 across() {  # NAME RANKS [scripts/hosts up options...] -- BENCH...: two hosts, each on its own
   # CPU, ranks by node (rank 0 on host 0, rank 1 on host 1, rank 2 on host 0 ...)
@@ -48,7 +46,7 @@ across() {  # NAME RANKS [scripts/hosts up options...] -- BENCH...: two hosts, e
   shift
   "${quiet[@]}" scripts/hosts up 2 --slots 2 "${up[@]}" -- sh -c "scripts/hosts status;
     scripts/hosts mpirun -n $ranks --map-by node --bind-to none ${*@Q} \
-    --benchmark_out=$out/$name.json --timeline_out=$traces/$name.trace.json; scripts/hosts status"
+    --benchmark_out=$out/$name.json; scripts/hosts status"
 }
 
 one_host() {  # NAME RANKS MPIRUN_OPTIONS -- BENCH...: shared memory (vader) and self
@@ -57,8 +55,7 @@ one_host() {  # NAME RANKS MPIRUN_OPTIONS -- BENCH...: shared memory (vader) and
   while [[ $1 != -- ]]; do opts+=("$1"); shift; done
   shift
   "${quiet[@]}" mpirun -n "$ranks" "${opts[@]}" --mca pml ob1 --mca btl self,vader \
-    --mca oob_tcp_if_include lo "$@" --benchmark_out="$out/$name.json" \
-    --timeline_out="$traces/$name.trace.json"
+    --mca oob_tcp_if_include lo "$@" --benchmark_out="$out/$name.json"
 }
 
 all=(shm veth rate10g rate1g lan wan metg-shm metg-veth metg-rate10g metg-rate1g cpu-shm cpu-veth)
@@ -86,6 +83,7 @@ for name in "${names[@]}"; do
       cpu-shm) one_host cpu-shm 3 --bind-to none --oversubscribe -- "${cpu[@]}" ;;
       cpu-veth) across cpu-veth 3 -- "${cpu[@]}" ;;
     esac 2>&1 | tee "$out/$name.console.txt"
+    rm -f "$out/$name.trace.json"  # the timeline (next to the run): a few spans, not kept
     [[ $name == *-* && -f $out/$name.json ]] && gzip -9f "$out/$name.json"
 done
 
