@@ -223,7 +223,7 @@ std::string SuiteConsole::Row(const Registered& r, const ConsoleResult& result) 
   if (base != nullptr && family != nullptr && family->reading == Reading::kSpeedup &&
       result.median_s > 0) {
     const double speedup = base->median_s / result.median_s;
-    const int cpus = std::min(r.workers, env_.cpus());
+    const int cpus = env_.EfficiencyCpus(r.executor, r.workers);
     const std::string times = FormatSpeedup(speedup);
     row += std::string(times.size() < 8 ? 8 - times.size() : 0, ' ') + times +
            Printf(" eff %.2f", speedup / std::max(cpus, 1));

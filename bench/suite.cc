@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "bench/flags.h"
 #include "bench/machine.h"
 #include "bench/profile.h"
 #include "common/resources.h"
+#include "executors/mpi/session.h"
 
 namespace parbench {
 namespace {
@@ -28,6 +32,35 @@ std::string Verify(const Prepared& prep, const std::vector<Result>& results) {
     if (!problem.empty()) return "task " + std::to_string(r.span.task) + ": " + problem;
   }
   return "";
+}
+
+// The CPUs worker ranks 1..`workers` can use over every host they run on: the union of their
+// affinity CPUs per host (each rank's machine JSON), or a rank's usable CPUs where it listed
+// none (the most of its host's ranks); 0 when no rank says.
+int RankCpus(const mpi::Session& s, int workers) {
+  std::set<std::pair<int, int>> cpus;  // (host, cpu)
+  std::map<int, int> usable;           // host -> usable CPUs, for ranks that list none
+  for (int r = 1; r <= workers; ++r) {
+    const mpi::RankInfo& rank = s.ranks.at(static_cast<std::size_t>(r));
+    const auto machine = nlohmann::json::parse(rank.machine, nullptr, false);
+    if (!machine.is_object()) continue;
+    const auto listed = machine.find("cpus");
+    if (listed != machine.end() && listed->is_array() && !listed->empty()) {
+      for (const auto& cpu : *listed) {
+        if (cpu.is_number_integer()) cpus.emplace(rank.host, cpu.get<int>());
+      }
+    } else if (const auto n = machine.find("usable_cpus");
+               n != machine.end() && n->is_number_integer()) {
+      usable[rank.host] = std::max(usable[rank.host], n->get<int>());
+    }
+  }
+  int total = static_cast<int>(cpus.size());
+  for (const auto& [host, n] : usable) {
+    const bool listed = std::any_of(cpus.begin(), cpus.end(),
+                                    [host = host](const auto& c) { return c.first == host; });
+    if (!listed) total += n;
+  }
+  return total;
 }
 
 void AddCounters(benchmark::State& state, const Counters& counters) {
@@ -406,6 +439,17 @@ SuiteEnv::SuiteEnv(Options options, int cpus, std::vector<int> cpu_list)
       cpu_list_(cpu_list.empty() ? AffinityCpus() : std::move(cpu_list)) {}
 
 SuiteEnv::~SuiteEnv() { Release(); }
+
+int SuiteEnv::EfficiencyCpus(const std::string& executor, int workers) const {
+  int usable = cpus_;
+  const ExecutorInfo* info = FindExecutor(executor);
+  const mpi::Session* session = mpi::Current();
+  if (info != nullptr && info->traits.remote_workers && session != nullptr &&
+      workers < session->size && session->ranks.size() == static_cast<std::size_t>(session->size)) {
+    if (const int across = RankCpus(*session, workers); across > 0) usable = across;
+  }
+  return std::max(1, std::min(workers, usable));
+}
 
 const std::string& SuiteEnv::MakeTempDir() {
   return temp_dirs_.emplace_back(std::make_unique<TempDir>(options_.String("io_dir")))->path();

@@ -66,6 +66,11 @@ class SuiteEnv final : public Fixtures {
 
   [[nodiscard]] const Options& options() const override { return options_; }
   [[nodiscard]] int cpus() const override { return cpus_; }
+  // The CPUs `workers` workers of `executor` can use, an efficiency's divisor: min(workers,
+  // usable CPUs), where for an executor whose workers may run on other hosts (MPI's ranks) the
+  // usable CPUs are those of the hosts its worker ranks 1..W run on (their affinity, per host):
+  // two hosts of one CPU each are 2, though rank 0 may use 1.
+  [[nodiscard]] int EfficiencyCpus(const std::string& executor, int workers) const;
   // The CPUs the run may use, by number (interference is measured on these).
   [[nodiscard]] const std::vector<int>& cpu_list() const { return cpu_list_; }
   [[nodiscard]] const std::string& MakeTempDir() override;

@@ -183,7 +183,8 @@ std::string Metg(const std::vector<std::pair<double, double>>& points) {
 }
 
 // "granularity: METG (50% efficiency): threads ≤ 121 ns (below the sweep), processes 210 ns".
-std::string MetgLine(const Family& family, const std::vector<Group>& groups, int cpus) {
+std::string MetgLine(const SuiteEnv& env, const Family& family, const std::vector<Group>& groups,
+                     int cpus) {
   std::map<std::string, std::vector<std::pair<double, double>>> curves;
   std::vector<std::string> order;
   for (const Group& g : groups) {
@@ -197,7 +198,7 @@ std::string MetgLine(const Family& family, const std::vector<Group>& groups, int
           e.label + (e.r->workers != cpus ? " ×" + std::to_string(e.r->workers) : "");
       if (!curves.contains(label)) order.push_back(label);
       const double eff = g.base->result->median_s /
-                         (e.result->median_s * std::max(1, std::min(e.r->workers, cpus)));
+                         (e.result->median_s * env.EfficiencyCpus(e.r->executor, e.r->workers));
       curves[label].emplace_back(task->second, eff);
     }
   }
@@ -231,7 +232,7 @@ std::string FamilySummary(const SuiteEnv& env,
     const std::vector<Group> groups = Groups(family, env, results);
     if (groups.empty() || family.under == Under::kNoExecutor) continue;
     if (Swept(groups)) {
-      out += MetgLine(family, groups, cpus);
+      out += MetgLine(env, family, groups, cpus);
       continue;
     }
     for (const Group& g : groups) {

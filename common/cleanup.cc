@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -49,6 +50,7 @@ const char* SignalName(int sig) {
 }
 
 int g_pipe[2] = {-1, -1};
+std::atomic<InterruptNote> g_note{nullptr};
 
 void OnSignal(int sig) {
   const int saved = errno;
@@ -71,6 +73,11 @@ void OnSignal(int sig) {
   for (const std::string& dir : r.directories) {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
+  }
+  if (const InterruptNote note = g_note.load(); note != nullptr) {
+    if (const std::string text = note(); !text.empty()) {
+      std::fprintf(stderr, "bench: %s\n", text.c_str());
+    }
   }
   std::fprintf(stderr,
                "bench: interrupted by %s: stopped %zu worker process(es), removed %zu "
@@ -101,6 +108,8 @@ void RemoveDirectory(const std::string& path) {
   std::lock_guard lock(registry().mu);
   registry().directories.erase(path);
 }
+
+void SetInterruptNote(InterruptNote note) { g_note.store(note); }
 
 std::string InstallInterruptHandler() {
   if (::pipe2(g_pipe, O_CLOEXEC) != 0) {

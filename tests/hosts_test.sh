@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/hosts: two namespaced hosts run a small mpi benchmark across their veth, the result
 # names both hosts, the link's counters carry at least the bytes transferred, and nothing is left
-# behind (namespace, veth, process, state), also when the run is interrupted with SIGINT. Where
-# namespaces cannot be made (not root, no `ip`, no CAP_SYS_ADMIN) it prints SKIP: and the reason.
+# behind (namespace, veth, process, state), also when the run is interrupted with SIGINT, and
+# when host 1 is lost mid-run (its veth deleted, or its processes killed): then bench's one line
+# names the rank and host it was waiting on, and nothing hangs. Where namespaces cannot be made
+# (not root, no `ip`, no CAP_SYS_ADMIN) it prints SKIP: and the reason.
 # Usage: tests/hosts_test.sh SOURCE_DIR BENCH
 set -uo pipefail
 src=${1:?usage: hosts_test.sh SOURCE_DIR BENCH}
@@ -122,4 +124,49 @@ wait "$pid" || rc=$?
 [[ $rc -eq 130 ]] && pass "SIGINT: exit 130" || fail "SIGINT: exit $rc ($(tail -3 "$tmp/int.out"))"
 left=$(leftovers)
 [[ -z $left ]] && pass "nothing left after SIGINT" || fail "left after SIGINT: $left"
+
+# 3. Host 1 lost mid-run, two ways: its veth deleted (its packets vanish, no reset: only TCP
+# keepalive on mpirun's channel notices), or every process in it killed. Either way: exit
+# non-zero well within the bound, bench's one line names the rank on pbtest-host1 that it was
+# waiting on, and nothing is left.
+in_host1() {  # the pids of every process in pbtest-host1's network namespace (by identity)
+  local want pid
+  want=$(stat -L -c %i /run/netns/pbtest-host1 2>/dev/null) || return 0
+  for pid in /proc/[0-9]*; do
+    [[ $(readlink "$pid/ns/net" 2>/dev/null) == "net:[$want]" ]] && echo "${pid#/proc/}"
+  done
+}
+lose_host1() {  # how: veth | kill
+  local how=$1 rc=0 line
+  rm -f "$tmp/ids" "$tmp/lost.out"
+  local job="sh -c '$inside; \"$hosts\" mpirun -n 2 --bind-to none $bench --executors=mpi \
+    --benchmark_filter=^roundtrip/mpi/ --benchmark_min_time=60 --benchmark_out=$tmp/lost.json \
+    > $tmp/lost.out 2>&1'"
+  bash -c "exec \"$hosts\" up 2 -- $job" >"$tmp/up-$how.out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 300); do  # until bench runs in host 1 (at most 30 s)
+    in_host1 | xargs -r -I{} cat /proc/{}/comm 2>/dev/null | grep -qx bench && break
+    sleep 0.1
+  done
+  sleep 3  # past the greeting and clock alignment: round trips in flight
+  case $how in
+    veth) ip -n pbtest-host1 link del eth0 ;;
+    kill) in_host1 | xargs -r kill -KILL ;;
+  esac
+  timeout 90 tail --pid="$pid" -f /dev/null || fail "host lost ($how): still running 90 s after"
+  wait "$pid" || rc=$?
+  [[ $rc -ne 0 ]] && pass "host lost ($how): exit $rc" || fail "host lost ($how): exit 0"
+  line=$(grep -E '^bench: mpi: waiting on rank 1 \(host pbtest-host1, pid [0-9]+\): ' \
+    "$tmp/lost.out")
+  if [[ -n $line ]]; then
+    pass "host lost ($how): $line"
+  else
+    fail "host lost ($how): no line names the rank on pbtest-host1: $(tail -5 "$tmp/lost.out")"
+  fi
+  left=$(leftovers)
+  [[ -z $left ]] && pass "nothing left after losing host 1 ($how)" ||
+    fail "left after losing host 1 ($how): $left"
+}
+lose_host1 veth
+lose_host1 kill
 exit $status

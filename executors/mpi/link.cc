@@ -82,6 +82,7 @@ void MpiLink::Send(int worker, remote::TaskRange range, std::span<const std::byt
   remote::WriteTaskRange(w, range);
   w.U64(payload.size());
   Post(worker, header->data(), header->size(), kTasks, header);
+  Asked(RankNumber(worker));
   if (!payload.empty()) Post(worker, payload.data(), payload.size(), kPayload, nullptr);
 }
 
@@ -152,6 +153,7 @@ void MpiLink::Handle(int from, int tag, std::uint64_t bytes, remote::Inbox& inbo
   if (tag != kResults) {
     throw WorkerFault{worker, "broke the protocol: unexpected message tag " + std::to_string(tag)};
   }
+  Answered(from);
   std::vector<wire::ResultRecord> records;
   try {
     wire::Reader reader(body);
@@ -246,7 +248,10 @@ std::shared_ptr<std::vector<std::byte>> MpiLink::ReceiveReply(int worker, std::u
 // payload is not freed under them.
 void MpiLink::Abandon(int worker, std::span<const std::size_t> in_flight,
                       const std::string& message) {
-  if (worker >= 0) RankOf(worker).lost = true;
+  if (worker >= 0) {
+    RankOf(worker).lost = true;
+    GaveUp(RankNumber(worker));
+  }
   for (Posted& send : sends_) {
     if (worker >= 0 && send.worker == worker) Mpi().forget(&send.request);
   }

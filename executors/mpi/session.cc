@@ -4,15 +4,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
 
+#include "common/cleanup.h"
 #include "executors/executor.h"
 #include "executors/remote/wire.h"
 #include "workloads/modules.h"
@@ -22,6 +25,30 @@ namespace {
 
 // The session of this process (nullptr until Start()). Never destroyed: Finish() ends MPI.
 Session* g_session = nullptr;
+
+// What rank 0 awaits from one worker rank (see Asked()).
+struct Awaited {
+  std::atomic<int> messages{0};           // task messages sent to it and not answered
+  std::atomic<bool> echo{false};          // in the raw ping-pong with it
+  std::atomic<std::int64_t> since_ns{0};  // last heard from it, or first asked (CoarseNowNs)
+};
+// By rank, on rank 0 (set by Start(), never destroyed: the interrupt handler may read it).
+std::atomic<Awaited*> g_awaited{nullptr};
+
+// A clock that costs a few ns (the last tick, no TSC read), to the tick: precise enough to
+// say "for 6.2 s", and cheap beside a microsecond round trip.
+std::int64_t CoarseNowNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The record of `rank`, or nullptr when there is none (not rank 0, no such rank).
+Awaited* AwaitedOf(int rank) {
+  Awaited* all = g_awaited.load(std::memory_order_relaxed);
+  if (all == nullptr || rank < 1 || rank >= g_session->size) return nullptr;
+  return &all[rank];
+}
 
 // How many ping-pongs measure a rank's clock offset; the one with the shortest round trip wins.
 constexpr int kClockRounds = 50;
@@ -150,10 +177,17 @@ RawEcho::RawEcho(int rank, std::uint64_t bytes) : rank_(rank) {
   }
   std::vector<std::byte> start;
   wire::Writer(start).U64(bytes);
-  Check(Mpi().send(start.data(), start.size(), rank, kRawStart), "MPI_Send");
+  Echoing(rank, true);
+  if (const int rc = Mpi().send(start.data(), start.size(), rank, kRawStart); rc != 0) {
+    Echoing(rank, false);
+    Check(rc, "MPI_Send");
+  }
 }
 
-RawEcho::~RawEcho() { (void)Mpi().send(nullptr, 0, rank_, kRawEcho); }
+RawEcho::~RawEcho() {
+  (void)Mpi().send(nullptr, 0, rank_, kRawEcho);
+  Echoing(rank_, false);
+}
 
 bool RawEcho::RoundTrip(std::span<const std::byte> out, std::span<std::byte> in) {
   const MpiModule& m = Mpi();
@@ -196,6 +230,63 @@ std::string Describe(const RankInfo& r) {
          std::to_string(r.pid) + ")";
 }
 
+void Asked(int rank) {
+  Awaited* a = AwaitedOf(rank);
+  if (a == nullptr) return;
+  if (a->messages.fetch_add(1, std::memory_order_relaxed) == 0) {
+    a->since_ns.store(CoarseNowNs(), std::memory_order_relaxed);
+  }
+}
+
+void Answered(int rank) {
+  Awaited* a = AwaitedOf(rank);
+  if (a == nullptr) return;
+  a->since_ns.store(CoarseNowNs(), std::memory_order_relaxed);
+  if (a->messages.load(std::memory_order_relaxed) > 0) {
+    a->messages.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void GaveUp(int rank) {
+  if (Awaited* a = AwaitedOf(rank)) a->messages.store(0, std::memory_order_relaxed);
+}
+
+void Echoing(int rank, bool on) {
+  Awaited* a = AwaitedOf(rank);
+  if (a == nullptr) return;
+  a->since_ns.store(CoarseNowNs(), std::memory_order_relaxed);
+  a->echo.store(on, std::memory_order_relaxed);
+}
+
+std::string WaitingNote() {
+  Awaited* all = g_awaited.load();
+  if (all == nullptr) return "";
+  int longest = 0;  // the rank silent the longest, 0 while none is awaited
+  int others = 0;
+  for (int r = 1; r < g_session->size; ++r) {
+    if (all[r].messages.load() == 0 && !all[r].echo.load()) continue;
+    if (longest != 0) ++others;
+    if (longest == 0 || all[r].since_ns.load() < all[longest].since_ns.load()) longest = r;
+  }
+  if (longest == 0) return "";
+  const Awaited& a = all[longest];
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f s",
+                static_cast<double>(CoarseNowNs() - a.since_ns.load()) / 1e9);
+  // Host name and pid were set by GreetRanks before the note was: constant since.
+  std::string note =
+      "mpi: waiting on " + Describe(g_session->ranks[static_cast<std::size_t>(longest)]) + ": ";
+  if (a.echo.load()) {
+    note += std::string("in the raw ping-pong with it for ") + seconds;
+  } else {
+    const int n = a.messages.load();
+    note += std::to_string(n) + (n == 1 ? " task message" : " task messages") +
+            " in flight, no message from it for " + seconds;
+  }
+  if (others > 0) note += " (and on " + std::to_string(others) + " other rank(s))";
+  return note;
+}
+
 const Session& Start(const std::string& machine) {
   const std::int64_t started = NowNs();
   auto* s = new Session;
@@ -209,6 +300,8 @@ const Session& Start(const std::string& machine) {
   s->library = m.library_version();
   if (s->rank == 0) {
     GreetRanks(*s, machine);
+    g_awaited.store(new Awaited[static_cast<std::size_t>(s->size)]);
+    cleanup::SetInterruptNote(WaitingNote);
   } else {
     std::vector<std::byte> hello;
     wire::Writer w(hello);

@@ -108,6 +108,25 @@ class RawEcho {
 // "rank 2 (host vm, pid 4242)": how errors name a rank.
 [[nodiscard]] std::string Describe(const RankInfo& r);
 
+// Rank 0's record of what it awaits from each worker rank, for the line an interrupted run
+// prints (cleanup::SetInterruptNote, set by Start()): when mpirun ends the job because a host
+// was lost, bench says which rank on which host it was waiting on. Written by rank 0's main
+// thread, read by the interrupt handler's thread (atomics); no-ops before Start() and on other
+// ranks.
+//
+// A task message went to `rank`.
+void Asked(int rank);
+// `rank` answered a task message.
+void Answered(int rank);
+// `rank` was given up (lost): nothing more is awaited from it.
+void GaveUp(int rank);
+// Rank 0 starts (true) or ends (false) the raw ping-pong with `rank`.
+void Echoing(int rank, bool on);
+// "mpi: waiting on rank 1 (host h1, pid 42): 2 task messages in flight, no message from it for
+// 6.2 s", naming the rank silent the longest (and how many others are awaited), or "" when rank
+// 0 awaits nothing.
+[[nodiscard]] std::string WaitingNote();
+
 // Waits without burning a core: spins for `spin_ns` after the last activity (a reply due in
 // microseconds is seen at once), then sleeps, doubling from 20 µs up to `max_sleep_ns`.
 class Backoff {

@@ -116,5 +116,27 @@ TEST(CleanupTest, OnSigtermStopsAndRemovesWhatIsStillRegisteredAndNothingElse) {
       << "an unregistered directory is left alone";
 }
 
+std::string WaitingNote() { return "mpi: waiting on rank 1 (host h1, pid 42): 1 task message"; }
+std::string NoNote() { return ""; }
+
+// The death-test child: sets a note (what it waits on), then receives SIGINT.
+[[noreturn]] void NoteThenInterrupt(cleanup::InterruptNote note) {
+  if (const std::string why = cleanup::InstallInterruptHandler(); !why.empty()) std::_Exit(2);
+  cleanup::SetInterruptNote(note);
+  std::raise(SIGINT);
+  for (;;) ::pause();
+}
+
+TEST(CleanupTest, TheNoteSaysWhatWasAwaitedOnALineOfItsOwnBeforeTheInterruptLine) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(NoteThenInterrupt(WaitingNote), ::testing::ExitedWithCode(128 + SIGINT),
+              "bench: mpi: waiting on rank 1 \\(host h1, pid 42\\): 1 task message\n"
+              "bench: interrupted by SIGINT: stopped 0 worker process\\(es\\)");
+  // An empty note (nothing awaited) prints no line of its own.
+  EXPECT_EXIT(NoteThenInterrupt(NoNote), ::testing::ExitedWithCode(128 + SIGINT),
+              "^bench: interrupted by SIGINT: stopped 0 worker process\\(es\\), removed 0 temp "
+              "dir\\(s\\)\n$");
+}
+
 }  // namespace
 }  // namespace parbench

@@ -421,6 +421,47 @@ def merge_runs(runs: list[Run]) -> Run:
     return Run(" + ".join(paths), first.context, merged, first.manifest, paths)
 
 
+MPI_KEY = "parbench_mpi"
+
+
+def mpi_ranks(run: Run) -> list[dict]:
+    """Every rank of an MPI run (bench under mpirun), from the context: rank, host name, CPU
+    model, usable CPUs, CPUs and network interfaces (when recorded), clock offset; [] for a
+    run without MPI or a malformed entry."""
+    text = run.context.get(MPI_KEY)
+    if not isinstance(text, str):
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    ranks = data.get("ranks") if isinstance(data, dict) else None
+    if not isinstance(ranks, list):
+        return []
+    return [r for r in ranks if isinstance(r, dict)]
+
+
+def rank_cpus(run: Run, workers: int) -> int | None:
+    """The CPUs worker ranks 1..WORKERS of an MPI run could use, over every host they ran on:
+    the union of their CPUs (affinity, per host), or where a rank did not record them, its
+    usable CPUs (the most of its host's ranks). None for a run without MPI or with fewer ranks."""
+    ranks = {r.get("rank"): r for r in mpi_ranks(run)}
+    if not all(w in ranks for w in range(1, workers + 1)):
+        return None
+    cpus: set[tuple[str, int]] = set()
+    usable: dict[str, int] = {}
+    for w in range(1, workers + 1):
+        host = str(ranks[w].get("host_name", "?"))
+        machine = ranks[w].get("machine") if isinstance(ranks[w].get("machine"), dict) else {}
+        listed = machine.get("cpus")
+        if isinstance(listed, list) and listed:
+            cpus.update((host, c) for c in listed if isinstance(c, int))
+        elif isinstance(machine.get("usable_cpus"), int):
+            usable[host] = max(usable.get(host, 0), machine["usable_cpus"])
+    total = len(cpus) + sum(n for h, n in usable.items() if not any(c[0] == h for c in cpus))
+    return total or None
+
+
 def cores(run: Run) -> int | None:
     """The CPUs the run could use (parbench_usable_cpus: its affinity mask and cgroup quota
     applied), else the machine's CPU count, from parbench's context or Google Benchmark's."""

@@ -373,7 +373,7 @@ def _point(run: Run, b: Benchmark, nominal: float, max_interference: float) -> P
     else:
         measured = base.counter(MEASURED_COUNTER)
         point.task_ns = measured if measured and measured > 0 else nominal
-        cpus = efficiency_cpus(run, b.name.workers)
+        cpus = efficiency_cpus(run, b.name.workers, b.name.executor)
         point.efficiency = base.median / (cpus * b.median)
         rate = b.counter(RATE_COUNTER)
         if rate and rate > 0 and math.isfinite(rate):

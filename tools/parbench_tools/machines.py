@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from .errors import ToolError
-from .gbench import Benchmark, Run, cores
+from .gbench import MPI_KEY, Benchmark, Run, cores, mpi_ranks
 from .granularity import Metg, curves as sweep_curves, sweep_families
 from .speedup import baseline_of
 from .stats import CONFIDENCE
@@ -55,26 +55,6 @@ def _caches(value) -> str:
             size = c.get("size", 0)
             parts.append(f"L{c.get('level')}{c.get('type', '')[0:1]} {size // 1024} KiB")
     return ", ".join(parts) or "—"
-
-
-MPI_KEY = "parbench_mpi"
-
-
-def mpi_ranks(run: Run) -> list[dict]:
-    """Every rank of an MPI run (bench under mpirun), from the context: rank, host name, CPU
-    model, usable CPUs, CPUs and network interfaces (when recorded), clock offset; [] for a
-    run without MPI or a malformed entry."""
-    text = run.context.get(MPI_KEY)
-    if not isinstance(text, str):
-        return []
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return []
-    ranks = data.get("ranks") if isinstance(data, dict) else None
-    if not isinstance(ranks, list):
-        return []
-    return [r for r in ranks if isinstance(r, dict)]
 
 
 def _rank_where(machine: dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gbench import Benchmark, Run, cores, group_label
+from .gbench import Benchmark, Run, cores, group_label, rank_cpus
 from .manifest import COST_FALLBACK, Cost
 from .stats import CONFIDENCE, Interval, best_median_interval, best_ratio_interval, ratio_level
 from .stats import repetitions_needed as ci_repetitions_needed
@@ -103,10 +103,15 @@ def _interval_note(b: Benchmark, n: int, what: str = "") -> str:
     return not_enough(n, what)
 
 
-def efficiency_cpus(run: Run, workers: int) -> int:
+def efficiency_cpus(run: Run, workers: int, executor: str | None = None) -> int:
     """The CPUs `workers` workers could use: at most the run's usable CPUs (efficiency is per
-    CPU, so 4 workers on 2 usable CPUs are measured against 2)."""
+    CPU, so 4 workers on 2 usable CPUs are measured against 2). An executor whose workers may
+    run on other hosts (trait remote_workers: MPI's ranks) counts the CPUs of the hosts its
+    workers ran on instead of rank 0's alone (two hosts of one CPU each: 2)."""
     usable = cores(run)
+    spec = run.manifest.executor(executor)
+    if spec is not None and spec.traits.get("remote_workers"):
+        usable = rank_cpus(run, workers) or usable
     return min(workers, usable) if usable else workers
 
 
@@ -181,7 +186,7 @@ def _measure(run: Run, cell: Cell, b: Benchmark, base: Benchmark | None,
     if base is None or cell.median_s <= 0:
         return
     cell.speedup = base.median / cell.median_s
-    cell.cpus = efficiency_cpus(run, b.name.workers)
+    cell.cpus = efficiency_cpus(run, b.name.workers, b.name.executor)
     cell.efficiency = cell.speedup / cell.cpus
     cell.speedup_ci = best_ratio_interval(base.samples, b.samples, confidence)
     if cell.speedup_ci is None:

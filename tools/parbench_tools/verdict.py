@@ -27,6 +27,12 @@ def _nearest(t: Table, executor: str, cpus: int) -> Cell | None:
     return min(cells, key=lambda c: (abs(c.workers - cpus), c.workers), default=None)
 
 
+def _usable(t: Table, executor: str, cpus: int) -> int:
+    """The CPUs the executor's workers could use: the run's, or more where its cells' efficiency
+    divisors say so (MPI's worker ranks across hosts use every host's CPUs)."""
+    return max([c.cpus for c in t.cells if c.executor == executor and c.cpus] + [cpus])
+
+
 def _clusters(at: dict[str, Cell]) -> list[tuple[list[str], float]]:
     """Executors whose speedups are within SAME of each other, fastest first, with the
     cluster's median speedup."""
@@ -52,7 +58,8 @@ def _claim(names: list[str], speedup: float) -> str:
 
 def _beyond(t: Table, at: dict[str, Cell], cpus: int) -> str:
     """What counts above the usable CPUs did: the executors they paid off for, or nothing."""
-    more = [c for c in t.cells if c.workers > cpus and c.speedup is not None]
+    more = [c for c in t.cells if c.workers > _usable(t, c.executor, cpus)
+            and c.speedup is not None]
     if not more:
         return ""
     gains = []
@@ -81,7 +88,7 @@ def _trust(t: Table) -> str:
 
 def speedup_verdict(t: Table, cpus: int) -> str | None:
     """'cpu: threads and processes 1.98× at 2 workers; more workers add nothing on 2 CPUs.'"""
-    at = {e: c for e in t.executors if (c := _nearest(t, e, cpus)) is not None}
+    at = {e: c for e in t.executors if (c := _nearest(t, e, _usable(t, e, cpus))) is not None}
     if not at:
         return None
     counts = {c.workers for c in at.values()}

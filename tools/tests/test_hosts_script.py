@@ -6,6 +6,7 @@ The namespaces themselves (root only) are tested by tests/hosts_test.sh under ct
 import importlib.machinery
 import importlib.util
 import os
+import subprocess
 
 import pytest
 
@@ -86,7 +87,9 @@ def test_mpirun_uses_tcp_on_the_hosts_subnet_only_and_the_agent(hosts, monkeypat
     assert dict(pairs) == {"plm_rsh_agent": hosts.AGENT, "plm_rsh_no_tree_spawn": "1",
                            "pml": "ob1", "btl": "tcp,self",
                            "btl_tcp_if_include": "10.231.0.0/24",
-                           "oob_tcp_if_include": "10.231.0.0/24"}
+                           "oob_tcp_if_include": "10.231.0.0/24",
+                           "oob_tcp_keepalive_time": "2", "oob_tcp_keepalive_intvl": "1",
+                           "oob_tcp_keepalive_probes": "3"}
     assert settings["--hostfile"] == state["hostfile"] and cmd[-3:] == ["-n", "2", "hostname"]
 
 
@@ -97,3 +100,15 @@ def test_a_command_runs_in_its_hosts_namespaces_on_its_cpus(hosts, monkeypatch):
         "ip", "netns", "exec", "pbx-host1", "nsenter", f"--uts={host['uts']}", "hostname"]
     host["cpus"] = [1]
     assert hosts.host_command(host, ["hostname"])[6:] == ["taskset", "-c", "1", "hostname"]
+
+
+def test_processes_are_found_by_their_namespaces_identity_not_its_name(hosts):
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        ours = {os.stat(f"/proc/{child.pid}/ns/{kind}").st_ino for kind in ("net", "uts")}
+        assert child.pid in hosts.pids_in(ours)
+        assert os.getpid() not in hosts.pids_in(ours)  # never the caller itself
+        assert hosts.pids_in({1}) == []  # no namespace has inode 1
+    finally:
+        child.kill()
+        child.wait()

@@ -5,10 +5,13 @@ import csv
 import io
 import json
 
+import pytest
+
 from conftest import fixture, load_fixture, manifest_of
 
-from parbench_tools.gbench import load_run, parse_name
-from parbench_tools.speedup import speedup_tables
+from parbench_tools.gbench import load_run, parse_name, rank_cpus
+from parbench_tools.speedup import efficiency_cpus, speedup_tables
+from parbench_tools.verdict import verdicts
 
 
 def test_markdown_has_one_table_per_workload_and_argument(cli):
@@ -106,3 +109,20 @@ def test_times_read_in_the_unit_that_fits():
     assert format_seconds(2.5) == "2.5 s"
     assert format_seconds(8.35e-8) == "83.5 ns"
     assert format_seconds(1.2803) == "1.28 s"  # the timelines' wall label, not "1.28e+03 ms"
+
+
+def test_mpi_ranks_across_hosts_count_the_cpus_of_every_host_their_workers_ran_on():
+    # hosts.json: rank 0 and rank 1 on pb-host0 (CPU 0), rank 2 on pb-host1 (CPU 1); rank 0's
+    # own usable CPUs are 1, but its two worker ranks ran on two hosts of one CPU each.
+    run = load_run(fixture("hosts.json"))
+    assert run.context["parbench_usable_cpus"] == "1"
+    assert rank_cpus(run, 1) == 1 and rank_cpus(run, 2) == 2 and rank_cpus(run, 3) is None
+    assert efficiency_cpus(run, 2, "mpi") == 2
+    assert efficiency_cpus(run, 2, "serial") == 1  # not a remote executor: rank 0's CPUs
+    cell = next(t for t in speedup_tables(run) if t.label == "cpu").cell("mpi", 2)
+    assert cell.cpus == 2 and cell.efficiency == pytest.approx(cell.speedup / 2)
+    assert rank_cpus(load_run(fixture("run.json")), 1) is None  # no MPI in that run
+    # Its verdict reads mpi at 2 workers on 2 CPUs, not 2 workers beyond 1 CPU.
+    (sentence,) = verdicts(run, speedup_tables(run))
+    assert sentence.startswith("cpu: mpi ") and " at 2 workers" in sentence
+    assert "more workers than CPUs" not in sentence

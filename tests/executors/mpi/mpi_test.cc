@@ -90,6 +90,32 @@ TEST(MpiTest, SpansNameTheHostAndRankAndEveryRankIsKnown) {
   }
 }
 
+// What an interrupted run says it was waiting on (cleanup's note): the rank, its host and pid,
+// and nothing once every message was answered.
+TEST(MpiTest, TheInterruptNoteNamesTheAwaitedRankAndIsEmptyWhenAllIsAnswered) {
+  if (!mpi::UnderMpirun()) GTEST_SKIP() << "needs mpirun";
+  auto executor = MakeExecutor("mpi", Options(MpiWorkerRanks()));
+  const Job job{"overhead", Config()};
+  (void)executor->Run({.job = &job, .tasks = 20, .payload = {}});
+  EXPECT_EQ(mpi::WaitingNote(), "") << "every task message of the run was answered";
+
+  const std::string rank1 = "mpi: waiting on " + mpi::Describe(mpi::Current()->ranks.at(1));
+  mpi::Asked(1);
+  mpi::Asked(1);
+  std::string note = mpi::WaitingNote();
+  EXPECT_EQ(note.rfind(rank1 + ": 2 task messages in flight, no message from it for 0.", 0), 0u)
+      << note;
+  mpi::Answered(1);
+  mpi::Answered(1);
+  EXPECT_EQ(mpi::WaitingNote(), "");
+  {
+    mpi::RawEcho echo(1, 8);
+    note = mpi::WaitingNote();
+    EXPECT_EQ(note.rfind(rank1 + ": in the raw ping-pong with it for ", 0), 0u) << note;
+  }
+  EXPECT_EQ(mpi::WaitingNote(), "");
+}
+
 // Fault tests end a rank: each runs alone in its own mpirun job (see tests/CMakeLists.txt).
 TEST(MpiFaultTest, AWorkerRankThatExitsMidTaskIsNamedWithHostAndTaskAndNothingHangs) {
   if (!mpi::UnderMpirun()) GTEST_SKIP() << "needs mpirun";
